@@ -1,0 +1,36 @@
+# Two entry points: `make demo` and `make test`. Both build .venv from scratch when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# The shared data folder beside a checkout serves development and CI; users get downloads.
+ifneq ($(wildcard ../shared/data),)
+export RNNLAB_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: demo test install install-dev clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/.installed $@
+
+install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
+
+demo: install
+	$(BIN)/rnnlab reproduce textbook --out runs/textbook
+
+test: install-dev
+	$(BIN)/python -m pytest
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info src/*.egg-info
