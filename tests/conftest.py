@@ -1,0 +1,46 @@
+"""Shared fixtures: the real data files and a fast, deterministic Keras setup."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import rnnlab  # noqa: F401  (selects the Keras backend first)
+
+_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _data_dir() -> Path | None:
+    env = os.environ.get("RNNLAB_DATA_DIR")
+    for candidate in (Path(env) if env else None, _SHARED):
+        if candidate and candidate.is_dir():
+            return candidate
+    return None
+
+
+def _require(name: str) -> Path:
+    folder = _data_dir()
+    path = folder / name if folder else None
+    if path is None or not path.exists():
+        message = f"{name} not found (set RNNLAB_DATA_DIR to the folder holding it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI always has the data: a missing file is a broken setup
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def imdb_archive() -> Path:
+    return _require("aclImdb_v1.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def amazon_file() -> Path:
+    return _require("amazon_polarity_sample.ft.txt")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's cache writes out of the user's real cache, but share one per session."""
+    cache = tmp_path_factory.getbasetemp() / "rnnlab-cache"
+    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(cache))
