@@ -1,0 +1,199 @@
+"""`ModelSpec`: a declarative, JSON-serialisable description of a recurrent classifier.
+
+A spec is plain data (like a Keras layer config): it can be written by hand as JSON, stored
+next to a trained model and turned into a Keras model with `ModelSpec.build()`. The named
+models in `rnnlab.models.zoo` are specs too, so the tutorials' architectures and any other
+arrangement go through the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from rnnlab.errors import InvalidInputError, unknown_name
+
+CELLS = ("simple", "lstm", "gru")
+POOLINGS = ("last", "avg", "max")
+ARCHITECTURES = ("layers", "cell-loop")
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+@dataclass
+class DenseSpec:
+    """One hidden layer of the classifier head.
+
+    Args:
+        units: width of the Dense layer.
+        activation: Keras activation name. Defaults to `"relu"`.
+        dropout: rate of a Dropout layer placed after it (0 = none). Defaults to 0.
+    """
+
+    units: int
+    activation: str = "relu"
+    dropout: float = 0.0
+
+
+@dataclass
+class ModelSpec:
+    """Embedding -> recurrent block -> pooling -> dense head -> output, described as data.
+
+    Args:
+        name: a label stored with the model. Defaults to `"custom"`.
+        vocab_size: embedding input dimension (index 0 is padding). Defaults to 8000.
+        maxlen: sequence length the model is fed; `None` accepts any length. Defaults to 200.
+        embedding_dim: embedding width. Defaults to 32.
+        embedding_trainable: whether the embedding is updated in training. Defaults to True.
+        embedding_matrix: path of a `.npy` array `(vocab_size, embedding_dim)` used as the
+            initial embedding (e.g. pre-trained vectors). Defaults to None (random).
+        mask_zero: let index 0 mask the padded steps. Defaults to False.
+        spatial_dropout: `SpatialDropout1D` rate after the embedding. Defaults to 0.
+        cell: `"simple"`, `"lstm"` or `"gru"`. Defaults to `"lstm"`.
+        units: recurrent units per layer; a list gives each stacked layer its own width.
+        depth: number of stacked recurrent layers (ignored when `units` is a list).
+        bidirectional: wrap each recurrent layer in `Bidirectional`. Defaults to False.
+        merge_mode: how `Bidirectional` merges directions. Defaults to `"concat"`.
+        pooling: what the top recurrent layer hands on: `"last"` (final state), or all
+            states reduced by `"avg"` or `"max"`. Defaults to `"last"`.
+        dropout, recurrent_dropout: the Keras RNN arguments, on every recurrent layer.
+        rnn_options: any other Keras RNN argument, passed to every recurrent layer
+            (`activation`, `reset_after`, `unroll`, `go_backwards`...).
+        output_dropout: Dropout rate after the recurrent block. Defaults to 0.
+        head: hidden Dense layers before the output. Defaults to none.
+        num_classes: 2 gives one sigmoid unit; more gives a softmax. Defaults to 2.
+        optimizer, learning_rate, clipnorm: the optimizer the model is compiled with.
+        loss: Keras loss name; defaults to binary or sparse categorical cross-entropy.
+        architecture: `"layers"` (Keras RNN layers) or `"cell-loop"` (cells looped over
+            time steps by hand, as in the low-level TF2 tutorial). Defaults to `"layers"`.
+
+    Example:
+
+    >>> spec = ModelSpec(cell="gru", units=64, bidirectional=True, pooling="max")
+    >>> model = spec.build()
+    >>> ModelSpec.from_json(spec.to_json()) == spec
+    True
+    """
+
+    name: str = "custom"
+    vocab_size: int = 8000
+    maxlen: int | None = 200
+    embedding_dim: int = 32
+    embedding_trainable: bool = True
+    embedding_matrix: str | None = None
+    mask_zero: bool = False
+    spatial_dropout: float = 0.0
+    cell: str = "lstm"
+    units: int | list[int] = 32
+    depth: int = 1
+    bidirectional: bool = False
+    merge_mode: str = "concat"
+    pooling: str = "last"
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    rnn_options: dict[str, Any] = field(default_factory=dict)
+    output_dropout: float = 0.0
+    head: list[DenseSpec] = field(default_factory=list)
+    num_classes: int = 2
+    optimizer: str = "rmsprop"
+    learning_rate: float | None = None
+    clipnorm: float | None = None
+    loss: str | None = None
+    architecture: str = "layers"
+
+    def __post_init__(self):
+        self.head = [h if isinstance(h, DenseSpec) else DenseSpec(**h) for h in self.head]
+        self.validate()
+
+    # ----------------------------------------------------------------- checks
+    def validate(self) -> "ModelSpec":
+        """Fail early, with the field name, instead of deep inside Keras."""
+        if self.cell not in CELLS:
+            raise unknown_name("cell", self.cell, CELLS)
+        if self.pooling not in POOLINGS:
+            raise unknown_name("pooling", self.pooling, POOLINGS)
+        if self.architecture not in ARCHITECTURES:
+            raise unknown_name("architecture", self.architecture, ARCHITECTURES)
+        if self.merge_mode not in MERGE_MODES:
+            raise unknown_name("merge mode", self.merge_mode, MERGE_MODES)
+        for name in ("vocab_size", "embedding_dim", "depth", "num_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"ModelSpec.{name} must be a positive integer, got {value!r}.")
+        if self.num_classes < 2:
+            raise InvalidInputError("ModelSpec.num_classes must be at least 2.")
+        if self.maxlen is not None and (not isinstance(self.maxlen, int) or self.maxlen < 1):
+            raise InvalidInputError(f"ModelSpec.maxlen must be a positive integer or null, got {self.maxlen!r}.")
+        if any(not isinstance(u, int) or u < 1 for u in self.layer_units):
+            raise InvalidInputError(f"ModelSpec.units must be positive integers, got {self.units!r}.")
+        for name in ("spatial_dropout", "dropout", "recurrent_dropout", "output_dropout"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate < 1.0:
+                raise InvalidInputError(f"ModelSpec.{name} must be in [0, 1), got {rate!r}.")
+        if self.architecture == "cell-loop" and self.maxlen is None:
+            raise InvalidInputError("A cell-loop model unrolls a fixed number of steps: set maxlen.")
+        return self
+
+    @property
+    def layer_units(self) -> list[int]:
+        """Units of each stacked recurrent layer, bottom first."""
+        if isinstance(self.units, (list, tuple)):
+            return list(self.units)
+        return [self.units] * self.depth
+
+    @property
+    def binary(self) -> bool:
+        return self.num_classes == 2
+
+    @property
+    def loss_name(self) -> str:
+        if self.loss:
+            return self.loss
+        return "binary_crossentropy" if self.binary else "sparse_categorical_crossentropy"
+
+    # ----------------------------------------------------------- round trips
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
+        known = {f.name for f in fields(cls)}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise InvalidInputError(
+                f"Unknown ModelSpec field(s): {', '.join(extra)}. Known fields: {', '.join(sorted(known))}."
+            )
+        return cls(**data)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"Model spec is not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise InvalidInputError("A model spec must be a JSON object of ModelSpec fields.")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ModelSpec":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise InvalidInputError(f"Model spec file {path} does not exist.") from exc
+        return cls.from_json(text)
+
+    def replace(self, **changes) -> "ModelSpec":
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    # ------------------------------------------------------------------ build
+    def build(self, compile: bool = True):
+        """Create the Keras model (compiled with the spec's optimizer and loss by default)."""
+        from rnnlab.models.builder import build_model
+
+        return build_model(self, compile=compile)
