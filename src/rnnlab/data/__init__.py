@@ -1,0 +1,100 @@
+"""Datasets as :class:`TextDataset` records: IMDB, Amazon polarity, and the user's own tables.
+
+``load_dataset("imdb")`` is the one-line path; the loaders, :func:`locate` and
+:func:`download` beneath it are public for anything the one-liner does not cover.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from rnnlab.data.amazon import load_amazon
+from rnnlab.data.dataset import TextDataset
+from rnnlab.data.download import download
+from rnnlab.data.imdb import IMDB_SHA256, IMDB_URL, load_imdb
+from rnnlab.data.locate import cache_dir, locate
+from rnnlab.data.tables import EXTENSIONS, load_table
+from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, unknown_name
+
+DATASETS = ("imdb", "amazon")
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs) -> TextDataset:
+    """Load a dataset by name (``"imdb"``, ``"amazon"``) or from a file or folder path.
+
+    Args:
+        name_or_path: a known dataset name, or a path: an IMDB archive or ``aclImdb`` folder,
+            a fastText ``.txt`` file, or a ``.csv`` / ``.tsv`` / ``.jsonl`` table.
+        split: ``"train"``, ``"test"`` or ``"unsup"`` for IMDB; ``"train"`` or ``"all"`` for
+            the Amazon sample. A single file is a whole dataset, so ``split`` is ignored for it.
+        **kwargs: passed to the loader (e.g. ``path=`` for a name, ``text_column=`` for a table).
+
+    Example:
+        >>> train = load_dataset("imdb", "train")  # doctest: +SKIP
+        >>> mine = load_dataset("reviews.csv", text_column="review")  # doctest: +SKIP
+    """
+    key = str(name_or_path).strip().lower()
+    if key == "imdb":
+        return load_imdb(split, **kwargs)
+    if key == "amazon":
+        if split == "test":
+            raise InvalidInputError(
+                "The Amazon sample has no test split. Load it with split='train' (or 'all') and "
+                "hold part of it out for validation."
+            )
+        if split not in ("train", "all"):
+            raise unknown_name("Amazon split", split, ("all", "train", "test"))
+        return load_amazon(**kwargs)
+
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return _load_path(path, split, **kwargs)
+    if os.sep in str(name_or_path) or "/" in str(name_or_path) or path.suffix:
+        raise DataNotFoundError(
+            f"{path} does not exist. Pass an existing file or folder, or one of the dataset "
+            f"names: {', '.join(DATASETS)}."
+        )
+    raise unknown_name("dataset", str(name_or_path), DATASETS)
+
+
+def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
+    """Pick the loader from what the path looks like."""
+    name = path.name.lower()
+    if path.is_dir() or name.endswith(_ARCHIVE_SUFFIXES):
+        return load_imdb(split, path=path, **kwargs)
+    if name.endswith(".txt"):
+        return load_amazon(path, **kwargs)
+    if name.endswith(".csv") and not kwargs and _is_review_label_csv(path):
+        return load_amazon(path)
+    if path.suffix.lower() in EXTENSIONS or "format" in kwargs:
+        return load_table(path, **kwargs)
+    raise DataFormatError(
+        f"Cannot tell how to read {path}. Supported: an IMDB archive (.tar.gz) or aclImdb folder, "
+        f"fastText .txt, and tables ({', '.join(sorted(EXTENSIONS))}; or pass format=)."
+    )
+
+
+def _is_review_label_csv(path: Path) -> bool:
+    """True for the two-column ``review_text,label`` layout, which load_table's defaults do not fit."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        first = next(csv.reader(f), [])
+    cells = [c.strip().lower() for c in first]
+    return cells == ["review_text", "label"] or (len(cells) == 2 and cells[1] in ("0", "1"))
+
+
+__all__ = [
+    "DATASETS",
+    "IMDB_SHA256",
+    "IMDB_URL",
+    "TextDataset",
+    "cache_dir",
+    "download",
+    "load_amazon",
+    "load_dataset",
+    "load_imdb",
+    "load_table",
+    "locate",
+]

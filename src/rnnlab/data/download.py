@@ -1,0 +1,117 @@
+"""Fetch a file over HTTP so that the destination is either the verified file or absent.
+
+The bytes go to a temporary file beside ``dest`` and are renamed into place only after the
+checksum matches: an interrupted or corrupted download never looks like a finished one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from rnnlab.errors import ChecksumError, DataNotFoundError
+
+_CHUNK = 1 << 20
+_TIMEOUT_S = 60
+
+
+def download(
+    url: str,
+    dest: Path,
+    sha256: str | Iterable[str] | None = None,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically and return ``dest``.
+
+    Args:
+        url: the address to fetch.
+        dest: the final file path; its folder is created if needed.
+        sha256: one accepted hex digest, several (any may match), or ``None`` to skip the check.
+        progress: show a progress bar on an interactive terminal (default ``True``).
+
+    Example:
+        >>> download(IMDB_URL, cache_dir() / "aclImdb_v1.tar.gz", IMDB_SHA256)  # doctest: +SKIP
+    """
+    dest = Path(dest)
+    accepted = _accepted_digests(sha256)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digest = _fetch(url, dest, out, progress)
+        if accepted and digest not in accepted:
+            expected = " or ".join(sorted(accepted))
+            raise ChecksumError(
+                f"The file downloaded from {url} is corrupt or not the expected one: its sha256 is "
+                f"{digest}, expected {expected}. Nothing was saved to {dest}; try again, or download "
+                f"it by hand and pass its path."
+            )
+        tmp.chmod(0o644)  # mkstemp creates 0600; a downloaded dataset is not a secret
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _fetch(url: str, dest: Path, out, progress: bool) -> str:
+    """Stream ``url`` into ``out``; return the sha256 hex digest of what was written."""
+    hasher = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
+            with _progress_bar(url, total, progress) as advance:
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    received += len(chunk)
+                    advance(len(chunk))
+            if total is not None and received < total:
+                raise _failed(url, dest, f"the connection closed after {received} of {total} bytes")
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as err:
+        reason = getattr(err, "reason", None) if not isinstance(err, urllib.error.HTTPError) else None
+        raise _failed(url, dest, str(reason or err)) from err
+    return hasher.hexdigest()
+
+
+def _failed(url: str, dest: Path, reason: str) -> DataNotFoundError:
+    error = DataNotFoundError(
+        f"Downloading {url} failed: {reason}. Check your connection and try again, or download "
+        f"the file by hand and save it as {dest} (or pass its path, or put it in the folder "
+        f"named by $RNNLAB_DATA_DIR)."
+    )
+    error.reason = reason  # lets callers fold the cause into a message of their own
+    return error
+
+
+def _accepted_digests(sha256) -> frozenset[str]:
+    if sha256 is None:
+        return frozenset()
+    values = [sha256] if isinstance(sha256, str) else list(sha256)
+    return frozenset(value.strip().lower() for value in values)
+
+
+@contextmanager
+def _progress_bar(url: str, total: int | None, enabled: bool):
+    """Yield ``advance(n)``: a rich progress bar on an interactive stderr, a no-op elsewhere (logs, CI)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(url.rsplit("/", 1)[-1] or url, total=total)
+        yield lambda n: bar.advance(task, n)
