@@ -39,8 +39,24 @@ def amazon_file() -> Path:
     return _require("amazon_polarity_sample.ft.txt")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's cache writes out of the user's real cache, but share one per session."""
-    cache = tmp_path_factory.getbasetemp() / "rnnlab-cache"
-    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(cache))
+def pytest_configure(config):
+    """Point rnnlab at the shared data and at a private cache before any fixture runs.
+
+    Module-scoped fixtures (trained bundles) run before function-scoped ones, so this cannot
+    be a fixture. One cache per test session keeps the user's real cache untouched while the
+    parsed IMDB archive is still reused across tests.
+    """
+    import tempfile
+
+    folder = _data_dir()
+    if folder is not None:
+        os.environ.setdefault("RNNLAB_DATA_DIR", str(folder))
+    config._rnnlab_cache = tempfile.mkdtemp(prefix="rnnlab-test-cache-")
+    os.environ["RNNLAB_CACHE_DIR"] = config._rnnlab_cache
+    os.environ["RNNLAB_OFFLINE"] = "1"  # tests never reach for the network by accident
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(getattr(config, "_rnnlab_cache", ""), ignore_errors=True)

@@ -16,6 +16,12 @@ PAYLOAD = bytes(range(256)) * 1200  # ~300 KB: several read chunks, a real progr
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def _downloads_allowed(monkeypatch):
+    """These tests download from a local server, so the suite-wide offline switch is lifted."""
+    monkeypatch.delenv("RNNLAB_OFFLINE", raising=False)
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -1,0 +1,1 @@
+"""Experiments built from the training pieces: reproductions and comparisons."""

@@ -1,0 +1,123 @@
+"""From raw datasets to the arrays a model trains on: split, fit preprocessing, encode.
+
+Kept apart from `train` so several models with the same preprocessing (a reproduction, a
+sweep) encode the data once and share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data import TextDataset, load_dataset, load_imdb
+from rnnlab.errors import InvalidInputError
+from rnnlab.text import Preprocessor
+
+LENGTH_RULES = ("truncate", "filter")
+
+
+@dataclass
+class PreparedData:
+    """Encoded splits plus the fitted preprocessor that produced them."""
+
+    preprocessor: Preprocessor
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    class_names: tuple[str, ...]
+    info: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def split_test(dataset: TextDataset, fraction: float, seed: int) -> tuple[TextDataset, TextDataset]:
+    """Hold out a stratified test set when a dataset ships without one (Amazon sample, CSV files)."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(dataset))
+    train_idx, test_idx = train_test_split(
+        indices, test_size=fraction, random_state=seed, stratify=dataset.labels
+    )
+    return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))
+
+
+def _is_imdb(dataset: str) -> bool:
+    path = Path(dataset)
+    return dataset == "imdb" or dataset.endswith(".tar.gz") or path.name == "aclImdb" or (path / "aclImdb").is_dir()
+
+
+def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None,
+                test_fraction: float = 0.2) -> tuple[TextDataset, TextDataset]:
+    """Train and test examples of a dataset; datasets without a test split get a held-out one."""
+    dataset = str(dataset)
+    if _is_imdb(dataset):
+        path = None if dataset == "imdb" else dataset
+        train, test = load_imdb("train", path=path), load_imdb("test", path=path)
+    else:
+        whole = load_dataset(dataset, "train")
+        if whole.labels is None:
+            raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
+        train, test = split_test(whole, test_fraction, seed)
+    if limit:
+        train, test = train.sample(limit, seed=seed), test.sample(limit, seed=seed)
+    return train, test
+
+
+def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras", vocab_size: int | None = 8000,
+            maxlen: int | None = 200, padding: str = "pre", truncating: str = "pre",
+            validation_split: float = 0.2, length_rule: str = "truncate", seed: int = 0) -> PreparedData:
+    """Shuffle, carve the validation split, fit the vocabulary on the training part only, encode.
+
+    Keras' `fit(validation_split=...)` takes the *last* rows without shuffling; our datasets
+    are ordered by class, so we shuffle first (with `seed`) and then take the last rows,
+    which keeps the same semantics without a one-class validation set.
+    """
+    if length_rule not in LENGTH_RULES:
+        raise InvalidInputError(f"length_rule must be one of {LENGTH_RULES}, got {length_rule!r}.")
+    if not 0.0 <= validation_split < 1.0:
+        raise InvalidInputError(f"validation_split must be in [0, 1), got {validation_split}.")
+    order = np.random.default_rng(seed).permutation(len(train))
+    train = train.subset(order)
+    n_val = int(round(len(train) * validation_split))
+    fit_part = train.subset(np.arange(len(train) - n_val))
+
+    preprocessor = Preprocessor(mode=mode, vocab_size=vocab_size, maxlen=maxlen, padding=padding,
+                                truncating=truncating)
+    preprocessor.fit(fit_part.texts)
+
+    def encode(ds: TextDataset):
+        encoded = preprocessor.encode(ds.texts)
+        x, y = encoded.ids, ds.labels
+        if length_rule == "filter" and maxlen:
+            # Keras imdb.load_data(maxlen=m) keeps sequences shorter than m with the start
+            # token counted, i.e. at most m - 2 words; padded to the longest that is m - 1.
+            keep = ~np.asarray(encoded.truncated) & (np.asarray(encoded.n_tokens) < maxlen)
+            x, y = x[keep], y[keep]
+        return x, np.asarray(y)
+
+    x_all, y_all = encode(train)
+    if length_rule == "filter":
+        # Filtering changes the row count, so split after it, keeping the same fraction.
+        n_val = int(round(len(x_all) * validation_split))
+    x_train, y_train = x_all[: len(x_all) - n_val], y_all[: len(y_all) - n_val]
+    x_val = x_all[len(x_all) - n_val:] if n_val else None
+    y_val = y_all[len(y_all) - n_val:] if n_val else None
+    x_test = y_test = None
+    if test is not None:
+        x_test, y_test = encode(test)
+    info = {
+        "train_examples": int(len(x_train)),
+        "validation_examples": int(0 if x_val is None else len(x_val)),
+        "test_examples": int(0 if x_test is None else len(x_test)),
+        "vocabulary_size": len(preprocessor.vocabulary),
+        "length_rule": length_rule,
+        "seed": seed,
+    }
+    return PreparedData(preprocessor, x_train, y_train, x_val, y_val, x_test, y_test, train.class_names, info)

@@ -1,0 +1,74 @@
+"""Train real small models on real IMDB subsets, save bundles, reload them, classify raw text."""
+
+import json
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.bundle import Bundle
+from rnnlab.errors import InvalidInputError
+from rnnlab.train import train
+
+OOV_REVIEW = "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillogrumph!"
+
+
+@pytest.fixture(scope="module")
+def lstm_bundle(tmp_path_factory, imdb_archive):
+    out = tmp_path_factory.mktemp("bundles") / "lstm"
+    result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
+    return result, out
+
+
+@pytest.mark.smoke
+def test_training_beats_chance_and_reports_metrics(lstm_bundle):
+    result, out = lstm_bundle
+    assert result.params == 264_353
+    assert result.test["examples"] == 5000
+    assert result.test_accuracy > 0.65, result.test
+    cm = np.array(result.test["confusion_matrix"])
+    assert cm.sum() == 5000 and cm.shape == (2, 2)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["params"] == 264_353
+    assert len(metrics["history"]["val_accuracy"]) == 4
+    assert metrics["backend"] in ("jax", "torch", "tensorflow")
+    assert metrics["seed"] == 1
+    assert {"model.keras", "preprocessing.json", "spec.json", "metrics.json", "training_curves.png"} <= {
+        p.name for p in out.iterdir()}
+
+
+@pytest.mark.smoke
+def test_bundle_round_trip_gives_identical_predictions(lstm_bundle):
+    result, out = lstm_bundle
+    texts = ["An excellent movie!", "Don't watch this movie - poor acting, poor script, bad direction.", OOV_REVIEW]
+    direct = np.asarray(result.model.predict(result.preprocessor.transform(texts), verbose=0)).reshape(-1)
+    loaded = rnnlab.load(out)
+    predictions = loaded.predict(texts)
+    np.testing.assert_allclose([p.probabilities["pos"] for p in predictions], direct, rtol=1e-5, atol=1e-6)
+    assert [p.label for p in predictions][:2] == ["pos", "neg"]
+    oov = predictions[2]
+    assert oov.n_tokens == 6 and oov.n_oov == 6  # every word unknown, none dropped
+    assert 0.0 <= oov.probability <= 1.0
+
+
+def test_bundle_rejects_bad_input(lstm_bundle):
+    _, out = lstm_bundle
+    loaded = Bundle.load(out)
+    with pytest.raises(InvalidInputError, match="empty"):
+        loaded.predict(["   "])
+    with pytest.raises(InvalidInputError):
+        loaded.predict([])
+
+
+def test_same_seed_same_result(imdb_archive):
+    first = train("gru", limit=600, epochs=1, seed=3, verbose=0)
+    second = train("gru", limit=600, epochs=1, seed=3, verbose=0)
+    assert first.history == second.history
+    assert first.test_accuracy == second.test_accuracy
+
+
+def test_amazon_nltk_recipe_trains(amazon_file):
+    result = train("amazon-stacked-lstm", seed=0, epochs=2, verbose=0)
+    assert result.params == 381_025
+    assert result.preprocessor.mode == "nltk"
+    assert result.test["examples"] == 200  # 20% held out of the 1,000 reviews, stratified
