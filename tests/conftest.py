@@ -39,6 +39,16 @@ def amazon_file() -> Path:
     return _require("amazon_polarity_sample.ft.txt")
 
 
+@pytest.fixture(scope="session")
+def lstm_bundle(tmp_path_factory, imdb_archive):
+    """The textbook LSTM trained on 5,000 real reviews, saved as a bundle: (TrainResult, folder)."""
+    from rnnlab.train import train
+
+    out = tmp_path_factory.mktemp("bundles") / "lstm"
+    result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
+    return result, out
+
+
 def pytest_configure(config):
     """Point rnnlab at the shared data and at a private cache before any fixture runs.
 

@@ -13,13 +13,6 @@ from rnnlab.train import train
 OOV_REVIEW = "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillogrumph!"
 
 
-@pytest.fixture(scope="module")
-def lstm_bundle(tmp_path_factory, imdb_archive):
-    out = tmp_path_factory.mktemp("bundles") / "lstm"
-    result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
-    return result, out
-
-
 @pytest.mark.smoke
 def test_training_beats_chance_and_reports_metrics(lstm_bundle):
     result, out = lstm_bundle

@@ -315,7 +315,7 @@ def main() -> None:
     try:
         app()
     except RnnlabError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
