@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export RNNLAB_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev clean bench-serve
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
+
+bench-serve: install-dev
+	test -d runs/bench-lstm || $(BIN)/rnnlab train lstm --out runs/bench-lstm
+	test -d runs/bench-bilstm || $(BIN)/rnnlab train bilstm --out runs/bench-bilstm
+	$(BIN)/python benchmarks/bench_serve.py runs/bench-lstm runs/bench-bilstm --out runs/bench_serve.json
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info

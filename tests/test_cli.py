@@ -98,3 +98,14 @@ def test_empty_text_is_rejected(lstm_bundle):
     result = rnnlab("predict", bundle, "   ")
     assert result.returncode == 2
     assert "empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_keras_format_loads_back(imdb_archive, tmp_path):
+    from rnnlab.text.keras_format import load_keras_imdb, load_keras_word_index
+
+    invoke("data", "export-keras", "--out", tmp_path, "--limit", "200")
+    (x_train, y_train), (x_test, y_test) = load_keras_imdb(tmp_path / "imdb.npz", num_words=1000)
+    assert len(x_train) == len(y_train) == 200 and len(x_test) == 200
+    assert all(seq[0] == 1 and max(seq) < 1000 for seq in x_train)  # start_char, num_words cap
+    index = load_keras_word_index(tmp_path / "imdb_word_index.json")
+    assert index["the"] == 1  # the most frequent word ranks first

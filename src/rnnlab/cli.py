@@ -232,6 +232,24 @@ def predict(
     console.print(table)
 
 
+@app.command()
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes, each loading the model once.")] = 1,
+    max_texts: Annotated[int, typer.Option(help="Most texts per predict request.")] = 64,
+    max_chars: Annotated[int, typer.Option(help="Most characters per text.")] = 20_000,
+    max_body_bytes: Annotated[Optional[int], typer.Option(help="Largest request body; default: room for the other limits.")] = None,
+):
+    """Serve a bundle: JSON API under /v1, a page to try it at /, API docs at /docs."""
+    from rnnlab.serve import run
+
+    console.print(f"loading {bundle} and compiling the model...")
+    run(bundle, host=host, port=port, workers=workers, max_texts=max_texts, max_chars=max_chars,
+        max_body_bytes=max_body_bytes)
+
+
 # -------------------------------------------------------------------- reproduce
 @reproduce_app.command("textbook")
 def reproduce_textbook(
@@ -309,6 +327,25 @@ def data_stats(
     console.print(table)
     if plot:
         console.print(f"histogram written to {plot}")
+
+
+@data_app.command("export-keras")
+def data_export_keras(
+    out: Annotated[Path, typer.Option(help="Folder for imdb.npz and imdb_word_index.json.")] = Path("keras-imdb"),
+    limit: Annotated[Optional[int], typer.Option(help="Export at most N train and N test reviews.")] = None,
+):
+    """Write the parsed IMDB archive in the keras.datasets.imdb format (imdb.npz + word index)."""
+    from rnnlab.data import load_imdb
+    from rnnlab.text.keras_format import export_keras_imdb
+
+    train_set, test_set = load_imdb("train"), load_imdb("test")
+    if limit:
+        train_set, test_set = train_set.sample(limit), test_set.sample(limit)
+    out.mkdir(parents=True, exist_ok=True)
+    npz, index = export_keras_imdb(train_set.texts, train_set.labels, test_set.texts, test_set.labels,
+                                   out / "imdb.npz", out / "imdb_word_index.json")
+    console.print(f"wrote {npz} and {index}: load them with rnnlab.text.keras_format.load_keras_imdb "
+                  "or keras.datasets.imdb semantics")
 
 
 def main() -> None:

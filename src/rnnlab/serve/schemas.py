@@ -1,0 +1,134 @@
+"""Request and response bodies of the service, with the limits written into the models.
+
+The request models are made per app by `request_models(max_texts, max_chars)`, so the limits a
+server was started with are the ones its OpenAPI schema documents and pydantic enforces.
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_TEXTS = 64
+MAX_CHARS = 20_000
+
+
+def _usable_text(text: str) -> str:
+    if text.isspace():
+        raise ValueError("text is only whitespace; send the words to classify")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text holds an unpaired UTF-16 surrogate (\\ud800-\\udfff); send valid Unicode") from None
+    return text
+
+
+def request_models(max_texts: int = MAX_TEXTS, max_chars: int = MAX_CHARS) -> tuple[type[BaseModel], type[BaseModel]]:
+    """``(PredictRequest, ExplainRequest)`` classes enforcing these limits."""
+    Text = Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_chars),
+        AfterValidator(_usable_text),
+        Field(description=f"A raw review: 1 to {max_chars:,} characters, not only whitespace."),
+    ]
+
+    class PredictRequest(BaseModel):
+        """Texts to classify in one batch."""
+
+        model_config = ConfigDict(extra="forbid", json_schema_extra={
+            "examples": [{"texts": ["An excellent movie!", "Poor acting, poor script, bad direction."]}]})
+
+        texts: list[Text] = Field(min_length=1, max_length=max_texts,
+                                  description=f"1 to {max_texts} texts, predicted together in one model call.")
+
+    class ExplainRequest(BaseModel):
+        """One text whose prediction is explained token by token."""
+
+        model_config = ConfigDict(extra="forbid", json_schema_extra={
+            "examples": [{"text": "An excellent movie with a dull ending."}]})
+
+        text: Text
+
+    return PredictRequest, ExplainRequest
+
+
+PredictRequest, ExplainRequest = request_models()
+
+
+class TextPrediction(BaseModel):
+    """The prediction for one text and what the model saw of it."""
+
+    label: str = Field(description="The predicted class name.")
+    label_id: int
+    probability: float = Field(ge=0, le=1, description="Probability of the predicted class.")
+    probabilities: dict[str, float] = Field(description="Probability of each class, by class name.")
+    n_tokens: int = Field(description="Tokens fed to the model (after truncation).")
+    n_oov: int = Field(description="Words out of the model's vocabulary.")
+    truncated: bool = Field(description="Whether the text was longer than maxlen and was cut.")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    predictions: list[TextPrediction]
+
+
+class TokenScore(BaseModel):
+    token: str
+    score: float
+    oov: bool = Field(description="Whether the token is out of vocabulary (fed as the OOV id).")
+
+
+class ExplainResponse(TextPrediction):
+    """A prediction with a score for each token fed to the model."""
+
+    model: str
+    method: Literal["occlusion", "attention"] = Field(description=(
+        "occlusion: score = P(target) with the token minus P(target) without it; "
+        "attention: the model's attention weight on the token."))
+    target: str = Field(description="The class the scores refer to: the positive class of a binary model, "
+                                    "else the predicted class.")
+    base_probability: float = Field(ge=0, le=1, description="P(target) for the whole text.")
+    tokens: list[TokenScore]
+
+
+class Limits(BaseModel):
+    max_texts: int
+    max_chars: int
+    max_body_bytes: int
+
+
+class ModelInfo(BaseModel):
+    """The model card: what is served and how well it scored when trained."""
+
+    name: str
+    params: int
+    class_names: list[str]
+    test_accuracy: float | None
+    vocabulary_size: int = Field(description="Embedding input dimension, padding and OOV ids included.")
+    maxlen: int | None
+    tokenizer: str
+    explain_method: Literal["occlusion", "attention"]
+    backend: str = Field(description="Keras backend this server runs on.")
+    versions: dict[str, str] = Field(description="Library versions of this server.")
+    spec: dict[str, Any]
+    metrics: dict[str, Any] = Field(description="The bundle's training metrics (metrics.json), "
+                                                "with the backend and versions it was trained with.")
+    limits: Limits
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model: str
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(description="Where the problem is, e.g. ['body', 'texts', 2].")
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: list[ErrorDetail]
+
+
+class ErrorResponse(BaseModel):
+    detail: str
