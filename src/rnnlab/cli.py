@@ -27,6 +27,15 @@ data_app = typer.Typer(help="Look at datasets.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")
 app.add_typer(data_app, name="data")
 
+
+def _mount_experiments() -> None:
+    from rnnlab.experiments.cli import experiment_app  # light: does not import keras
+
+    app.add_typer(experiment_app, name="experiment")
+
+
+_mount_experiments()
+
 console = Console()
 err = Console(stderr=True)
 

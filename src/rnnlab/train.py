@@ -71,6 +71,7 @@ class TrainResult:
     train_seconds: float
     seed: int
     data_info: dict = field(default_factory=dict)
+    init_seed: int | None = None
 
     @property
     def params(self) -> int:
@@ -105,12 +106,20 @@ class TrainResult:
 
 
 def fit(spec: ModelSpec, recipe: Recipe, data: PreparedData, *, seed: int = 0, early_stopping: int | None = None,
-        verbose: str | int = "auto", callbacks=()) -> TrainResult:
-    """Build the spec (seeded), train it on prepared data, evaluate on its test split."""
-    keras.utils.set_random_seed(seed)
+        verbose: str | int = "auto", callbacks=(), init_seed: int | None = None) -> TrainResult:
+    """Build the spec (seeded), train it on prepared data, evaluate on its test split.
+
+    `seed` drives everything by default. With `init_seed`, the model is built under
+    `init_seed` and trained under `seed`: repeated runs can start from the same weights and
+    still see the data in a different order. (Dropout layers draw their seeds when they are
+    built, so their masks follow `init_seed`.)
+    """
+    keras.utils.set_random_seed(seed if init_seed is None else init_seed)
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
     model = spec.build()
+    if init_seed is not None:
+        keras.utils.set_random_seed(seed)
     callbacks = list(callbacks)
     validation = (data.x_val, data.y_val) if data.x_val is not None and len(data.x_val) else None
     if early_stopping:
@@ -128,7 +137,7 @@ def fit(spec: ModelSpec, recipe: Recipe, data: PreparedData, *, seed: int = 0, e
         test = evaluate(model, data.x_test, data.y_test, data.class_names)
     logs = {k: [float(v) for v in values] for k, values in history.history.items()}
     return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, logs, test, seconds, seed,
-                       dict(data.info))
+                       dict(data.info), init_seed)
 
 
 def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | None = None) -> PreparedData:

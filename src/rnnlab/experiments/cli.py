@@ -1,0 +1,151 @@
+"""`rnnlab experiment ...`: run sweeps from a config or a preset, and report on them.
+
+A thin shell over `run_experiment` and `write_report`; every option maps to a config field.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from rnnlab import _backend  # noqa: F401  (before keras)
+from rnnlab.errors import RnnlabError
+
+experiment_app = typer.Typer(help="Sweeps of models x runs: stored, resumable, reported with intervals.",
+                             no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+Out = Annotated[Optional[Path], typer.Option(help="Experiment folder (default: experiments/NAME).")]
+Models = Annotated[Optional[str], typer.Option(help="Comma-separated subset of the models.")]
+Runs = Annotated[Optional[int], typer.Option(help="Runs per model.")]
+Epochs = Annotated[Optional[int], typer.Option(help="Override every model's epochs.")]
+Dataset = Annotated[Optional[str], typer.Option(help="imdb, amazon, or a data file.")]
+VocabSize = Annotated[Optional[int], typer.Option(help="Vocabulary size.")]
+Maxlen = Annotated[Optional[int], typer.Option(help="Sequence length fed to the models.")]
+LengthRule = Annotated[Optional[str], typer.Option(
+    help="filter: drop texts longer than maxlen (Keras load_data(maxlen=...)); truncate: cut them.")]
+Limit = Annotated[Optional[int], typer.Option(
+    help="Use at most N train and N test examples, drawn before the length rule (quick look).")]
+Workers = Annotated[int, typer.Option(help="Training processes in parallel (threads are split between them).")]
+Seed = Annotated[Optional[int], typer.Option(help="Base of every derived seed.")]
+VaryInit = Annotated[Optional[bool], typer.Option(
+    "--vary-init/--same-init", help="Give each run its own initial weights, or start every run of a model "
+    "from the same ones. Default: the config's.")]
+FixedSplit = Annotated[Optional[bool], typer.Option(
+    "--fixed-split/--split-per-run", help="One validation split for all runs, or one per run. Default: the config's.")]
+RetryFailed = Annotated[bool, typer.Option(help="Run failed runs again.")]
+Report = Annotated[bool, typer.Option(help="Write the report when the sweep ends.")]
+
+
+def _names(models: str | None) -> list[str] | None:
+    return [m.strip() for m in models.split(",") if m.strip()] if models else None
+
+
+def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed, vary_init,
+             fixed_split) -> dict:
+    return dict(models=_names(models), runs=runs, epochs=epochs, dataset=dataset, vocab_size=vocab_size,
+                maxlen=maxlen, length_rule=length_rule, limit=limit, seed=seed, vary_init=vary_init,
+                vary_split=None if fixed_split is None else not fixed_split)
+
+
+def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: bool) -> None:
+    from rnnlab.experiments.report import write_report
+    from rnnlab.experiments.runner import run_experiment
+
+    out = out or Path("experiments") / config.name
+    console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
+    try:
+        summary = run_experiment(config, out, workers=workers, retry_failed=retry_failed, console=console)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished runs are saved; run the same command again to resume.")
+        raise typer.Exit(130) from None
+    counts = summary.counts
+    if summary.reclaimed:
+        console.print(f"redid {len(summary.reclaimed)} interrupted run(s)")
+    if summary.held_elsewhere:
+        console.print(f"[yellow]{summary.held_elsewhere} run(s) are being trained by another process[/]")
+    console.print(f"{counts['done']} of {summary.total} runs done, {counts['failed']} failed, "
+                  f"{counts['pending'] + counts['running']} not done; {summary.ran} run now in "
+                  f"{summary.seconds / 60:.1f} min. Results: {out / 'experiment.sqlite'}")
+    if counts["failed"]:
+        console.print("failed runs keep their error in the database and the report; --retry-failed runs them again")
+    if report:
+        paths = write_report(out)
+        console.print(f"report: {paths['markdown']} and {paths['html']}")
+
+
+@experiment_app.command("run")
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment config, .toml or .json.")],
+    out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
+    vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
+    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+    retry_failed: RetryFailed = False, report: Report = True,
+):
+    """Run (or resume) the experiment a config file describes."""
+    from rnnlab.experiments.config import load_config
+
+    loaded = load_config(config, **_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit,
+                                            seed, vary_init, fixed_split))
+    _sweep(loaded, out, workers, retry_failed, report)
+
+
+@experiment_app.command("arrangements")
+def arrangements(
+    out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
+    vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
+    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+    retry_failed: RetryFailed = False, report: Report = True,
+):
+    """The custom recurrent arrangements study: 12 arrangements x 5 runs x 5 epochs on IMDB (vocab 5,000, maxlen 100)."""
+    from rnnlab.experiments.presets import arrangements as preset
+
+    config = preset(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed,
+                               vary_init, fixed_split))
+    _sweep(config, out, workers, retry_failed, report)
+
+
+@experiment_app.command("textbook")
+def textbook(
+    out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
+    vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
+    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+    retry_failed: RetryFailed = False, report: Report = True,
+):
+    """The textbook's five IMDB models, 3 runs each, compared with the published accuracies."""
+    from rnnlab.experiments.presets import textbook as preset
+
+    config = preset(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed,
+                               vary_init, fixed_split))
+    _sweep(config, out, workers, retry_failed, report)
+
+
+@experiment_app.command("report")
+def report(
+    directory: Annotated[Path, typer.Argument(help="Experiment folder.")],
+    baseline: Annotated[bool, typer.Option(help="Score the text baseline where it is missing.")] = True,
+):
+    """Write report.md, report.html, results.csv, results.json and figures for an experiment folder."""
+    from rnnlab.experiments.report import write_report
+
+    paths = write_report(directory, baseline=baseline)
+    for kind, path in paths.items():
+        console.print(f"{kind:9} {path}")
+
+
+def main() -> None:
+    """Run the sub-app on its own (`python -m rnnlab.experiments.cli`)."""
+    try:
+        experiment_app()
+    except RnnlabError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
