@@ -39,3 +39,19 @@ bench-serve: install-dev
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info
+
+# Benchmarks, never part of `make test`: rnnlab against the textbook's code and plain PyTorch.
+# TensorFlow and keras-preprocessing live in their own environment, .venv-bench; rnnlab's side
+# runs in .venv. `make bench BENCH=preprocess` runs one (preprocess, train, predict,
+# time_to_accuracy); BENCH_ARGS passes options, e.g. BENCH_ARGS="--rounds 5 --max-wait 1800".
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: pyproject.toml benchmarks/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q -e . -r benchmarks/requirements.txt
+	touch $@
+
+.PHONY: bench
+bench: install-dev $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/run.py $(if $(BENCH),--bench $(BENCH)) $(BENCH_ARGS)

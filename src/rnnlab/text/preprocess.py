@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 import numpy as np
 
 from rnnlab.errors import DataFormatError, InvalidInputError
 from rnnlab.text._files import read_json, write_json
-from rnnlab.text.sequences import check_length_options, pad
+from rnnlab.text.sequences import check_length_options, pad, place_rows
 from rnnlab.text.tokenize import TOKENIZER_MODES, Tokenizer
 from rnnlab.text.vocab import Vocabulary
 
@@ -82,7 +83,11 @@ class Preprocessor:
         """
         self._check_params()
         texts = _check_texts(texts, allow_empty=True)
-        token_lists = self.tokenizer.tokenize_many(texts)
+        return self.fit_tokens(self.tokenizer.tokenize_many(texts))
+
+    def fit_tokens(self, token_lists: list[list[str]]) -> Preprocessor:
+        """Fit the vocabulary on texts tokenized already (by :attr:`tokenizer`). Returns ``self``."""
+        self._check_params()
         self.vocabulary = Vocabulary(num_words=self.vocab_size, oov_token=self.oov_token).fit(token_lists)
         return self
 
@@ -91,34 +96,46 @@ class Preprocessor:
         return self.encode(texts).ids
 
     def fit_transform(self, texts) -> np.ndarray:
-        return self.fit(texts).transform(texts)
+        """:meth:`fit` then :meth:`transform`, tokenizing ``texts`` once."""
+        self._check_params()
+        texts = _check_texts(texts, allow_empty=False)
+        token_lists = self.tokenizer.tokenize_many(texts)
+        return self.fit_tokens(token_lists).encode_tokens(token_lists).ids
 
     def encode(self, texts) -> Encoded:
         """Ids plus per-text details (tokens seen, OOV count, truncation)."""
-        vocab = self._fitted_vocabulary()
+        self._fitted_vocabulary()
         texts = _check_texts(texts, allow_empty=False)
-        token_lists = self.tokenizer.tokenize_many(texts)
-        id_lists = vocab.encode(token_lists)
-        if self.oov_token is None:
+        return self.encode_tokens(self.tokenizer.tokenize_many(texts))
+
+    def encode_tokens(self, token_lists: list[list[str]]) -> Encoded:
+        """:meth:`encode` for texts tokenized already (by :attr:`tokenizer`)."""
+        vocab = self._fitted_vocabulary()
+        maxlen = self.maxlen
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        if self.oov_token is not None:
+            # Every token gets an id: look all of them up in one pass and place them with numpy.
+            get = vocab.word_index.get
+            flat = np.fromiter(map(get, chain.from_iterable(token_lists), repeat(1)), dtype=np.int32,
+                               count=int(lengths.sum()))
+            ids = place_rows(flat, lengths, maxlen, self.padding, self.truncating)
+            n_oov = (ids == 1).sum(axis=1, dtype=np.int64)  # the fed ids are exactly the nonzero cells
+        else:
+            id_lists = vocab.encode(token_lists)
             known = vocab.word_index
-            n_oov = [len(t) - len(i) for t, i in zip(token_lists, id_lists)]
+            n_oov = lengths - np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
             token_lists = [[w for w in tokens if w in known] if len(tokens) != len(ids) else tokens
                            for tokens, ids in zip(token_lists, id_lists)]
-        lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
-        maxlen = self.maxlen
-        truncated = np.zeros(len(id_lists), dtype=bool) if maxlen is None else lengths > maxlen
+            lengths = lengths - n_oov
+            ids = pad(id_lists, maxlen, padding=self.padding, truncating=self.truncating)
+        truncated = np.zeros(len(lengths), dtype=bool) if maxlen is None else lengths > maxlen
         n_tokens = lengths if maxlen is None else np.minimum(lengths, maxlen)
-        fed_ids = id_lists
         if truncated.any():
             keep = slice(-maxlen, None) if self.truncating == "pre" else slice(None, maxlen)
-            token_lists = [t[keep] if cut else t for t, cut in zip(token_lists, truncated)]
-            fed_ids = [i[keep] if cut else i for i, cut in zip(id_lists, truncated)]
-        if self.oov_token is not None:
-            n_oov = [ids.count(1) for ids in fed_ids]
-        ids = pad(id_lists, maxlen, padding=self.padding, truncating=self.truncating)
+            token_lists = [t[keep] if cut else t for t, cut in zip(token_lists, truncated.tolist())]
         return Encoded(
             ids=ids,
-            tokens=token_lists,
+            tokens=list(token_lists),
             n_tokens=n_tokens,
             n_oov=np.asarray(n_oov, dtype=np.int64),
             truncated=truncated,

@@ -21,6 +21,14 @@ text whose words it has seen before, by never doing the same work twice:
   or digit it sees, except the contraction rules (``cannot``, ``gonna``...), whose
   words are excluded, and ``([:,])([^\\d])``, which the ``w``/``0`` distinction keeps.
 
+* **Processes**: a large batch of texts is split between forked worker processes (one
+  per core, at most four), which tokenize their share with the caches as they were, send
+  back the results and their new cache entries, and exit. On two idle cores a cold run
+  over the 25,000 IMDB training reviews takes about 0.6 of the serial time. Forking is
+  only done when it is safe: never after JAX has started its thread pools (a fork there
+  can deadlock), never from a daemon process or one running other Python threads; then
+  the work stays in this process. ``RNNLAB_TOKENIZER_WORKERS=1`` turns it off.
+
 These arguments were checked against the rule set of the installed NLTK version
 (``_KNOWN_RULES``); with a different rule set the pipeline falls back to tokenizing
 whole texts, still with memoised stems, and stays exact. The tests compare the fast
@@ -31,9 +39,15 @@ from __future__ import annotations
 
 import functools
 import gc
+import multiprocessing
+import os
 import re
 import string
-from itertools import chain, filterfalse
+import sys
+import threading
+from itertools import chain, filterfalse, islice
+
+from rnnlab.errors import InvalidInputError
 
 from rnnlab.text.tokenize import _nltk_tools, is_punctuation, stop_words, strip_html_breaks
 
@@ -62,6 +76,12 @@ _LETTERS_TO_W = str.maketrans(string.ascii_lowercase + string.digits, "w" * 26 +
 _REPEATS = re.compile(r"(?<=w)w+|(?<=0)0+")  # "wwww,00" -> "w,0"
 _ASCII_LOWER = frozenset(string.ascii_lowercase)
 _CHUNK = 5000  # texts per batch fill
+WORKERS_ENV = "RNNLAB_TOKENIZER_WORKERS"
+_MAX_WORKERS = 4  # the merge of new cache entries is serial: more processes stop paying off
+_TEXTS_PER_WORKER = 2000  # below this, forking and merging cost more than they save
+_PIECES_PER_WORKER = 2000  # new pieces worth a round of their own
+_CACHES = ("_stems", "_middle", "_first", "_last", "_shapes")
+_PUNCTUATION = string.punctuation
 
 
 def _rules(treebank) -> tuple[str, ...]:
@@ -79,15 +99,20 @@ class TreebankStemmer:
     caches grow with the vocabulary of the texts seen (a few hundred thousand entries for
     the 50,000 IMDB reviews); :meth:`clear` empties them.
 
+    Args:
+        workers: processes for large batches; ``None`` (default) uses one per core (at most
+            4) when forking is safe, or ``$RNNLAB_TOKENIZER_WORKERS`` when set; 1 never forks.
+
     Example:
         >>> TreebankStemmer().tokenize_many(["The movies weren't good."])
         [['movi', "n't", 'good']]
     """
 
-    def __init__(self):
+    def __init__(self, workers: int | None = None):
         self._treebank, self._stemmer = _nltk_tools()
         self._stop = stop_words()
         self._by_pieces = _rules(self._treebank) == _KNOWN_RULES
+        self.workers = workers
         self.clear()
 
     def clear(self) -> None:
@@ -110,14 +135,90 @@ class TreebankStemmer:
         try:
             if not self._by_pieces:
                 return [self._kept(self._treebank.tokenize(_prepare(t))).split() for t in texts]
-            return self._tokenize_by_pieces(texts)
+            workers = worker_count(len(texts), self.workers)
+            if workers > 1:
+                return self._tokenize_in_processes(texts, workers)
+            return [joined.split() for joined in self._joined_by_pieces(texts)]
         finally:
             if gc_was_enabled:
                 gc.enable()
 
+    # -- caches -------------------------------------------------------------------------
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries in each cache (stems, pieces by position, shapes)."""
+        return {name.lstrip("_"): len(getattr(self, name)) for name in _CACHES}
+
+    def export_caches(self, since: dict[str, int] | None = None) -> dict[str, list[tuple]]:
+        """The cache entries as ``(key, value)`` lists: all of them, or those added after ``since``.
+
+        Entries are only ever added, and dicts keep insertion order, so the entries added
+        after a :meth:`cache_sizes` snapshot are the tail of each dict.
+        """
+        since = since or {}
+        return {name.lstrip("_"): list(islice(getattr(self, name).items(), since.get(name.lstrip("_"), 0), None))
+                for name in _CACHES}
+
+    def import_caches(self, entries: dict[str, list[tuple]]) -> None:
+        """Add entries made by :meth:`export_caches` (of a pipeline with the same NLTK rules)."""
+        for name in _CACHES:
+            getattr(self, name).update(entries.get(name.lstrip("_"), ()))
+
+    # -- processes ----------------------------------------------------------------------
+
+    def _tokenize_in_processes(self, texts: list[str], workers: int) -> list[list[str]]:
+        """Tokenize ``texts`` with forked workers, in two rounds.
+
+        Splitting the texts alone would make every worker stem most of the vocabulary again
+        (half of IMDB holds two thirds of its distinct tokens). So the new pieces are shared
+        out first, grouped by their letters so that "movie", "movie," and "(movie)" meet in
+        one worker; then, with every cache filled, the texts themselves are shared out.
+        """
+        missing = self._missing_pieces(texts)
+        if len(missing) >= workers * _PIECES_PER_WORKER:
+            shares: list[list[str]] = [[] for _ in range(workers)]
+            for piece in missing:
+                shares[hash(piece.strip(_PUNCTUATION)) % workers].append(piece)
+            self._in_processes(shares, _fill_share, self._fill_middle)
+        step = -(-len(texts) // workers)
+        shares = [texts[start : start + step] for start in range(0, len(texts), step)]
+        joined = self._in_processes(shares, _tokenize_share, self._joined_by_pieces)
+        return [line.split() for part in joined for line in part]
+
+    def _in_processes(self, shares: list[list[str]], child_task, own_task) -> list:
+        """Run ``child_task`` on ``shares[1:]`` in forked processes and ``own_task(shares[0])`` here.
+
+        Each child sends back its result and the cache entries it added, which are merged
+        here; a child that dies has its share done here instead. Results keep share order.
+        """
+        context = multiprocessing.get_context("fork")
+        sizes = self.cache_sizes()
+        children = []
+        for share in shares[1:]:
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=child_task, args=(self, share, sizes, sender), daemon=True)
+            child.start()
+            sender.close()
+            children.append((child, receiver, share))
+        results = [own_task(shares[0])]
+        for child, receiver, share in children:
+            try:
+                result, entries = receiver.recv()
+            except (EOFError, OSError):
+                result = entries = None
+            receiver.close()
+            child.join()
+            if entries is None:
+                results.append(own_task(share))
+            else:
+                self.import_caches(entries)
+                results.append(result)
+        return results
+
     # -- pieces -------------------------------------------------------------------------
 
-    def _tokenize_by_pieces(self, texts: list[str]) -> list[list[str]]:
+    def _joined_by_pieces(self, texts: list[str]) -> list[str]:
+        """For each text, its kept stems joined by spaces (tokens never hold whitespace)."""
         out = []
         # Chunks bound the memory held for texts waiting for a batch fill (a cold run over
         # all 50,000 IMDB reviews at once would hold every piece of every review).
@@ -125,7 +226,16 @@ class TreebankStemmer:
             out += self._tokenize_chunk(texts[start : start + _CHUNK])
         return out
 
-    def _tokenize_chunk(self, texts: list[str]) -> list[list[str]]:
+    def _missing_pieces(self, texts: list[str]) -> set[str]:
+        """Middle pieces of ``texts`` that are not cached yet."""
+        missing: set[str] = set()
+        cached = self._middle.__contains__
+        for text in texts:
+            parts = _prepare(text).split(" ")
+            missing.update(filterfalse(cached, parts[1:-1]))
+        return missing
+
+    def _tokenize_chunk(self, texts: list[str]) -> list[str]:
         out: list = [None] * len(texts)
         pending = []  # texts with pieces not cached yet, assembled after one batch fill
         missing: set[str] = set()
@@ -136,7 +246,7 @@ class TreebankStemmer:
             while last > 0 and (not parts[last] or parts[last].isspace()):
                 last -= 1  # trailing whitespace belongs to the last piece's context
             if last == 0:  # a single piece: first and last at once
-                out[i] = self._kept(self._treebank.tokenize(" ".join(parts))).split()
+                out[i] = self._kept(self._treebank.tokenize(" ".join(parts)))
             elif not pending:
                 try:  # warm caches: assemble at once
                     out[i] = self._assemble(parts, last)
@@ -152,11 +262,11 @@ class TreebankStemmer:
                 out[i] = self._assemble(parts, last)
         return out
 
-    def _assemble(self, parts: list[str], last: int) -> list[str]:
+    def _assemble(self, parts: list[str], last: int) -> str:
         first = self._end_piece(self._first, "first", parts[0])
         middle = " ".join(map(self._middle.__getitem__, parts[1:last]))
         tail = parts[last] if last == len(parts) - 1 else " ".join(parts[last:])
-        return f"{first} {middle} {self._end_piece(self._last, 'last', tail)}".split()
+        return f"{first} {middle} {self._end_piece(self._last, 'last', tail)}"
 
     def _fill_middle(self, pieces: set[str]) -> None:
         found = []  # (piece, Treebank tokens)
@@ -251,6 +361,66 @@ class TreebankStemmer:
 
 def _prepare(text: str) -> str:
     return strip_html_breaks(text).lower()
+
+
+def _fill_share(pipeline: TreebankStemmer, pieces: list[str], sizes: dict[str, int], sender) -> None:
+    """A forked worker: tokenize and stem new ``pieces``, send the new cache entries back."""
+    pipeline._fill_middle(pieces)
+    sender.send((None, pipeline.export_caches(since=sizes)))
+    sender.close()
+
+
+def _tokenize_share(pipeline: TreebankStemmer, texts: list[str], sizes: dict[str, int], sender) -> None:
+    """A forked worker: tokenize ``texts``, send the results and the new cache entries back."""
+    joined = pipeline._joined_by_pieces(texts)
+    sender.send((joined, pipeline.export_caches(since=sizes)))
+    sender.close()
+
+
+def worker_count(n_texts: int, workers: int | None = None) -> int:
+    """Processes to tokenize ``n_texts`` with: ``workers`` if given, else one per core (at most 4)
+    and at least 2,000 texts each; 1 whenever forking is not safe here."""
+    if workers is None:
+        setting = os.environ.get(WORKERS_ENV, "").strip()
+        if setting:
+            workers = _parse_workers(setting)
+        else:
+            workers = min(_MAX_WORKERS, _usable_cpus(), n_texts // _TEXTS_PER_WORKER)
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidInputError(f"workers must be None or an integer >= 1, got {workers!r}.")
+    workers = min(workers, n_texts)
+    return workers if workers > 1 and fork_is_safe() else 1
+
+
+def _parse_workers(setting: str) -> int:
+    try:
+        workers = int(setting)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise InvalidInputError(f"{WORKERS_ENV} must be an integer >= 1, got {setting!r}.")
+    return workers
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fork_is_safe() -> bool:
+    """Whether this process can fork workers without risking a deadlock in the child.
+
+    Not after JAX has started its backend (its thread pools may hold locks at the fork), not
+    with other Python threads running, not from a daemon process (it may not have children).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if multiprocessing.current_process().daemon or threading.active_count() > 1:
+        return False
+    xla = sys.modules.get("jax._src.xla_bridge")
+    return not (xla is not None and getattr(xla, "_backends", None))
 
 
 @functools.cache

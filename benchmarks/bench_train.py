@@ -1,0 +1,103 @@
+"""Training throughput: the five textbook models, rnnlab against the textbook's code and PyTorch.
+
+Every side trains the same architecture (vocabulary 8,000, maxlen 200, batch 128) on the
+same 5,000 IMDB training reviews, encoded once, for two epochs; the figure is the second
+epoch's samples per second (steady state) and the first epoch's extra time is reported as
+compile time. Sides, interleaved model by model in each round:
+
+* ``rnnlab``: `rnnlab.train.fit` with its defaults (Keras on JAX);
+* ``rnnlab, buckets``: the same with 4 length buckets (`fit(..., buckets=4)`);
+* ``textbook, Keras-TF`` / ``textbook, Keras-JAX``: the textbook's Sequential code;
+* ``PyTorch``: nn.RNN / nn.LSTM / nn.GRU with the same sizes (`peers/pytorch.py`);
+* thread settings, for the LSTM and the GRU: rnnlab with XLA's CPU thread pool off
+  (``XLA_FLAGS``), PyTorch with one intra-op thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from common import WORK, load_average, ratio, summary, table
+
+MODELS = ("rnn", "lstm", "gru", "bilstm", "stacked-lstm")
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+SIDES = {
+    # name: (worker key, extra arguments, models or None for all)
+    "rnnlab": ("rnnlab", {}, None),
+    "rnnlab, buckets": ("rnnlab", {"buckets": 4}, None),
+    "textbook, Keras-TF": ("textbook-tf", {}, None),
+    "textbook, Keras-JAX": ("textbook-jax", {}, None),
+    "PyTorch": ("torch", {}, None),
+    "rnnlab, XLA one thread": ("rnnlab-1thread", {}, ("lstm", "gru")),
+    "PyTorch, one thread": ("torch", {"threads": 1}, ("lstm", "gru")),
+}
+PEERS = ("textbook, Keras-TF", "textbook, Keras-JAX", "PyTorch")
+
+
+def encoded_subset(n: int = 5000) -> str:
+    """The first ``n`` of a seeded sample of IMDB training reviews, encoded the textbook's way."""
+    path = WORK / f"train-{n}.npz"
+    if not path.exists():
+        from rnnlab.data import load_imdb
+        from rnnlab.text import Preprocessor
+
+        train = load_imdb("train").sample(n, seed=0)
+        x = Preprocessor(vocab_size=8000, maxlen=200).fit_transform(train.texts)
+        WORK.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x=x, y=train.labels)
+    return str(path)
+
+
+def run(config: dict) -> dict:
+    workers = config["workers"]
+    rounds = config.get("rounds", 3)
+    models = config.get("models") or (MODELS if not config.get("quick") else ("lstm",))
+    samples = 1000 if config.get("quick") else 5000
+    data = encoded_subset(samples)
+    for key in {w for w, _, _ in SIDES.values()}:
+        workers(key)  # start every process (and its imports) before the first round
+    per_side = {(side, m): {"rate": [], "compile": [], "params": None} for side in SIDES for m in models}
+    loads = []
+    for r in range(rounds):
+        for model in models:
+            loads.append(load_average())
+            for side, (key, extra, only) in SIDES.items():
+                if only and model not in only:
+                    continue
+                reply = workers(key).call("throughput", model=model, data=data, epochs=2, batch_size=128, **extra)
+                first, second = reply["epoch_seconds"][:2]
+                entry = per_side[side, model]
+                entry["rate"].append(reply["samples"] / second)
+                entry["compile"].append(max(0.0, first - second))
+                entry["params"] = reply["params"]
+                config["log"](f"  round {r + 1} {model:<13} {side:<24} {reply['samples'] / second:8.0f} samples/s")
+    results = []
+    rows = []
+    for model in models:
+        base = per_side["rnnlab", model]
+        for side, (_, _, only) in SIDES.items():
+            entry = per_side[side, model]
+            if not entry["rate"]:
+                continue
+            item = {"model": model, "side": side, "params": entry["params"],
+                    "samples_per_s": summary(entry["rate"], 1), "compile_s": summary(entry["compile"], 2)}
+            if side.startswith("rnnlab"):
+                item["ratio_vs"] = {peer: ratio(entry["rate"], per_side[peer, model]["rate"])
+                                    for peer in PEERS if per_side[peer, model]["rate"]}
+                if side != "rnnlab":
+                    item["ratio_vs"]["rnnlab"] = ratio(entry["rate"], base["rate"])
+            results.append(item)
+            vs = item.get("ratio_vs", {})
+            rows.append([model if side == "rnnlab" else "", side, entry["params"], item["samples_per_s"]["median"],
+                         item["compile_s"]["median"],
+                         _x(vs.get("textbook, Keras-TF")), _x(vs.get("textbook, Keras-JAX")), _x(vs.get("PyTorch"))])
+    text = table(f"Training throughput ({samples:,} IMDB reviews, maxlen 200, batch 128; second-epoch samples/s, "
+                 f"median of {rounds} rounds)",
+                 ["model", "side", "params", "samples/s", "compile s", "vs TF", "vs JAX", "vs torch"], rows,
+                 note=f"load average during the rounds: {min(loads):.2f}-{max(loads):.2f}; "
+                      "ratios are medians of per-round ratios (rnnlab rows only)")
+    return {"samples": samples, "results": results, "load": summary(loads, 2), "tables": [text]}
+
+
+def _x(r) -> str:
+    return "" if r is None else f"{r['median']:.2f}x"

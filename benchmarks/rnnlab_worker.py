@@ -1,0 +1,188 @@
+"""The rnnlab side of the benchmarks, as a worker process (see `common.Worker`).
+
+It runs in the project's own environment (.venv: what `pip install rnnlab` gives, no
+TensorFlow), so nothing of the peers' environment leaks into rnnlab's figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import rnnlab  # noqa: F401  (selects the Keras backend before Keras is imported)
+from common import StopClock, serve
+
+
+class EpochTimer:
+    """Wall seconds of each epoch (a Keras callback, built lazily so that Keras loads once)."""
+
+    def __new__(cls):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._started = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self._started)
+
+        return _Timer()
+
+
+def info() -> dict:
+    import keras
+
+    from rnnlab.train import versions
+
+    return {"backend": keras.backend.backend(), "versions": versions(),
+            "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "pid": os.getpid()}
+
+
+def throughput(model: str, data: str, epochs: int = 2, batch_size: int = 128, buckets=None) -> dict:
+    """Train a named textbook model on pre-encoded data; seconds of each epoch."""
+    from rnnlab.models import get
+    from rnnlab.prepare import PreparedData
+    from rnnlab.text import Preprocessor
+    from rnnlab.train import fit
+
+    named = get(model)
+    recipe = dataclasses.replace(named.recipe, epochs=epochs, batch_size=batch_size)
+    with np.load(data) as arrays:
+        x, y = arrays["x"], arrays["y"]
+    prepared = PreparedData(Preprocessor(maxlen=x.shape[1]), x, y, None, None, None, None, ("neg", "pos"))
+    timer = EpochTimer()
+    result = fit(named.spec, recipe, prepared, seed=0, verbose=0, callbacks=[timer], buckets=buckets)
+    return {"epoch_seconds": timer.seconds, "samples": int(len(x)), "params": result.params}
+
+
+def time_to_accuracy(cache_dir: str, target: float, eval_every: float = 0.5, epochs: int | None = None,
+                     stop_at_target: bool = False) -> dict:
+    """The fast recipe from the raw archive (caches in ``cache_dir``), test accuracy along the way."""
+    os.environ["RNNLAB_CACHE_DIR"] = cache_dir
+    from rnnlab.fast_recipe import FAST_RECIPE, prepare_fast, train_fast
+    from scoring import Curve, ScoreEvery
+
+    recipe = FAST_RECIPE if epochs is None else dataclasses.replace(FAST_RECIPE, epochs=epochs)
+    clock = StopClock()
+    curve = Curve(clock, target=target, name="rnnlab")
+    data = prepare_fast(recipe)
+    data_seconds = clock.elapsed()
+    scorer = ScoreEvery(curve, test_accuracy_fn(data), recipe.steps_per_epoch(data), eval_every,
+                        stop_at_target=stop_at_target)
+    result = train_fast(recipe, data=data, callbacks=[scorer], verbose=0, evaluate_test=False)
+    return {**curve.to_dict(), "data_seconds": round(data_seconds, 2), "total_seconds": round(clock.elapsed(), 2),
+            "recipe": recipe.to_dict(), "params": result.params}
+
+
+def fill_caches(cache_dir: str) -> dict:
+    """Parse and encode the fast recipe's data into ``cache_dir``, as a first run would."""
+    os.environ["RNNLAB_CACHE_DIR"] = cache_dir
+    from rnnlab.fast_recipe import prepare_fast
+
+    started = time.perf_counter()
+    prepare_fast()
+    return {"seconds": time.perf_counter() - started}
+
+
+def test_accuracy_fn(data):
+    """Test accuracy through the bucketed compiled forward pass (exact for the masked recipe)."""
+    from rnnlab.bucketing import bucketed_outputs, even_buckets
+    from rnnlab.serve.compiled import CompiledModel
+
+    x, y = data.x_test, data.y_test
+    buckets = even_buckets(x.shape[1], 4)
+
+    def accuracy(model) -> float:
+        compiled = CompiledModel(model, (1024,))
+        p = bucketed_outputs(lambda b: compiled.outputs(b)[0], x, buckets, 1024).reshape(-1)
+        return float(((p > 0.5) == y).mean())
+
+    return accuracy
+
+
+def make_bundle(out: str, model: str, tokenizer: str, limit: int, epochs: int) -> dict:
+    """A bundle to predict with (trained briefly: the benchmark measures speed, not accuracy)."""
+    from rnnlab.train import train
+
+    result = train(model, out=out, limit=limit, epochs=epochs, tokenizer=tokenizer, verbose=0)
+    return {"bundle": out, "test_accuracy": result.test_accuracy}
+
+
+def _texts(path: str) -> list[str]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+_predictors: dict = {}
+
+
+def predict(bundle: str, texts: str, variant: str, save: str | None = None) -> dict:
+    """Seconds to classify every text of ``texts`` from raw text, token caches emptied first.
+
+    Variants: ``bundle`` (`Bundle.predict_proba`: `model.predict`, padded to maxlen),
+    ``compiled`` (`BatchPredictor`, padded to maxlen), ``buckets`` (`BatchPredictor` with 4
+    length buckets).
+    """
+    from rnnlab.batch_predict import BatchPredictor
+    from rnnlab.bundle import Bundle
+    from rnnlab.text.treebank import shared_pipeline
+
+    reviews = _texts(texts)
+    setup = 0.0
+    if (bundle, variant) not in _predictors:
+        started = time.perf_counter()
+        loaded = Bundle.load(bundle)
+        predictor = None if variant == "bundle" else BatchPredictor(loaded, buckets=4 if variant == "buckets" else None)
+        if predictor is not None:  # compile every shape now: a one-off cost, reported apart
+            predictor.probabilities(loaded.preprocessor.transform(reviews[:2000]))
+        setup = time.perf_counter() - started
+        _predictors[bundle, variant] = (loaded, predictor)
+    loaded, predictor = _predictors[bundle, variant]
+    shared_pipeline().clear()  # new text: nothing memoised from an earlier round
+    started = time.perf_counter()
+    probs = loaded.predict_proba(reviews) if predictor is None else predictor.predict_proba(reviews)
+    seconds = time.perf_counter() - started
+    if save:
+        np.save(save, probs[:, 1].astype(np.float64))
+    return {"seconds": seconds, "reviews": len(reviews), "setup_seconds": setup}
+
+
+def latency(bundle: str, texts: str, count: int = 300) -> dict:
+    """Seconds to classify one review at a time (the serving case), after a warm-up."""
+    from rnnlab.batch_predict import BatchPredictor
+    from rnnlab.bundle import Bundle
+
+    from rnnlab.text.treebank import shared_pipeline
+
+    everything = _texts(texts)
+    reviews, warm_up = everything[:count], everything[-20:]
+    key = (bundle, "latency")
+    if key not in _predictors:
+        loaded = Bundle.load(bundle)
+        predictor = BatchPredictor(loaded, buckets=4)
+        for length in predictor.buckets:  # every bucket shape compiled before timing
+            predictor.compiled.probabilities(np.ones((1, length), dtype="int32"))
+        _predictors[key] = (loaded, predictor)
+    _, predictor = _predictors[key]
+    shared_pipeline().clear()  # the timed reviews are new text; a few others warm the common words
+    for review in warm_up:
+        predictor.predict_proba([review])
+    times = []
+    for review in reviews:
+        started = time.perf_counter()
+        predictor.predict_proba([review])
+        times.append(time.perf_counter() - started)
+    return {"seconds": times}
+
+
+if __name__ == "__main__":
+    serve({"info": info, "throughput": throughput, "time_to_accuracy": time_to_accuracy, "fill_caches": fill_caches,
+           "make_bundle": make_bundle, "predict": predict, "latency": latency})
