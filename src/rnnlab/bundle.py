@@ -66,6 +66,19 @@ def _swap_into_place(staging: Path, out: Path) -> None:
         os.replace(staging, out)
 
 
+def _load_preprocessing(file: Path):
+    """Text preprocessing, or the scaling and padding of a numeric-sequence model."""
+    from rnnlab.numeric import FORMAT as SEQUENCE_FORMAT, SequencePreprocessor
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict) and data.get("format") == SEQUENCE_FORMAT:
+        return SequencePreprocessor.from_json(data)
+    return Preprocessor.load(file)
+
+
 @dataclass
 class Prediction:
     """One classified text, with what the model actually saw of it."""
@@ -113,7 +126,7 @@ class Bundle:
             model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
         except Exception as exc:  # Keras raises several types for a damaged archive
             raise RnnlabError(f"Cannot load {path / MODEL_FILE}: {exc}. The file is damaged; retrain the model.") from exc
-        preprocessor = Preprocessor.load(path / PREPROCESSING_FILE)
+        preprocessor = _load_preprocessing(path / PREPROCESSING_FILE)
         spec = ModelSpec.load(path / SPEC_FILE)
         metrics_path = path / METRICS_FILE
         metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}

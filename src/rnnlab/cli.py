@@ -32,6 +32,9 @@ def _mount_experiments() -> None:
     from rnnlab.experiments.cli import experiment_app  # light: does not import keras
 
     app.add_typer(experiment_app, name="experiment")
+    from rnnlab.experiments.beyond import app as beyond_app
+
+    reproduce_app.add_typer(beyond_app, name="beyond")
 
 
 _mount_experiments()
@@ -103,6 +106,8 @@ def weights(model: Annotated[str, typer.Argument(help="Model name or spec JSON f
 def _print_test(test: dict) -> None:
     console.print(f"test accuracy: [bold]{100 * test['accuracy']:.2f}%[/]  (macro-F1 {test['macro_f1']:.4f}, "
                   f"loss {test['loss']:.4f}, {test['examples']:,} examples)")
+    if "rating_mae" in test:
+        console.print(f"mean absolute rating error: [bold]{test['rating_mae']:.3f}[/]")
     names = test["class_names"]
     table = Table(title="confusion matrix (rows: true, columns: predicted)")
     table.add_column("")
@@ -115,8 +120,12 @@ def _print_test(test: dict) -> None:
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="Named model (see `rnnlab models`) or a spec JSON file.")],
-    dataset: Annotated[Optional[str], typer.Option(help="imdb, amazon, or a data file; default: the recipe's.")] = None,
+    model: Annotated[str, typer.Argument(
+        help="Named model (see `rnnlab models`), a spec JSON file, or a training config "
+             "({\"spec\": ..., \"recipe\": ...}, e.g. configs/beyond/*.json).")],
+    dataset: Annotated[Optional[str], typer.Option(
+        help="imdb, imdb-ratings (8 star classes), amazon, digits, or a data file (.csv/.txt texts; "
+             ".npz/.npy/.csv numeric sequences for a spec with features); default: the recipe's.")] = None,
     vocab_size: Optional[int] = None,
     maxlen: Optional[int] = None,
     epochs: Optional[int] = None,
@@ -127,6 +136,9 @@ def train(
     clipnorm: Optional[float] = None,
     tokenizer: Annotated[Optional[str], typer.Option(help="keras or nltk.")] = None,
     early_stopping: Annotated[Optional[int], typer.Option(help="Patience in epochs on validation loss.")] = None,
+    chunk_length: Annotated[Optional[int], typer.Option(
+        help="Read each sequence (maxlen steps) in chunks of N steps with a stateful model that carries its "
+             "state across batches; the batch size is fixed.")] = None,
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
@@ -138,7 +150,8 @@ def train(
     result = run_training(model, out=out, seed=seed, limit=limit, early_stopping=early_stopping,
                           verbose=2 if as_json else "auto", dataset=dataset, vocab_size=vocab_size, maxlen=maxlen,
                           epochs=epochs, batch_size=batch_size, validation_split=validation_split,
-                          optimizer=optimizer, learning_rate=lr, clipnorm=clipnorm, tokenizer=tokenizer)
+                          optimizer=optimizer, learning_rate=lr, clipnorm=clipnorm, tokenizer=tokenizer,
+                          chunk_length=chunk_length)
     if as_json:
         return _print_json(result.metrics())
     console.print(f"[bold]{result.spec.name}[/]: {result.params:,} parameters, trained in {result.train_seconds:.1f} s")

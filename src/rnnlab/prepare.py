@@ -14,6 +14,7 @@ import numpy as np
 from rnnlab.data import TextDataset, load_dataset, load_imdb
 from rnnlab.errors import InvalidInputError
 from rnnlab.text import Preprocessor
+from rnnlab.text.cache import fit_encode
 
 LENGTH_RULES = ("truncate", "filter")
 
@@ -60,6 +61,8 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None,
     if _is_imdb(dataset):
         path = None if dataset == "imdb" else dataset
         train, test = load_imdb("train", path=path), load_imdb("test", path=path)
+    elif dataset.lower() == "imdb-ratings":
+        train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
     else:
         whole = load_dataset(dataset, "train")
         if whole.labels is None:
@@ -72,12 +75,16 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None,
 
 def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras", vocab_size: int | None = 8000,
             maxlen: int | None = 200, padding: str = "pre", truncating: str = "pre",
-            validation_split: float = 0.2, length_rule: str = "truncate", seed: int = 0) -> PreparedData:
+            validation_split: float = 0.2, length_rule: str = "truncate", seed: int = 0,
+            cache: bool = False) -> PreparedData:
     """Shuffle, carve the validation split, fit the vocabulary on the training part only, encode.
 
     Keras' `fit(validation_split=...)` takes the *last* rows without shuffling; our datasets
     are ordered by class, so we shuffle first (with `seed`) and then take the last rows,
     which keeps the same semantics without a one-class validation set.
+
+    Each text is tokenized once. With `cache`, the encoded arrays are stored on disk keyed by
+    the texts and these settings (`rnnlab.text.cache`), and a later identical call loads them.
     """
     if length_rule not in LENGTH_RULES:
         raise InvalidInputError(f"length_rule must be one of {LENGTH_RULES}, got {length_rule!r}.")
@@ -86,14 +93,13 @@ def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras"
     order = np.random.default_rng(seed).permutation(len(train))
     train = train.subset(order)
     n_val = int(round(len(train) * validation_split))
-    fit_part = train.subset(np.arange(len(train) - n_val))
 
     preprocessor = Preprocessor(mode=mode, vocab_size=vocab_size, maxlen=maxlen, padding=padding,
                                 truncating=truncating)
-    preprocessor.fit(fit_part.texts)
+    groups = [train.texts] if test is None else [train.texts, test.texts]
+    encodings = fit_encode(preprocessor, groups, fit_count=len(train) - n_val, cache=cache)
 
-    def encode(ds: TextDataset):
-        encoded = preprocessor.encode(ds.texts)
+    def encode(ds: TextDataset, encoded):
         x, y = encoded.ids, ds.labels
         if length_rule == "filter" and maxlen:
             # Keras imdb.load_data(maxlen=m) keeps sequences shorter than m with the start
@@ -102,7 +108,7 @@ def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras"
             x, y = x[keep], y[keep]
         return x, np.asarray(y)
 
-    x_all, y_all = encode(train)
+    x_all, y_all = encode(train, encodings[0])
     if length_rule == "filter":
         # Filtering changes the row count, so split after it, keeping the same fraction.
         n_val = int(round(len(x_all) * validation_split))
@@ -111,7 +117,7 @@ def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras"
     y_val = y_all[len(y_all) - n_val:] if n_val else None
     x_test = y_test = None
     if test is not None:
-        x_test, y_test = encode(test)
+        x_test, y_test = encode(test, encodings[1])
     info = {
         "train_examples": int(len(x_train)),
         "validation_examples": int(0 if x_val is None else len(x_val)),

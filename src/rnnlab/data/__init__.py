@@ -15,10 +15,12 @@ from rnnlab.data.dataset import TextDataset
 from rnnlab.data.download import download
 from rnnlab.data.imdb import IMDB_SHA256, IMDB_URL, load_imdb
 from rnnlab.data.locate import cache_dir, locate
+from rnnlab.data.numeric import SequenceDataset, load_sequences
+from rnnlab.data.ratings import RATING_CLASSES, by_rating
 from rnnlab.data.tables import EXTENSIONS, load_table
 from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, unknown_name
 
-DATASETS = ("imdb", "amazon")
+DATASETS = ("imdb", "imdb-ratings", "amazon")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -26,7 +28,8 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
     """Load a dataset by name (``"imdb"``, ``"amazon"``) or from a file or folder path.
 
     Args:
-        name_or_path: a known dataset name, or a path: an IMDB archive or ``aclImdb`` folder,
+        name_or_path: a known dataset name (``"imdb-ratings"`` is IMDB labelled by its eight
+            star ratings), or a path: an IMDB archive or ``aclImdb`` folder,
             a fastText ``.txt`` file, or a ``.csv`` / ``.tsv`` / ``.jsonl`` table.
         split: ``"train"``, ``"test"`` or ``"unsup"`` for IMDB; ``"train"`` or ``"all"`` for
             the Amazon sample. A single file is a whole dataset, so ``split`` is ignored for it.
@@ -39,6 +42,8 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
     key = str(name_or_path).strip().lower()
     if key == "imdb":
         return load_imdb(split, **kwargs)
+    if key == "imdb-ratings":
+        return by_rating(load_imdb(split, **kwargs))
     if key == "amazon":
         if split == "test":
             raise InvalidInputError(
@@ -89,12 +94,16 @@ __all__ = [
     "DATASETS",
     "IMDB_SHA256",
     "IMDB_URL",
+    "RATING_CLASSES",
+    "SequenceDataset",
     "TextDataset",
+    "by_rating",
     "cache_dir",
     "download",
     "load_amazon",
     "load_dataset",
     "load_imdb",
+    "load_sequences",
     "load_table",
     "locate",
 ]

@@ -33,37 +33,84 @@ def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
 
 
 def _build_layers(spec: ModelSpec) -> keras.Model:
-    inputs = keras.Input(shape=(spec.maxlen,), dtype="int32", name="tokens")
-    x = layers.Embedding(
-        spec.vocab_size,
-        spec.embedding_dim,
-        mask_zero=spec.mask_zero,
-        trainable=spec.embedding_trainable,
-        name="embedding",
-    )(inputs)
+    if spec.inputs:
+        from rnnlab.models.inputs import build_multi_input
+
+        return build_multi_input(spec)
+    inputs = _input(spec)
+    x = encode(inputs, spec)
+    return keras.Model(inputs, classifier_head(x, spec), name=model_name(spec.name))
+
+
+def _input(spec: ModelSpec):
+    """Token ids `(maxlen,)` or numeric steps `(maxlen, features)`; a fixed batch when stateful."""
+    steps = spec.chunk_length if spec.stateful else spec.maxlen
+    shape = (steps,) if spec.features is None else (steps, spec.features)
+    dtype, name = ("int32", "tokens") if spec.features is None else ("float32", "sequence")
+    if spec.stateful:
+        if spec.batch_size is None:
+            raise InvalidInputError(
+                "A stateful model has a fixed batch size: set ModelSpec.batch_size (rnnlab train takes the "
+                "recipe's batch size when it is unset).")
+        return keras.Input(batch_shape=(spec.batch_size, *shape), dtype=dtype, name=name)
+    return keras.Input(shape=shape, dtype=dtype, name=name)
+
+
+def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_state: bool = False):
+    """Embedding (or masking) -> stacked recurrent layers -> pooling, on the tensor `x`.
+
+    With `initial_state`, the first recurrent layer starts from those states; with
+    `return_state`, the top layer's final states are returned too: `(output, states)`.
+    """
+    if spec.features is None:
+        x = layers.Embedding(
+            spec.vocab_size,
+            spec.embedding_dim,
+            mask_zero=spec.mask_zero,
+            trainable=spec.embedding_trainable,
+            name=f"{prefix}embedding",
+        )(x)
+    elif spec.mask_value is not None:
+        x = layers.Masking(mask_value=spec.mask_value, name=f"{prefix}masking")(x)
     if spec.spatial_dropout:
-        x = layers.SpatialDropout1D(spec.spatial_dropout, name="spatial_dropout")(x)
+        x = layers.SpatialDropout1D(spec.spatial_dropout, name=f"{prefix}spatial_dropout")(x)
 
     units = spec.layer_units
+    states = None
     for depth, width in enumerate(units, start=1):
         top = depth == len(units)
         return_sequences = not top or spec.pooling != "last"
+        options = dict(spec.rnn_options)
+        if spec.stateful:
+            options["stateful"] = True
+        if top and return_state:
+            options["return_state"] = True
         rnn = RNN_LAYERS[spec.cell](
             width,
             return_sequences=return_sequences,
             dropout=spec.dropout,
             recurrent_dropout=spec.recurrent_dropout,
-            name=f"{LAYER_PREFIX[spec.cell]}_{depth}",
-            **spec.rnn_options,
+            name=f"{prefix}{LAYER_PREFIX[spec.cell]}_{depth}",
+            **options,
         )
         if spec.bidirectional:
-            rnn = layers.Bidirectional(rnn, merge_mode=spec.merge_mode, name=f"bidirectional_{depth}")
-        x = rnn(x)
+            rnn = layers.Bidirectional(rnn, merge_mode=spec.merge_mode, name=f"{prefix}bidirectional_{depth}")
+        if depth == 1 and initial_state is not None:
+            x = rnn(x, initial_state=list(initial_state))
+        else:
+            x = rnn(x)
+        if top and return_state:
+            x, *states = x
 
     if spec.pooling == "avg":
-        x = layers.GlobalAveragePooling1D(name="avg_pool")(x)
+        x = layers.GlobalAveragePooling1D(name=f"{prefix}avg_pool")(x)
     elif spec.pooling == "max":
-        x = layers.GlobalMaxPooling1D(name="max_pool")(x)
+        x = layers.GlobalMaxPooling1D(name=f"{prefix}max_pool")(x)
+    return (x, states) if return_state else x
+
+
+def classifier_head(x, spec: ModelSpec):
+    """Dropout -> hidden Dense layers -> sigmoid (binary) or softmax output."""
     if spec.output_dropout:
         x = layers.Dropout(spec.output_dropout, name="dropout")(x)
     for i, dense in enumerate(spec.head, start=1):
@@ -71,13 +118,11 @@ def _build_layers(spec: ModelSpec) -> keras.Model:
         if dense.dropout:
             x = layers.Dropout(dense.dropout, name=f"dense_{i}_dropout")(x)
     if spec.binary:
-        outputs = layers.Dense(1, activation="sigmoid", name="output")(x)
-    else:
-        outputs = layers.Dense(spec.num_classes, activation="softmax", name="output")(x)
-    return keras.Model(inputs, outputs, name=_model_name(spec.name))
+        return layers.Dense(1, activation="sigmoid", name="output")(x)
+    return layers.Dense(spec.num_classes, activation="softmax", name="output")(x)
 
 
-def _model_name(name: str) -> str:
+def model_name(name: str) -> str:
     # Keras model names must be valid scope names.
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "model"
 
@@ -87,12 +132,16 @@ def _load_embedding(model: keras.Model, spec: ModelSpec) -> None:
         matrix = np.load(spec.embedding_matrix, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"Cannot read embedding matrix {spec.embedding_matrix}: {exc}") from exc
-    expected = (spec.vocab_size, spec.embedding_dim)
-    if matrix.shape != expected:
-        raise InvalidInputError(
-            f"Embedding matrix {spec.embedding_matrix} has shape {matrix.shape}; the spec needs {expected}."
-        )
-    model.get_layer("embedding").set_weights([matrix])
+    # With several inputs, each encoder's embedding starts from the same matrix.
+    names = [f"{e.name}_embedding" for e in spec.inputs] or ["embedding"]
+    for name in names:
+        layer = model.get_layer(name)
+        expected = (spec.vocab_size, layer.output_dim)
+        if matrix.shape != expected:
+            raise InvalidInputError(
+                f"Embedding matrix {spec.embedding_matrix} has shape {matrix.shape}; the spec needs {expected}."
+            )
+        layer.set_weights([matrix])
 
 
 def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:

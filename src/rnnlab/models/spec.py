@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import InvalidInputError, unknown_name
+from rnnlab.models.inputs import INPUT_MERGES, EncoderSpec, check_encoders
 
 CELLS = ("simple", "lstm", "gru")
 POOLINGS = ("last", "avg", "max")
@@ -67,6 +68,22 @@ class ModelSpec:
         loss: Keras loss name; defaults to binary or sparse categorical cross-entropy.
         architecture: `"layers"` (Keras RNN layers) or `"cell-loop"` (cells looped over
             time steps by hand, as in the low-level TF2 tutorial). Defaults to `"layers"`.
+        stateful: read each sequence in consecutive chunks of `chunk_length` steps, carrying
+            the recurrent state from one batch to the next (Keras `stateful=True` on every
+            recurrent layer, a fixed `batch_size`); `maxlen` is then the full length read.
+            See `rnnlab.stateful`. Defaults to False.
+        batch_size: the fixed batch size of a stateful model (Keras `batch_shape`); None
+            takes the recipe's batch size at training time. Defaults to None.
+        chunk_length: time steps per chunk of a stateful model. Defaults to None.
+        features: numeric input of shape `(maxlen, features)` instead of token ids: no
+            embedding, the sequence goes straight into the recurrent layers. Defaults to None.
+        mask_value: with `features`, a `Masking(mask_value)` layer skips the steps whose
+            features all equal it (padding). Defaults to None (no masking).
+        inputs: several named inputs, each read by its own encoder (`EncoderSpec`), merged by
+            `input_merge` before the head. Unset encoder fields take this spec's values.
+            Defaults to none (a single `tokens` input).
+        input_merge: `"concat"`, `"sum"` or `"average"` of the encoders' outputs.
+            Defaults to `"concat"`.
 
     Example:
 
@@ -101,9 +118,17 @@ class ModelSpec:
     clipnorm: float | None = None
     loss: str | None = None
     architecture: str = "layers"
+    stateful: bool = False
+    batch_size: int | None = None
+    chunk_length: int | None = None
+    features: int | None = None
+    mask_value: float | None = None
+    inputs: list[EncoderSpec] = field(default_factory=list)
+    input_merge: str = "concat"
 
     def __post_init__(self):
         self.head = [h if isinstance(h, DenseSpec) else DenseSpec(**h) for h in self.head]
+        self.inputs = [e if isinstance(e, EncoderSpec) else EncoderSpec.from_dict(e) for e in self.inputs]
         self.validate()
 
     # ----------------------------------------------------------------- checks
@@ -133,7 +158,44 @@ class ModelSpec:
                 raise InvalidInputError(f"ModelSpec.{name} must be in [0, 1), got {rate!r}.")
         if self.architecture == "cell-loop" and self.maxlen is None:
             raise InvalidInputError("A cell-loop model unrolls a fixed number of steps: set maxlen.")
+        self._validate_sequence_options()
         return self
+
+    def _validate_sequence_options(self) -> None:
+        """Checks for the stateful, numeric and multi-input options (all off by default)."""
+        for name in ("batch_size", "chunk_length", "features"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidInputError(f"ModelSpec.{name} must be a positive integer or null, got {value!r}.")
+        special = self.stateful or self.features is not None or bool(self.inputs)
+        if special and self.architecture != "layers":
+            raise InvalidInputError("stateful, features and inputs need architecture 'layers'.")
+        if self.stateful:
+            if self.chunk_length is None:
+                raise InvalidInputError("A stateful ModelSpec needs chunk_length (time steps per chunk).")
+            if self.bidirectional:
+                raise InvalidInputError(
+                    "A stateful model cannot be bidirectional: the backward pass would carry state "
+                    "from the end of one chunk into the end of the next.")
+            if self.pooling != "last":
+                raise InvalidInputError("A stateful model hands on the last state: use pooling 'last'.")
+            if self.inputs:
+                raise InvalidInputError("A stateful model reads one input; remove 'inputs' or 'stateful'.")
+        elif self.chunk_length is not None or self.batch_size is not None:
+            raise InvalidInputError("chunk_length and batch_size belong to stateful models: set stateful=true.")
+        if self.features is not None:
+            if self.mask_zero or self.embedding_matrix:
+                raise InvalidInputError(
+                    "Numeric input (features) has no embedding: drop mask_zero/embedding_matrix and "
+                    "use mask_value to mask padded steps.")
+            if self.inputs:
+                raise InvalidInputError("features describes a single numeric input; remove 'inputs'.")
+        elif self.mask_value is not None:
+            raise InvalidInputError("mask_value masks numeric input: set features, or use mask_zero for tokens.")
+        if self.input_merge not in INPUT_MERGES:
+            raise unknown_name("input merge", self.input_merge, INPUT_MERGES)
+        if self.inputs:
+            check_encoders(self)
 
     @property
     def layer_units(self) -> list[int]:
