@@ -255,6 +255,35 @@ def predict(
 
 
 @app.command()
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder.")],
+    text: Annotated[str, typer.Argument(help="The text to explain.")],
+    png: Annotated[Optional[Path], typer.Option("--png", help="Also draw the text shaded by score to this PNG.")] = None,
+    as_json: JsonFlag = False,
+):
+    """Which words a prediction rests on: the model's attention weights, or occlusion when it has none."""
+    from rnnlab.bundle import Bundle
+    from rnnlab.serve.service import ModelService
+
+    service = ModelService(Bundle.load(bundle), max_texts=1)
+    result = service.explain(text)
+    if png is not None:
+        from rnnlab.plots import plot_token_scores
+
+        title = f"{result['label']} ({result['probability']:.3f}), {result['method']}"
+        plot_token_scores([t["token"] for t in result["tokens"]], [t["score"] for t in result["tokens"]], png,
+                          title=title, method=result["method"])
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"{result['label']} ({result['probability']:.3f}); scores by {result['method']}")
+    ranked = sorted(result["tokens"], key=lambda t: -abs(t["score"]))[:10]
+    console.print(", ".join(f"{t['token']} {t['score']:+.3f}" for t in ranked))
+    if png is not None:
+        console.print(f"figure: {png}")
+
+
+@app.command()
 def serve(
     bundle: Annotated[Path, typer.Argument(help="Bundle folder.")],
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")] = "127.0.0.1",

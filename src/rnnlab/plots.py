@@ -32,3 +32,52 @@ def plot_training_curves(history: dict[str, list[float]], path: str | Path, titl
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, title: str = "",
+                      method: str = "attention", width: int = 96) -> Path:
+    """A review as text, each word shaded by its score (attention weight, or occlusion effect).
+
+    Attention weights are shaded blue relative to the largest one; occlusion scores green
+    (pushes towards the predicted class) or red (away from it), relative to the largest magnitude.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    scale = max((abs(s) for s in scores), default=0.0) or 1.0
+    lines: list[list[tuple[str, float]]] = [[]]
+    used = 0
+    for token, score in zip(tokens, scores):
+        if used + len(token) + 1 > width and lines[-1]:
+            lines.append([])
+            used = 0
+        lines[-1].append((token, score))
+        used += len(token) + 1
+    char_w, line_h = 1.0 / width, 0.32
+    fig_h = 0.9 + line_h * len(lines)
+    fig = plt.figure(figsize=(13, fig_h))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98 - (0.5 / fig_h if title else 0)))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(lines), 0)
+    ax.axis("off")
+    for row, line in enumerate(lines):
+        x = 0.0
+        for token, score in line:
+            strength = min(1.0, abs(score) / scale)
+            if method == "attention":
+                colour = (0.15, 0.39, 0.92, 0.85 * strength)
+            else:
+                colour = (0.13, 0.55, 0.13, 0.85 * strength) if score >= 0 else (0.86, 0.15, 0.15, 0.85 * strength)
+            ax.text(x, row + 0.5, token, family="monospace", fontsize=10, va="center", ha="left",
+                    bbox=dict(boxstyle="square,pad=0.1", facecolor=colour, edgecolor="none"))
+            x += (len(token) + 1) * char_w
+    if title:
+        fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

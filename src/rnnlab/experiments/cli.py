@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from rnnlab import _backend  # noqa: F401  (before keras)
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import RnnlabError, unknown_name
 
 experiment_app = typer.Typer(help="Sweeps of models x runs: stored, resumable, reported with intervals.",
                              no_args_is_help=True, pretty_exceptions_enable=False)
@@ -86,13 +86,46 @@ def run(
     vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
     workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
     retry_failed: RetryFailed = False, report: Report = True,
+    validation_only: Annotated[bool, typer.Option(
+        "--validation-only", help="Recipe configs: train and score the validation split only (to choose settings; "
+                                  "the test split is not read).")] = False,
 ):
-    """Run (or resume) the experiment a config file describes."""
-    from rnnlab.experiments.config import load_config
+    """Run (or resume) the experiment a config file describes.
 
+    A config with ``kind = "recipe"`` or ``kind = "lm-finetune"`` is one final recipe: it trains
+    once, picks its epoch on the validation split, scores the test split once and writes
+    ``OUT/results.json`` and the bundle ``OUT/bundle``.
+    """
+    from rnnlab.experiments.config import load_config, read_config
+
+    raw = read_config(config)
+    if raw.get("kind", "sweep") != "sweep":
+        _final_recipe(raw, out or Path("experiments") / str(raw.get("name", config.stem)), validation_only)
+        return
     loaded = load_config(config, **_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit,
                                             seed, vary_init, fixed_split))
     _sweep(loaded, out, workers, retry_failed, report)
+
+
+def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
+    from rnnlab.experiments.recipe import run_recipe
+
+    kind = raw.get("kind")
+    console.print(f"[bold]{raw.get('name', kind)}[/] ({kind}) -> {out}")
+    if kind == "recipe":
+        results = run_recipe(raw, out, validation_only=validation_only)
+    elif kind == "lm-finetune":
+        from rnnlab.finetune import run_lm_finetune
+        from rnnlab.experiments.recipe import write_json
+
+        out.mkdir(parents=True, exist_ok=True)
+        results = run_lm_finetune(raw, out)
+        write_json(out / "results.json", results)
+    else:
+        raise unknown_name("config kind", str(kind), ("sweep", "recipe", "lm-finetune"))
+    shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "total_seconds")}
+    console.print(" ".join(f"{k} {v}" for k, v in shown.items() if v is not None))
+    console.print(f"results: {out / 'results.json'}")
 
 
 @experiment_app.command("arrangements")

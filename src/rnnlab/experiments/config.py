@@ -196,6 +196,20 @@ def load_config(path: str | Path, **changes) -> ExperimentConfig:
     Spec files named in `models` are read relative to the config file's folder.
     """
     path = Path(path)
+    data = read_config(path)
+    if data.get("kind", "sweep") != "sweep":
+        raise InvalidInputError(f"{path} describes a single {data['kind']!r} run, not a sweep: run it with "
+                                f"`rnnlab experiment run {path}`.")
+    models = data.get("models", [])
+    if isinstance(models, list):
+        data["models"] = [_relative_to(path.parent, m) for m in models]
+    data.pop("kind", None)
+    return apply_changes(ExperimentConfig.from_dict(data), **changes)
+
+
+def read_config(path: str | Path) -> dict:
+    """The raw fields of a `.json` or `.toml` config, with `name` defaulting to the file's stem."""
+    path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -212,10 +226,7 @@ def load_config(path: str | Path, **changes) -> ExperimentConfig:
     if not isinstance(data, dict):
         raise InvalidInputError(f"Experiment config {path} must hold an object of config fields.")
     data.setdefault("name", path.stem)
-    models = data.get("models", [])
-    if isinstance(models, list):
-        data["models"] = [_relative_to(path.parent, m) for m in models]
-    return apply_changes(ExperimentConfig.from_dict(data), **changes)
+    return data
 
 
 def _relative_to(folder: Path, entry):

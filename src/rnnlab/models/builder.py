@@ -12,6 +12,7 @@ from keras import layers
 
 from rnnlab.errors import InvalidInputError
 from rnnlab.models.spec import ModelSpec
+from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
 
 RNN_LAYERS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 LAYER_PREFIX = {"simple": "simple_rnn", "lstm": "lstm", "gru": "gru"}
@@ -104,8 +105,10 @@ def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_stat
 
     if spec.pooling == "avg":
         x = layers.GlobalAveragePooling1D(name=f"{prefix}avg_pool")(x)
-    elif spec.pooling == "max":
-        x = layers.GlobalMaxPooling1D(name=f"{prefix}max_pool")(x)
+    elif spec.pooling == "attention":
+        x, _ = AttentionPooling(name=f"{prefix}attention")(x)
+    elif spec.pooling in POOLING_LAYERS:
+        x = POOLING_LAYERS[spec.pooling](name=f"{prefix}{spec.pooling}_pool")(x)
     return (x, states) if return_state else x
 
 

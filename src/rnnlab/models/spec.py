@@ -17,7 +17,7 @@ from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.models.inputs import INPUT_MERGES, EncoderSpec, check_encoders
 
 CELLS = ("simple", "lstm", "gru")
-POOLINGS = ("last", "avg", "max")
+POOLINGS = ("last", "avg", "max", "concat", "attention")
 ARCHITECTURES = ("layers", "cell-loop")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -57,7 +57,10 @@ class ModelSpec:
         bidirectional: wrap each recurrent layer in `Bidirectional`. Defaults to False.
         merge_mode: how `Bidirectional` merges directions. Defaults to `"concat"`.
         pooling: what the top recurrent layer hands on: `"last"` (final state), or all
-            states reduced by `"avg"` or `"max"`. Defaults to `"last"`.
+            states reduced by `"avg"`, `"max"`, `"concat"` (max, mean and last together) or
+            `"attention"` (additive attention; the layer named "attention" also returns
+            its weights). All but `"last"` pool real tokens only when `mask_zero` is set.
+            Defaults to `"last"`.
         dropout, recurrent_dropout: the Keras RNN arguments, on every recurrent layer.
         rnn_options: any other Keras RNN argument, passed to every recurrent layer
             (`activation`, `reset_after`, `unroll`, `go_backwards`...).
