@@ -189,6 +189,51 @@ def evaluate(
     _print_test(result)
 
 
+@app.command()
+def baseline(
+    name: Annotated[str, typer.Argument(help="tfidf-lr (TF-IDF n-grams + logistic regression) or nbsvm.")],
+    dataset: Annotated[str, typer.Option(help="imdb, amazon, imdb-ratings or a data file, as for `train`.")] = "imdb",
+    seed: Annotated[int, typer.Option(help="The `train` seed whose data and validation rows to use.")] = 0,
+    validation_split: Annotated[float, typer.Option(help="Fraction of training texts held out to tune on.")] = 0.2,
+    limit: Annotated[Optional[int], typer.Option(help="Use at most N train and N test examples.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the result to this JSON file.")] = None,
+    as_json: JsonFlag = False,
+):
+    """Tune a linear baseline on the recurrent models' validation rows, score the test split once."""
+    from rnnlab.experiments.baseline import run_baseline
+
+    result = run_baseline(name, dataset, seed=seed, validation_split=validation_split, limit=limit)
+    if out is not None:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    if as_json:
+        return _print_json(result)
+    console.print(f"[bold]{name}[/] on {dataset}: {result['train_examples']:,} fit, "
+                  f"{result['validation_examples']:,} validation, {result['test_examples']:,} test examples "
+                  f"({result['seconds']:.1f} s)")
+    cs = sorted({p["C"] for p in result["grid"]})
+    table = Table(title="validation accuracy (rows: n-grams, columns: C)")
+    table.add_column("n-grams")
+    for c in cs:
+        table.add_column(f"C={c:g}", justify="right")
+    for ngrams in dict.fromkeys(tuple(p["ngram_range"]) for p in result["grid"]):
+        scores = {p["C"]: p["validation_accuracy"] for p in result["grid"] if tuple(p["ngram_range"]) == ngrams}
+        table.add_row(f"{ngrams[0]}-{ngrams[1]}", *[
+            f"[bold]{100 * scores[c]:.2f}%[/]" if (c, list(ngrams)) == (result["C"], result["ngram_range"])
+            else f"{100 * scores[c]:.2f}%" for c in cs])
+    console.print(table)
+    console.print(f"chosen: {result['ngram_range'][0]}-{result['ngram_range'][1]} grams, C={result['C']:g}, "
+                  f"{result['n_features']:,} features, validation accuracy "
+                  f"[bold]{100 * result['validation_accuracy']:.2f}%[/]")
+    _print_test({"accuracy": result["test_accuracy"], "macro_f1": result["macro_f1"], "loss": result["test_loss"],
+                 "examples": result["test_examples"], "class_names": result["class_names"],
+                 "confusion_matrix": result["confusion_matrix"],
+                 **{k: result[k] for k in ("rating_mae",) if k in result}})
+    if out is not None:
+        console.print(f"result written to {out}")
+
+
 def _read_texts(path: Path) -> list[str]:
     if not path.exists():
         raise InvalidInputError(f"Input file {path} does not exist.")

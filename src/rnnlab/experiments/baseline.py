@@ -1,13 +1,18 @@
-"""A linear text baseline on exactly the runs' data: TF-IDF word 1-2 grams + logistic regression.
+"""Linear text baselines on exactly the runs' data: TF-IDF + logistic regression, and NBSVM.
 
 A recurrent model is only interesting if it beats a bag of n-grams trained on the same
-texts; the baseline is trained on the runs' training split and scored on their test examples.
+texts; the baselines are trained on the runs' training split and scored on their test examples.
+`tfidf_baseline` is the fixed-setting one experiment sweeps attach to their runs;
+`run_baseline` tunes either baseline on the classifier's validation rows (`rnnlab baseline`).
 """
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
+
+from rnnlab.errors import InvalidInputError
 from rnnlab.experiments.datasets import SplitTexts
 
 BASELINE_SETTINGS = {
@@ -50,4 +55,220 @@ def tfidf_baseline(split: SplitTexts) -> dict:
         "min_df": min_df,
         "seconds": round(time.perf_counter() - started, 2),
         **BASELINE_SETTINGS,
+    }
+
+
+# ------------------------------------------------------------ tuned baselines
+# `run_baseline` tunes on the recurrent models' own validation rows and scores the test split
+# once, so "the RNN beats the baseline" compares models that had the same data and the same
+# chance to tune.
+
+BASELINE_NAMES = ("tfidf-lr", "nbsvm")
+
+# Words (with their contractions) plus "!" and "?": on the seed-0 IMDB validation split this
+# beat scikit-learn's default pattern (2+ word characters, punctuation dropped) by 0.5-0.9
+# points for both baselines, e.g. NBSVM 1-2 grams at C=1: 91.7% against 90.8%.
+TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?|[!?]"
+
+DEFAULT_GRIDS = {
+    # TF-IDF features are unit-length rows, so LR wants weak regularisation (validation
+    # accuracy still climbs at C=100 on full IMDB); NBSVM's ratios already scale the features.
+    "tfidf-lr": {"C": (1.0, 3.0, 10.0, 30.0, 100.0, 300.0), "ngram_range": ((1, 2), (1, 3))},
+    "nbsvm": {"C": (0.1, 0.3, 1.0, 3.0, 10.0), "ngram_range": ((1, 2), (1, 3))},
+}
+
+TUNED_SETTINGS = {
+    "tfidf-lr": {
+        "vectorizer": "TF-IDF of word n-grams (TfidfVectorizer, sublinear_tf=True, min_df=2, or 1 below 200 "
+                      "training texts), lower-cased, <br /> removed, token pattern " + TOKEN_PATTERN,
+        "classifier": "LogisticRegression (liblinear dual for two classes, lbfgs multinomial otherwise)",
+    },
+    "nbsvm": {
+        "vectorizer": "binarized word n-gram counts (CountVectorizer, binary=True, every n-gram kept), "
+                      "lower-cased, <br /> removed, token pattern " + TOKEN_PATTERN,
+        "classifier": "NBSVM (Wang & Manning 2012): features x * r with r = log((p/|p|1)/(q/|q|1)), alpha=1, "
+                      "then LogisticRegression (liblinear dual); one-vs-rest for more than two classes",
+        "variant": "logistic regression, not the LinearSVC with beta=0.25 interpolation: on the seed-0 IMDB "
+                   "validation split the interpolated SVM scored 89-90.5% against 91.5-91.7% for LR",
+    },
+}
+
+
+def _clean(text: str) -> str:
+    """Lower-case and drop IMDB's line breaks, which would otherwise become the token "br"."""
+    return text.lower().replace("<br />", " ")
+
+
+def _logistic(C: float, n_classes: int):
+    from sklearn.linear_model import LogisticRegression
+
+    if n_classes == 2:
+        # The dual problem has one variable per text, far fewer than the millions of n-grams.
+        return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
+    return LogisticRegression(C=C, max_iter=1000)
+
+
+class NBSVM:
+    """Logistic regression on naive-Bayes-scaled binary features (Wang & Manning, 2012).
+
+    Each feature is weighted by its log-count ratio between the classes, so the linear model
+    starts from the naive Bayes evidence and only has to correct it; on long reviews this beats
+    both plain naive Bayes and plain logistic regression. More than two classes are handled
+    one-vs-rest, each class with its own ratios.
+
+    Args:
+        C: inverse regularisation strength of the logistic regression (default 1.0).
+        alpha: smoothing count added to every feature (default 1.0, as in the paper).
+
+    Example:
+        >>> from sklearn.feature_extraction.text import CountVectorizer
+        >>> vec = CountVectorizer(binary=True)
+        >>> x = vec.fit_transform(["good fun", "great good", "bad dull", "awful bad"])
+        >>> NBSVM(C=1.0).fit(x, [1, 1, 0, 0]).predict(vec.transform(["good"]))
+        array([1])
+    """
+
+    def __init__(self, C: float = 1.0, alpha: float = 1.0):
+        self.C = C
+        self.alpha = alpha
+
+    def fit(self, X, y) -> "NBSVM":
+        y = np.asarray(y)
+        X = _binarize(X)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise InvalidInputError(f"NBSVM needs at least two classes in y; got {self.classes_.tolist()}.")
+        # Two classes need one model; k > 2 classes one per class against the rest.
+        positives = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        self.ratios_, self.models_ = [], []
+        for positive in positives:
+            target = (y == positive).astype(int)
+            p = self.alpha + np.asarray(X[target == 1].sum(axis=0)).ravel()
+            q = self.alpha + np.asarray(X[target == 0].sum(axis=0)).ravel()
+            ratio = np.log((p / p.sum()) / (q / q.sum()))
+            self.ratios_.append(ratio)
+            self.models_.append(_logistic(self.C, 2).fit(X.multiply(ratio).tocsr(), target))
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = _binarize(X)
+        scores = np.column_stack([m.predict_proba(X.multiply(r).tocsr())[:, 1]
+                                  for r, m in zip(self.ratios_, self.models_)])
+        if len(self.classes_) == 2:
+            return np.column_stack([1.0 - scores[:, 0], scores[:, 0]])
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _binarize(X):
+    from scipy import sparse
+
+    X = sparse.csr_matrix(X, dtype=np.float64)
+    X.data = (X.data > 0).astype(np.float64)
+    return X
+
+
+def _vectorizer(name: str, ngram_range: tuple[int, int], n_texts: int):
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    common = {"ngram_range": tuple(ngram_range), "preprocessor": _clean, "token_pattern": TOKEN_PATTERN}
+    if name == "nbsvm":
+        return CountVectorizer(binary=True, dtype=np.float64, **common)
+    # As in `tfidf_baseline`: min_df=2 on tiny subsets could leave no feature at all.
+    return TfidfVectorizer(sublinear_tf=True, min_df=2 if n_texts >= 200 else 1, **common)
+
+
+def validation_rows(n: int, validation_split: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (fit, validation) of a training set, exactly as `rnnlab.prepare.prepare` splits it.
+
+    `prepare` shuffles with `default_rng(seed).permutation(n)` and keeps the last
+    `round(n * validation_split)` rows for validation (length rule "truncate").
+    """
+    if not 0.0 < validation_split < 1.0:
+        raise InvalidInputError(f"validation_split must be in (0, 1) to tune a baseline; got {validation_split}.")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * validation_split))
+    if n_val < 1 or n_val >= n:
+        raise InvalidInputError(f"validation_split={validation_split} of {n} training texts leaves an empty "
+                                "fit or validation part; use more data or another fraction.")
+    return order[: n - n_val], order[n - n_val:]
+
+
+def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_split: float = 0.2,
+                 limit: int | None = None, C_grid=None, ngram_ranges=None) -> dict:
+    """Tune a linear baseline on the classifier's validation rows, then score the test split once.
+
+    The data are what `rnnlab train --dataset DATASET --seed SEED --limit LIMIT` sees: the same
+    examples, and the validation rows `prepare` holds out. Every (n-gram range, C) of the grid
+    is fit on the fit part and scored on validation; the best (the simplest on ties) is the
+    final model as it stands, fit on the fit part only and never on validation, so its
+    training data equal the recurrent model's.
+
+    Example:
+        >>> result = run_baseline("nbsvm", "imdb", limit=2000)  # doctest: +SKIP
+        >>> result["C"], result["test_accuracy"]  # doctest: +SKIP
+    """
+    from rnnlab.errors import unknown_name
+    from rnnlab.evaluate import classification_metrics
+    from rnnlab.prepare import load_splits
+
+    if name not in BASELINE_NAMES:
+        raise unknown_name("baseline", name, BASELINE_NAMES)
+    started = time.perf_counter()
+    train, test = load_splits(dataset, seed=seed, limit=limit)
+    fit_rows, val_rows = validation_rows(len(train), validation_split, seed)
+    fit_part, val_part = train.subset(fit_rows), train.subset(val_rows)
+    n_classes = len(train.class_names)
+    missing = sorted(set(range(n_classes)) - set(np.unique(fit_part.labels).tolist()))
+    if missing:
+        # The models' probability columns would no longer line up with the class names.
+        raise InvalidInputError(f"The fit part of {dataset!r} has no example of class(es) "
+                                f"{[train.class_names[i] for i in missing]}; use more data (a larger --limit).")
+
+    grid = DEFAULT_GRIDS[name]
+    cs = [float(c) for c in (C_grid or grid["C"])]
+    ngrams = [tuple(int(n) for n in r) for r in (ngram_ranges or grid["ngram_range"])]
+    points, best = [], None
+    for ngram_range in ngrams:
+        vectorizer = _vectorizer(name, ngram_range, len(fit_part))
+        x_fit = vectorizer.fit_transform(fit_part.texts)
+        # The n-grams dropped by min_df are kept only for inspection and can run to millions.
+        vectorizer.stop_words_ = None
+        x_val = vectorizer.transform(val_part.texts)
+        for C in cs:
+            model = NBSVM(C=C) if name == "nbsvm" else _logistic(C, n_classes)
+            model.fit(x_fit, fit_part.labels)
+            accuracy = float((model.predict(x_val) == val_part.labels).mean())
+            points.append({"ngram_range": list(ngram_range), "C": C, "validation_accuracy": accuracy})
+            if best is None or accuracy > best[0]:
+                best = (accuracy, ngram_range, C, vectorizer, model)
+
+    accuracy, ngram_range, C, vectorizer, model = best
+    test_metrics = classification_metrics(test.labels, model.predict_proba(vectorizer.transform(test.texts)),
+                                          test.class_names)
+    return {
+        "name": name,
+        "dataset": str(dataset),
+        "seed": seed,
+        "validation_split": validation_split,
+        "limit": limit,
+        "settings": TUNED_SETTINGS[name],
+        "selection": "grid searched on the validation rows; the chosen model is fit on the fit part only",
+        "ngram_range": list(ngram_range),
+        "C": C,
+        "grid": points,
+        "validation_accuracy": accuracy,
+        "test_accuracy": test_metrics["accuracy"],
+        "macro_f1": test_metrics["macro_f1"],
+        "test_loss": test_metrics["loss"],
+        "confusion_matrix": test_metrics["confusion_matrix"],
+        "class_names": test_metrics["class_names"],
+        **({"rating_mae": test_metrics["rating_mae"]} if "rating_mae" in test_metrics else {}),
+        "train_examples": len(fit_part),
+        "validation_examples": len(val_part),
+        "test_examples": len(test),
+        "n_features": int(len(vectorizer.vocabulary_)),
+        "seconds": round(time.perf_counter() - started, 2),
     }
