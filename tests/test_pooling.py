@@ -1,7 +1,5 @@
 """Pooling over recurrent states: masked max, concat(max, mean, last) and additive attention."""
 
-import json
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -85,23 +83,3 @@ def test_attention_model_learns_and_explains_with_its_weights(attention_bundle):
     assert body["method"] == "attention"
     scores = [t["score"] for t in body["tokens"]]
     assert len(scores) == 8 and abs(sum(scores) - 1.0) < 1e-4 and min(scores) >= 0
-
-
-def test_recipe_config_runs_validation_only_then_scores_test(tmp_path, imdb_archive):
-    from rnnlab.experiments.recipe import run_recipe
-
-    config = {
-        "kind": "recipe", "name": "tiny",
-        "data": {"validation_split": 0.2, "seed": 1, "limit": 2500},
-        "model": {"vocab_size": 5000, "maxlen": 150, "embedding_dim": 32, "mask_zero": True, "cell": "gru",
-                  "units": 16, "pooling": "concat", "optimizer": "adam", "learning_rate": 0.005},
-        "training": {"batch_size": 64, "epochs": 3, "buckets": 3, "warmup_epochs": 0.2, "patience": 1},
-    }
-    selection = run_recipe(config, tmp_path / "selection", validation_only=True, verbose=0)
-    assert "test_accuracy" not in selection and not (tmp_path / "selection" / "bundle").exists()
-    final = run_recipe(config, tmp_path / "final", verbose=0)
-    stored = json.loads((tmp_path / "final" / "results.json").read_text())
-    assert stored["test_accuracy"] == final["test_accuracy"] > 0.7
-    assert stored["validation_accuracy"] == pytest.approx(max(stored["history"]["val_accuracy"]), abs=1e-5)
-    assert stored["test_examples"] == 2500 and stored["validation_examples"] == 500
-    assert (tmp_path / "final" / "bundle").is_dir()

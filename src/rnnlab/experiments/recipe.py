@@ -11,7 +11,9 @@ to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
 * ``[training]``: ``batch_size``, ``epochs``, ``buckets`` (length bucketing),
   ``schedule`` (``"cosine"`` or ``"constant"``), ``warmup_epochs``, ``final_rate`` (a
   fraction of the initial rate), ``patience`` (epochs without a better validation
-  accuracy before stopping; the best epoch's weights are kept);
+  accuracy before stopping; the best epoch's weights are kept), ``members`` (train this many
+  models from different seeds on the same split and average their probabilities: one saved
+  Keras model whose output is the mean of its members');
 * ``[selection]``: free text recording how the settings were chosen.
 
 The validation split (carved from the training reviews) picks the epoch; the test split is
@@ -30,7 +32,7 @@ from pathlib import Path
 from rnnlab.errors import InvalidInputError
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit")
-TRAINING_KEYS = ("batch_size", "epochs", "buckets", "schedule", "warmup_epochs", "final_rate", "patience")
+TRAINING_KEYS = ("batch_size", "epochs", "buckets", "schedule", "warmup_epochs", "final_rate", "patience", "members")
 SCHEDULES = ("cosine", "constant")
 
 
@@ -123,25 +125,36 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
     buckets = training.get("buckets")
     steps = _steps_per_epoch(data, recipe.batch_size, buckets)
     rate = spec.learning_rate or 1e-3
-    callbacks = [learning_rate_callback(rate, steps * recipe.epochs,
-                                        warmup_steps=round(steps * float(training.get("warmup_epochs", 0))),
-                                        final_rate=float(training.get("final_rate", 0.1)), schedule=schedule),
-                 best_on_validation(training.get("patience"))]
-    result = fit(spec, recipe, data, seed=seed, verbose=verbose, callbacks=callbacks, buckets=buckets)
-    history = result.history
-    best_epoch = max(range(len(history["val_accuracy"])), key=lambda i: history["val_accuracy"][i])
+    members = int(training.get("members", 1))
+    if members < 1:
+        raise InvalidInputError(f"[training] members must be at least 1, got {members}.")
+    trained = []
+    for k in range(members):
+        callbacks = [learning_rate_callback(rate, steps * recipe.epochs,
+                                            warmup_steps=round(steps * float(training.get("warmup_epochs", 0))),
+                                            final_rate=float(training.get("final_rate", 0.1)), schedule=schedule),
+                     best_on_validation(training.get("patience"))]
+        member_spec = spec if members == 1 else spec.replace(name=f"{spec.name}_{k + 1}")
+        trained.append(fit(member_spec, recipe, data, seed=seed + k, verbose=verbose, callbacks=callbacks,
+                           buckets=buckets))
+    result = trained[0] if members == 1 else _average(trained, spec)
+    history = trained[0].history
+    val_probs = _probabilities(result.model, spec, data.x_val, data)
     results = {
         "name": config.get("name", "recipe"),
         "params": result.params,
-        "validation_accuracy": round(history["val_accuracy"][best_epoch], 5),
-        "best_epoch": best_epoch + 1,
-        "epochs_run": len(history["val_accuracy"]),
-        "history": history,
+        "members": members,
+        "validation_accuracy": round(float((val_probs.argmax(axis=1) == data.y_val).mean()), 5),
+        "member_validation_accuracy": [round(max(t.history["val_accuracy"]), 5) for t in trained],
+        "best_epoch": [1 + max(range(len(t.history["val_accuracy"])), key=t.history["val_accuracy"].__getitem__)
+                       for t in trained],
+        "epochs_run": [len(t.history["val_accuracy"]) for t in trained],
+        "history": history if members == 1 else [t.history for t in trained],
         "train_examples": int(len(data.x_train)),
         "validation_examples": int(len(data.x_val)),
         "data_seconds": round(data_seconds, 1),
-        "train_seconds": round(result.train_seconds, 1),
-        "embeddings": result.data_info.get("embeddings"),
+        "train_seconds": round(sum(t.train_seconds for t in trained), 1),
+        "embeddings": trained[0].data_info.get("embeddings"),
         "machine": machine(),
         "config": config,
     }
@@ -156,20 +169,37 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
     return results
 
 
-def _test_metrics(model, spec, x, y, data) -> dict:
-    """Score the test split; a masked model is read in length buckets (exact, and far fewer steps)."""
+def _average(trained: list, spec):
+    """One Keras model whose output is the mean of the members' outputs (saved and served as one)."""
+    import dataclasses
+
+    import keras
+
+    inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    outputs = keras.layers.Average(name="average")([t.model(inputs) for t in trained])
+    model = keras.Model(inputs, outputs, name=f"{trained[0].model.name}_ensemble")
+    seconds = sum(t.train_seconds for t in trained)
+    return dataclasses.replace(trained[0], model=model, spec=spec, train_seconds=seconds)
+
+
+def _probabilities(model, spec, x, data):
+    """Class probabilities; a masked model is read in length buckets (exact, and far fewer steps)."""
     import numpy as np
 
     from rnnlab.bucketing import bucketed_outputs
-    from rnnlab.evaluate import classification_metrics, evaluate
+    from rnnlab.evaluate import probabilities
 
     if not spec.mask_zero:
-        return evaluate(model, x, y, data.class_names)
+        return probabilities(model, x)
     probs = bucketed_outputs(lambda batch: np.asarray(model.predict_on_batch(batch)), x, 8, 256,
                              data.preprocessor.padding)
-    if probs.shape[1] == 1:
-        probs = np.concatenate([1 - probs, probs], axis=1)
-    return classification_metrics(y, probs, data.class_names)
+    return np.concatenate([1 - probs, probs], axis=1) if probs.shape[1] == 1 else probs
+
+
+def _test_metrics(model, spec, x, y, data) -> dict:
+    from rnnlab.evaluate import classification_metrics
+
+    return classification_metrics(y, _probabilities(model, spec, x, data), data.class_names)
 
 
 def _steps_per_epoch(data, batch_size: int, buckets) -> int:

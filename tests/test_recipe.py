@@ -1,0 +1,51 @@
+"""Recipe configs: one final training run, chosen on validation, test read once."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnlab.experiments.recipe import run_recipe
+
+TINY = {
+    "kind": "recipe", "name": "tiny",
+    "data": {"validation_split": 0.2, "seed": 1, "limit": 2500},
+    "model": {"vocab_size": 5000, "maxlen": 150, "embedding_dim": 32, "mask_zero": True, "cell": "gru",
+              "units": 16, "pooling": "concat", "optimizer": "adam", "learning_rate": 0.005},
+    "training": {"batch_size": 64, "epochs": 3, "buckets": 3, "warmup_epochs": 0.2, "patience": 1},
+}
+
+
+def test_recipe_config_runs_validation_only_then_scores_test(tmp_path, imdb_archive):
+    config = TINY
+    selection = run_recipe(config, tmp_path / "selection", validation_only=True, verbose=0)
+    assert "test_accuracy" not in selection and not (tmp_path / "selection" / "bundle").exists()
+    final = run_recipe(config, tmp_path / "final", verbose=0)
+    stored = json.loads((tmp_path / "final" / "results.json").read_text())
+    assert stored["test_accuracy"] == final["test_accuracy"] > 0.7
+    assert stored["validation_accuracy"] == pytest.approx(max(stored["history"]["val_accuracy"]), abs=2e-3)
+    assert stored["test_examples"] == 2500 and stored["validation_examples"] == 500
+    assert (tmp_path / "final" / "bundle").is_dir()
+
+
+def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
+    from rnnlab.bundle import Bundle
+
+    config = {**TINY, "data": {**TINY["data"], "limit": 1000},
+              "training": {**TINY["training"], "epochs": 1, "members": 2}}
+    results = run_recipe(config, tmp_path, verbose=0)
+    assert results["members"] == 2 and len(results["member_validation_accuracy"]) == 2
+    bundle = Bundle.load(tmp_path / "bundle")
+    members = [layer for layer in bundle.model.layers if hasattr(layer, "layers")]
+    assert len(members) == 2
+    ids = bundle.preprocessor.encode(["A dull, lifeless film.", "Wonderful acting and a clever plot."]).ids
+    mean = np.mean([np.asarray(m.predict(ids, verbose=0)) for m in members], axis=0)[:, 0]
+    np.testing.assert_allclose(bundle.predict_proba(["A dull, lifeless film.",
+                                                      "Wonderful acting and a clever plot."])[:, 1], mean, atol=1e-5)
+
+
+def test_unknown_training_key_is_named(tmp_path):
+    from rnnlab.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="epoch"):
+        run_recipe({**TINY, "training": {"epoch": 2}}, tmp_path)
