@@ -37,7 +37,7 @@ def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
     assert results["members"] == 2 and len(results["member_validation_accuracy"]) == 2
     bundle = Bundle.load(tmp_path / "bundle")
     members = [layer for layer in bundle.model.layers if hasattr(layer, "layers")]
-    assert len(members) == 2
+    assert len(members) == 2 and (tmp_path / "members" / "2" / "model.keras").is_file()
     ids = bundle.preprocessor.encode(["A dull, lifeless film.", "Wonderful acting and a clever plot."]).ids
     mean = np.mean([np.asarray(m.predict(ids, verbose=0)) for m in members], axis=0)[:, 0]
     np.testing.assert_allclose(bundle.predict_proba(["A dull, lifeless film.",

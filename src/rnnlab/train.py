@@ -160,6 +160,10 @@ def fit(spec: ModelSpec, recipe: Recipe, data: PreparedData, *, seed: int = 0, e
     if spec.features is not None and data.info.get("features", spec.features) != spec.features:
         spec = spec.replace(features=data.info["features"])
     model = spec.build() if not buckets else _any_length(spec).build()
+    info = dict(data.info)
+    if spec.pretrained_embeddings:
+        info["embeddings"] = _start_from_pretrained(model, spec, data.preprocessor,
+                                                    seed if init_seed is None else init_seed)
     if init_seed is not None:
         keras.utils.set_random_seed(seed)
     callbacks = list(callbacks)
@@ -192,7 +196,36 @@ def fit(spec: ModelSpec, recipe: Recipe, data: PreparedData, *, seed: int = 0, e
         test = evaluate(model, data.x_test, data.y_test, data.class_names)
     logs = {k: [float(v) for v in values] for k, values in history.history.items()}
     return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, logs, test, seconds, seed,
-                       dict(data.info), init_seed)
+                       info, init_seed)
+
+
+def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Preprocessor, seed: int) -> dict:
+    """Set the embedding to the spec's pre-trained vectors for the fitted vocabulary; return their coverage.
+
+    Done here rather than in `ModelSpec.build` because the rows follow the vocabulary fitted on
+    the training data; a saved bundle then holds the weights and never reads the vectors again.
+    """
+    from rnnlab.text.vectors import load_embedding_matrix
+    from rnnlab.text.word2vec import PRETRAINED_NAMES, locate_vectors
+
+    source = spec.pretrained_embeddings
+    if source in PRETRAINED_NAMES and preprocessor.mode != "keras":
+        raise InvalidInputError(f"{source!r} vectors are made of 'keras' tokens; this data is tokenized in "
+                                f"{preprocessor.mode!r} mode, so its words would not match: use tokenizer 'keras'.")
+    layers = [model.get_layer(f"{e.name}_embedding") for e in spec.inputs] or [model.get_layer("embedding")]
+    dims = sorted({layer.output_dim for layer in layers})
+    if len(dims) > 1:
+        raise InvalidInputError(f"The encoders' embeddings have different widths {dims}: one set of pre-trained "
+                                "vectors needs one embedding_dim.")
+    matrix, coverage = load_embedding_matrix(locate_vectors(source, dims[0]), preprocessor.vocabulary, dim=dims[0],
+                                             seed=seed)
+    for layer in layers:
+        if matrix.shape[0] != layer.input_dim:
+            raise InvalidInputError(f"The vocabulary has {matrix.shape[0]:,} ids but the embedding {layer.name!r} "
+                                    f"takes {layer.input_dim:,}: make ModelSpec.vocab_size match the data's.")
+        layer.set_weights([matrix])
+    found = coverage.to_dict()
+    return {"source": source, "file": found.pop("source"), "trainable": spec.embedding_trainable, **found}
 
 
 def _any_length(spec: ModelSpec) -> ModelSpec:

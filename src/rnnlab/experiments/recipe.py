@@ -6,8 +6,9 @@ to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
 
 * ``[data]``: ``dataset``, ``tokenizer``, ``padding``, ``truncating``, ``validation_split``,
   ``seed``, ``limit`` (vocabulary size and maxlen come from the model);
-* ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` trains or
-  reuses word vectors on the train + unsup reviews);
+* ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` starts the
+  embedding from word2vec trained on the train + unsup reviews, never test; trained once and
+  cached, see `rnnlab.text.word2vec`);
 * ``[training]``: ``batch_size``, ``epochs``, ``buckets`` (length bucketing),
   ``schedule`` (``"cosine"`` or ``"constant"``), ``warmup_epochs``, ``final_rate`` (a
   fraction of the initial rate), ``patience`` (epochs without a better validation
@@ -164,6 +165,9 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
         result = dataclasses.replace(result, test=test)
         result.save(out / "bundle")
         results["bundle"] = str(out / "bundle")
+        if members > 1:  # each member alone too: its attention weights can be shown (`rnnlab explain`)
+            for k, member in enumerate(trained, start=1):
+                member.save(out / "members" / str(k))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     write_json(out / "results.json", results)
     return results

@@ -49,6 +49,10 @@ class ModelSpec:
         embedding_trainable: whether the embedding is updated in training. Defaults to True.
         embedding_matrix: path of a `.npy` array `(vocab_size, embedding_dim)` used as the
             initial embedding (e.g. pre-trained vectors). Defaults to None (random).
+        pretrained_embeddings: a GloVe or word2vec vectors file, or `"word2vec-imdb"` (word2vec
+            trained on the IMDB reviews with `embedding_dim`, cached), whose vectors start the
+            embedding of the vocabulary fitted in training (`rnnlab.text.vectors`). Read once, at
+            training time: a saved bundle holds the weights. Defaults to None.
         mask_zero: let index 0 mask the padded steps. Defaults to False.
         spatial_dropout: `SpatialDropout1D` rate after the embedding. Defaults to 0.
         cell: `"simple"`, `"lstm"` or `"gru"`. Defaults to `"lstm"`.
@@ -102,6 +106,7 @@ class ModelSpec:
     embedding_dim: int = 32
     embedding_trainable: bool = True
     embedding_matrix: str | None = None
+    pretrained_embeddings: str | None = None
     mask_zero: bool = False
     spatial_dropout: float = 0.0
     cell: str = "lstm"
@@ -161,6 +166,13 @@ class ModelSpec:
                 raise InvalidInputError(f"ModelSpec.{name} must be in [0, 1), got {rate!r}.")
         if self.architecture == "cell-loop" and self.maxlen is None:
             raise InvalidInputError("A cell-loop model unrolls a fixed number of steps: set maxlen.")
+        if self.pretrained_embeddings is not None:
+            if not isinstance(self.pretrained_embeddings, str) or not self.pretrained_embeddings.strip():
+                raise InvalidInputError("ModelSpec.pretrained_embeddings must be a vectors file path or "
+                                        f"'word2vec-imdb', got {self.pretrained_embeddings!r}.")
+            if self.embedding_matrix or self.features is not None:
+                raise InvalidInputError("ModelSpec.pretrained_embeddings starts the token embedding: it cannot be "
+                                        "combined with embedding_matrix or with numeric input (features).")
         self._validate_sequence_options()
         return self
 

@@ -1,0 +1,147 @@
+"""Word vectors trained on IMDB reviews with gensim's word2vec, cached on disk.
+
+The 75,000 IMDB train and unsup reviews (never the test split) are tokenized exactly as
+rnnlab's ``"keras"`` tokenizer mode does, so the words match a classifier vocabulary built in
+that mode. The vectors are written in word2vec binary format to the rnnlab cache folder
+(``$RNNLAB_CACHE_DIR``, else ``~/.cache/rnnlab``), in a file named after the options: the
+same options later return the file without training.
+
+Example:
+    >>> path = train_word2vec(dim=100)  # doctest: +SKIP
+    >>> read_vectors(path).dim  # doctest: +SKIP
+    100
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from rnnlab.errors import DataNotFoundError, InvalidInputError
+from rnnlab.text._files import atomic_path
+from rnnlab.text.vectors import write_vectors
+
+#: Names accepted where a vectors file is expected, e.g. ``ModelSpec.pretrained_embeddings``.
+PRETRAINED_NAMES = ("word2vec-imdb",)
+_FORMAT_VERSION = 1
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _check_options(**options) -> None:
+    for name, value in options.items():
+        if value is None and name in ("limit", "workers"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
+            lowest = "a non-negative" if name == "seed" else "a positive"
+            raise InvalidInputError(f"word2vec option {name} must be {lowest} integer, got {value!r}.")
+
+
+def word2vec_path(*, dim: int = 100, window: int = 5, min_count: int = 2, epochs: int = 5, seed: int = 0,
+                  limit: int | None = None, sg: bool = False) -> Path:
+    """Where :func:`train_word2vec` caches the vectors for these options (trained or not yet)."""
+    from importlib.metadata import version
+
+    from rnnlab.data.locate import cache_dir
+    from rnnlab.text.cache import tokenizer_fingerprint
+
+    _check_options(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit)
+    options = {"dim": dim, "window": window, "min_count": min_count, "epochs": epochs, "seed": seed,
+               "limit": limit, "sg": bool(sg)}
+    key = json.dumps({"format": _FORMAT_VERSION, "corpus": "imdb train+unsup", "options": options,
+                      "tokenizer": tokenizer_fingerprint("keras"), "gensim": version("gensim")}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    name = (f"imdb-d{dim}-w{window}-m{min_count}-e{epochs}-{'sg' if sg else 'cbow'}-s{seed}"
+            f"{f'-n{limit}' if limit else ''}-{digest}.bin")
+    return cache_dir() / "word2vec" / name
+
+
+def train_word2vec(*, dim: int = 100, window: int = 5, min_count: int = 2, epochs: int = 5,
+                   workers: int | None = None, seed: int = 0, limit: int | None = None, sg: bool = False,
+                   out: str | os.PathLike | None = None) -> Path:
+    """Train word2vec on the IMDB train + unsup reviews, or reuse the cached vectors; return their file.
+
+    Args:
+        dim: vector size (default 100).
+        window: context words on each side (default 5).
+        min_count: words seen fewer times get no vector (default 2).
+        epochs: passes over the reviews (default 5).
+        workers: training threads (default: the CPU cores this process may use). Not part of
+            the cache key: it changes speed, not what is learnt.
+        seed: seeds the initial vectors and sampling (default 0). With several workers gensim
+            is not bit-for-bit reproducible; the cache keeps the first result.
+        limit: train on a seeded sample of this many reviews (default: all 75,000).
+        sg: skip-gram instead of CBOW (default False).
+        out: also copy the vectors file here.
+
+    Returns:
+        the cached file, in word2vec binary format (read it with :func:`~rnnlab.text.vectors.read_vectors`).
+    """
+    _check_options(workers=workers)
+    path = word2vec_path(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=sg)
+    if not path.is_file():
+        _train(path, dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=sg,
+               workers=workers or _cpu_count())
+    if out is not None:
+        with atomic_path(out) as tmp:
+            shutil.copyfile(path, tmp)
+    return path
+
+
+def _train(path: Path, *, dim, window, min_count, epochs, seed, limit, sg, workers) -> None:
+    import tempfile
+
+    import numpy as np
+    from gensim.models import Word2Vec
+
+    from rnnlab.data import load_imdb
+    from rnnlab.text.tokenize import keras_tokens
+
+    texts = load_imdb("train").texts + load_imdb("unsup").texts
+    if limit and limit < len(texts):
+        texts = [texts[i] for i in np.random.default_rng(seed).permutation(len(texts))[:limit]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # gensim's corpus_file mode reads a file of space-separated tokens in C, one part per
+    # thread, without the GIL: faster than a Python iterable, and no token lists in memory.
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", errors="replace", dir=path.parent,
+                                     prefix=f".{path.stem}.", suffix=".corpus", delete=False) as f:
+        corpus = Path(f.name)
+        try:
+            for text in texts:
+                tokens = keras_tokens(text)
+                if tokens:
+                    f.write(" ".join(tokens) + "\n")
+        except BaseException:
+            corpus.unlink(missing_ok=True)
+            raise
+    try:
+        model = Word2Vec(vector_size=dim, window=window, min_count=min_count, epochs=epochs, workers=workers,
+                         seed=seed, sg=int(bool(sg)))
+        model.build_vocab(corpus_file=str(corpus))
+        if not model.wv.index_to_key:
+            raise InvalidInputError(f"No word occurs {min_count} times in {len(texts):,} reviews: lower "
+                                    "min_count or raise limit.")
+        model.train(corpus_file=str(corpus), total_words=model.corpus_total_words, epochs=epochs)
+    finally:
+        corpus.unlink(missing_ok=True)
+    write_vectors(path, list(model.wv.index_to_key), model.wv.vectors)
+
+
+def locate_vectors(source: str | os.PathLike, dim: int) -> Path:
+    """The vectors file meant by ``source``: a file path, or ``"word2vec-imdb"`` (trained with ``dim`` if missing)."""
+    if str(source) == "word2vec-imdb":
+        return train_word2vec(dim=dim)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        known = ", ".join(PRETRAINED_NAMES)
+        raise DataNotFoundError(f"Word vectors file {path} does not exist, and {str(source)!r} is not a known "
+                                f"name ({known}).")
+    return path
