@@ -115,6 +115,7 @@ class Bundle:
         import keras
 
         import rnnlab.models.cell_loop  # noqa: F401  (registers the custom model class)
+        import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers)
 
         path = Path(path)
         if not path.is_dir():

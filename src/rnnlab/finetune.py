@@ -1,0 +1,442 @@
+"""Fine-tune a pre-trained language model into a review classifier, ULMFiT-style.
+
+Howard & Ruder (2018): the classifier reuses the language model's embedding and LSTMs,
+pools their states (max, mean and last, over real tokens only) into a small dense head, and
+is trained with
+
+* gradual unfreezing: first only the head, then also the top LSTM, and so on, then
+  everything, so the new head's large early gradients do not wreck the pre-trained layers;
+* discriminative learning rates: each layer group down the stack learns ``decay`` times
+  slower than the one above it (2.6 in the paper), via `LayerRateAdam`.
+
+The classifier is an ordinary `ModelSpec` model (``pooling="concat"``, ``mask_zero``), so it
+saves as a normal bundle that ``rnnlab predict`` and ``rnnlab serve`` load. `run_lm_finetune`
+runs the whole protocol from a config (``configs/imdb-lm-finetune.toml``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from rnnlab.errors import InvalidInputError
+from rnnlab.language_model import LanguageModel, LMSettings, pretrain
+from rnnlab.models import DenseSpec, ModelSpec, Recipe
+from rnnlab.prepare import PreparedData, load_splits
+from rnnlab.text import Preprocessor
+
+SOURCE = "ULMFiT-style language model fine-tuning (Howard & Ruder, 2018)"
+
+
+@keras.saving.register_keras_serializable(package="rnnlab")
+class LayerRateAdam(keras.optimizers.Adam):
+    """Adam with the learning rate scaled per layer (discriminative fine-tuning).
+
+    Keras 3 has one rate per optimizer, but every backend updates each variable through
+    ``update_step(gradient, variable, learning_rate)`` (on JAX inside ``stateless_apply``,
+    with the model's own variables), so the factor is looked up there from the variable's
+    path, whose first part is its layer's name. Subclassing also keeps the torch backend off
+    its fused Adam, which would bypass ``update_step``.
+
+    Args:
+        layer_rates: ``{layer name: factor}``; layers not named keep the full rate
+            (default: none named, plain Adam).
+        **kwargs: Adam's arguments (``learning_rate``, ``clipnorm``...).
+
+    Example:
+        >>> opt = LayerRateAdam({"embedding": 0.1, "lstm_1": 0.4}, learning_rate=1e-3)
+    """
+
+    def __init__(self, layer_rates: dict[str, float] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.layer_rates = {str(name): float(factor) for name, factor in (layer_rates or {}).items()}
+
+    def rate_factor(self, variable) -> float:
+        return self.layer_rates.get(variable.path.split("/", 1)[0], 1.0)
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor = self.rate_factor(variable)
+        if factor != 1.0:
+            learning_rate = ops.multiply(learning_rate, factor)
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "layer_rates": dict(self.layer_rates)}
+
+
+@dataclass
+class FinetuneSettings:
+    """How the classifier on top of the language model is shaped and trained.
+
+    Args:
+        maxlen: tokens per review (default 400; longer reviews keep their end).
+        padding: ``"pre"`` (default) or ``"post"``; padding is masked either way.
+        batch_size: reviews per batch (default 64).
+        learning_rate: Adam's rate for the head, which the top layer group always gets; a
+            list gives one per stage, the final stage last (default 1e-3).
+        layer_rate_decay: each layer group below the head learns this many times slower
+            than the one above (default 2.6, the paper's); 1 turns it off.
+        unfreeze_epochs: epochs of each gradual-unfreezing stage: the first trains the head
+            only, the k-th also the top k-1 LSTMs; a fraction trains on that share of the
+            reviews (default [1.0, 1.0]: head, then head + top LSTM).
+        epochs: most epochs of the final stage, everything trainable (default 4).
+        patience: final-stage epochs without a better validation accuracy before stopping
+            (default 1); the best weights over all stages are kept.
+        head_units: width of the hidden Dense layer, 0 for none (default 50).
+        head_dropout: dropout after it (default 0.1).
+        pooled_dropout: dropout on the pooled states (default 0.2).
+        embedding_dropout: `SpatialDropout1D` after the embedding (default 0.05).
+        dropout: input dropout of every LSTM (default 0.2).
+        clipnorm: gradient norm clipping, None for none (default 1.0).
+    """
+
+    maxlen: int = 400
+    padding: str = "pre"
+    batch_size: int = 64
+    learning_rate: float | list[float] = 1e-3
+    layer_rate_decay: float = 2.6
+    unfreeze_epochs: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    epochs: int = 4
+    patience: int | None = 1
+    head_units: int = 50
+    head_dropout: float = 0.1
+    pooled_dropout: float = 0.2
+    embedding_dropout: float = 0.05
+    dropout: float = 0.2
+    clipnorm: float | None = 1.0
+
+    def __post_init__(self):
+        self.unfreeze_epochs = [float(e) for e in self.unfreeze_epochs]
+        if not self.unfreeze_epochs or any(not e > 0 for e in self.unfreeze_epochs):
+            raise InvalidInputError(f"unfreeze_epochs must list epochs > 0, got {self.unfreeze_epochs!r}.")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
+            raise InvalidInputError(f"epochs must be an integer >= 0, got {self.epochs!r}.")
+        if self.padding not in ("pre", "post"):
+            raise InvalidInputError(f"padding must be 'pre' or 'post', got {self.padding!r}.")
+        if not self.layer_rate_decay >= 1.0:
+            raise InvalidInputError(f"layer_rate_decay must be >= 1, got {self.layer_rate_decay!r}.")
+        rates = self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+        if len(rates) not in (1, self.n_stages) or any(not r > 0 for r in rates):
+            raise InvalidInputError(
+                f"learning_rate must be a rate > 0 or a list of {self.n_stages} (one per stage), "
+                f"got {self.learning_rate!r}.")
+
+    @property
+    def n_stages(self) -> int:
+        return len(self.unfreeze_epochs) + (1 if self.epochs else 0)
+
+    def stage_rate(self, stage: int) -> float:
+        return float(self.learning_rate[stage] if isinstance(self.learning_rate, list) else self.learning_rate)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FinetuneSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInputError(f"Unknown fine-tuning setting(s): {', '.join(unknown)}. "
+                                    f"Known: {', '.join(sorted(known))}.")
+        return cls(**data)
+
+
+# ------------------------------------------------------------------- the pieces, one by one
+
+
+def classifier_spec(lm: LanguageModel, settings: FinetuneSettings, num_classes: int = 2,
+                    name: str = "lm-finetune") -> ModelSpec:
+    """A `ModelSpec` whose embedding and LSTMs have the language model's shapes and names."""
+    head = [DenseSpec(settings.head_units, "relu", settings.head_dropout)] if settings.head_units else []
+    return ModelSpec(
+        name=name, vocab_size=lm.settings.vocab_size, maxlen=settings.maxlen,
+        embedding_dim=lm.settings.embedding_dim, mask_zero=True, spatial_dropout=settings.embedding_dropout,
+        cell="lstm", units=list(lm.settings.units), pooling="concat", dropout=settings.dropout,
+        output_dropout=settings.pooled_dropout, head=head, num_classes=num_classes, optimizer="adam",
+        learning_rate=settings.stage_rate(0), clipnorm=settings.clipnorm,
+    )
+
+
+def classifier_preprocessor(lm: LanguageModel, settings: FinetuneSettings) -> Preprocessor:
+    """The language model's vocabulary with the classifier's length, so token ids match."""
+    prep = lm.preprocessor
+    return Preprocessor(mode=prep.mode, vocab_size=prep.vocab_size, maxlen=settings.maxlen,
+                        padding=settings.padding, truncating="pre", oov_token=prep.oov_token,
+                        vocabulary=prep.vocabulary)
+
+
+def transfer_encoder(lm: LanguageModel, classifier: keras.Model) -> list[str]:
+    """Copy the embedding and LSTM weights into the same-named classifier layers; their names."""
+    for name in lm.encoder_layers:
+        source = lm.model.get_layer(name).get_weights()
+        target = classifier.get_layer(name)
+        shapes = [w.shape for w in source], [tuple(w.shape) for w in target.weights]
+        if shapes[0] != shapes[1]:
+            raise InvalidInputError(f"Layer {name!r}: the language model's weights have shapes {shapes[0]}, "
+                                    f"the classifier's {shapes[1]}; build the classifier with classifier_spec().")
+        target.set_weights(source)
+    return list(lm.encoder_layers)
+
+
+def unfreeze(model: keras.Model, encoder_layers: list[str], top: int | None) -> None:
+    """Make the head and the ``top`` highest LSTMs trainable, the rest frozen; ``None``: all.
+
+    ``encoder_layers`` is bottom first: the embedding, then the LSTMs. Keras reads
+    ``trainable`` when the model is compiled, so compile after calling this.
+    """
+    lstms = encoder_layers[1:]
+    thawed = set(encoder_layers) if top is None else set(lstms[len(lstms) - top:] if top else [])
+    for layer in model.layers:
+        layer.trainable = layer.name not in encoder_layers or layer.name in thawed
+
+
+def layer_rates(encoder_layers: list[str], decay: float) -> dict[str, float]:
+    """Rate factors: 1/decay for the top LSTM, 1/decay**2 below it... down to the embedding."""
+    depth = len(encoder_layers)
+    return {name: decay ** -(depth - i) for i, name in enumerate(encoder_layers)}
+
+
+def labelled_data(preprocessor: Preprocessor, dataset: str = "imdb", *, validation_split: float = 0.1,
+                  seed: int = 0, limit: int | None = None) -> PreparedData:
+    """Labelled train/validation/test reviews encoded with a fitted preprocessor.
+
+    The same split as `rnnlab.prepare.prepare`: shuffle the training reviews with ``seed``
+    and hold out the last ``validation_split`` of them; the test split is encoded as is.
+    """
+    if not 0.0 < validation_split < 1.0:
+        raise InvalidInputError(
+            f"validation_split must be in (0, 1): the validation split picks the epochs; got {validation_split!r}.")
+    train, test = load_splits(dataset, seed=seed, limit=limit)
+    train = train.subset(np.random.default_rng(seed).permutation(len(train)))
+    n_val = max(1, int(round(len(train) * validation_split)))
+    x, x_test = preprocessor.transform(train.texts), preprocessor.transform(test.texts)
+    y = np.asarray(train.labels)
+    info = {"train_examples": len(x) - n_val, "validation_examples": n_val, "test_examples": len(x_test),
+            "vocabulary_size": len(preprocessor.vocabulary), "seed": seed}
+    return PreparedData(preprocessor, x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:], x_test,
+                        np.asarray(test.labels), train.class_names, info)
+
+
+class _BestOnValidation(keras.callbacks.Callback):
+    """Keep the weights with the best validation accuracy across every stage; log each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.weights, self.where = -math.inf, None, None
+        self.records: list[dict] = []
+        self.stage, self.patience, self.wait = "", None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self.records.append({"stage": self.stage, "epoch": len(self.records) + 1, **logs})
+        if logs["val_accuracy"] > self.best:
+            self.best, self.where, self.wait = logs["val_accuracy"], (self.stage, len(self.records)), 0
+            self.weights = self.model.get_weights()
+        elif self.patience is not None:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+
+def _pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:
+    """Row indices for one pass over ``epochs`` times the data (a fraction, or more than 1)."""
+    count = max(1, int(round(n * epochs)))
+    return np.concatenate([rng.permutation(n) for _ in range(math.ceil(count / n))])[:count]
+
+
+@dataclass
+class FinetuneResult:
+    """The trained classifier and how it got there (before the test split is read)."""
+
+    model: keras.Model
+    spec: ModelSpec
+    records: list[dict]
+    best: dict
+    stage_seconds: dict[str, float]
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+        return {k: [r[k] for r in self.records if k in r] for k in keys}
+
+
+def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings | None = None, *, seed: int = 0,
+              verbose: str | int = "auto", name: str = "lm-finetune") -> FinetuneResult:
+    """Build the classifier, take over the encoder, train it stage by stage on ``data``.
+
+    Only the training and validation arrays are read; ``data.x_test`` is left alone.
+    """
+    settings = settings or FinetuneSettings()
+    if data.x_val is None or not len(data.x_val):
+        raise InvalidInputError("Fine-tuning picks its epochs on a validation split: give data with x_val.")
+    keras.utils.set_random_seed(seed)
+    spec = classifier_spec(lm, settings, data.num_classes, name)
+    model = spec.build(compile=False)
+    encoder = transfer_encoder(lm, model)
+    rates = layer_rates(encoder, settings.layer_rate_decay)
+    n_lstm = len(encoder) - 1
+    stages = [(f"head+top{k}" if k else "head", min(k, n_lstm), epochs)
+              for k, epochs in enumerate(settings.unfreeze_epochs)]
+    if settings.epochs:
+        stages.append(("all", None, settings.epochs))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    rng = np.random.default_rng(seed)
+    tracker = _BestOnValidation()
+    seconds: dict[str, float] = {}
+    for index, (stage, top, epochs) in enumerate(stages):
+        started = time.perf_counter()
+        unfreeze(model, encoder, top)
+        options = {"clipnorm": settings.clipnorm} if settings.clipnorm else {}
+        optimizer = LayerRateAdam(rates, learning_rate=settings.stage_rate(index), **options)
+        model.compile(optimizer=optimizer, loss=spec.loss_name, metrics=["accuracy"])
+        tracker.stage, tracker.wait = stage, 0
+        tracker.patience = settings.patience if top is None else None
+        x, y, shuffle = data.x_train, data.y_train, True
+        if not float(epochs).is_integer():
+            rows = _pass_rows(len(x), epochs, rng)
+            x, y, shuffle, epochs = x[rows], y[rows], False, 1
+        model.fit(x, y, batch_size=settings.batch_size, epochs=int(epochs), shuffle=shuffle,
+                  validation_data=(data.x_val, data.y_val), callbacks=[tracker], verbose=verbose)
+        seconds[stage] = round(time.perf_counter() - started, 3)
+    model.set_weights(tracker.weights)
+    unfreeze(model, encoder, None)  # a saved model is fully trainable, like any other bundle
+    best = {"validation_accuracy": tracker.best, "stage": tracker.where[0], "epoch": tracker.where[1]}
+    return FinetuneResult(model, spec, tracker.records, best, seconds)
+
+
+# ------------------------------------------------------------------ the whole protocol
+
+DATA_KEYS = ("dataset", "vocab_size", "maxlen", "validation_split", "seed", "limit")
+TOP_KEYS = ("kind", "name", "description", "data", "pretrain", "finetune", "selection")
+KIND = "lm-finetune"
+
+
+def _table(config: dict, name: str, known) -> dict:
+    table = dict(config.get(name) or {})
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise InvalidInputError(f"Unknown key(s) in [{name}]: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+    return table
+
+
+def machine() -> dict:
+    """Where the run happened: OS, CPU, Keras backend and its accelerators, if any."""
+    backend = keras.backend.backend()
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "backend": backend}
+    try:
+        if backend == "jax":
+            import jax
+
+            info["devices"] = [f"{d.platform}:{getattr(d, 'device_kind', d)}" for d in jax.devices()]
+        elif backend == "torch":
+            import torch
+
+            info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"]
+    except Exception:  # noqa: BLE001 - device listing is informative only
+        pass
+    return info
+
+
+def run_lm_finetune(config: dict, out: str | Path, *, verbose: str | int = "auto") -> dict:
+    """Pre-train (or reuse) the language model, fine-tune the classifier, test it once.
+
+    ``config`` is the parsed TOML of ``configs/imdb-lm-finetune.toml``: ``[data]`` (shared by
+    both steps), ``[pretrain]`` (`LMSettings` fields, or ``path`` of a language model saved
+    earlier) and ``[finetune]`` (`FinetuneSettings` fields). A newly trained language model
+    is saved to ``out/lm``, the classifier as a bundle to ``out/bundle``. Returns a JSON-able
+    dict of settings, perplexity, accuracies, timings and the machine.
+    """
+    total_started = time.perf_counter()
+    unknown = sorted(set(config) - set(TOP_KEYS))
+    if unknown:
+        raise InvalidInputError(f"Unknown top-level key(s): {', '.join(unknown)}. Known: {', '.join(TOP_KEYS)}.")
+    if config.get("kind", KIND) != KIND:
+        raise InvalidInputError(f"run_lm_finetune runs configs with kind = {KIND!r}, got {config.get('kind')!r}.")
+    name = str(config.get("name", KIND))
+    data_cfg = _table(config, "data", DATA_KEYS)
+    lm_fields = {f.name for f in fields(LMSettings)} - {"vocab_size", "seed"}
+    pretrain_cfg = _table(config, "pretrain", lm_fields | {"path"})
+    finetune_cfg = _table(config, "finetune", {f.name for f in fields(FinetuneSettings)} - {"maxlen"})
+    dataset = str(data_cfg.get("dataset", "imdb"))
+    seed = int(data_cfg.get("seed", 0))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float | dict] = {}
+
+    started = time.perf_counter()
+    lm_path = pretrain_cfg.pop("path", None)
+    reused = bool(lm_path)
+    if reused:  # the saved model's own settings apply; other [pretrain] keys are not read
+        lm = LanguageModel.load(lm_path)
+        wanted = data_cfg.get("vocab_size", lm.settings.vocab_size)
+        if wanted != lm.settings.vocab_size:
+            raise InvalidInputError(f"[data] vocab_size = {wanted}, but the language model at {lm_path} has "
+                                    f"{lm.settings.vocab_size}; drop one of them.")
+    else:
+        settings = LMSettings(vocab_size=data_cfg.get("vocab_size", LMSettings.vocab_size), seed=seed, **pretrain_cfg)
+        imdb_path = None if dataset == "imdb" else dataset
+        lm = pretrain(settings, path=imdb_path, verbose=verbose)
+        lm_path = lm.save(out / "lm")
+    seconds["pretrain"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    settings = FinetuneSettings(maxlen=data_cfg.get("maxlen", FinetuneSettings.maxlen), **finetune_cfg)
+    preprocessor = classifier_preprocessor(lm, settings)
+    data = labelled_data(preprocessor, dataset, validation_split=float(data_cfg.get("validation_split", 0.1)),
+                         seed=seed, limit=data_cfg.get("limit"))
+    x_test, y_test = data.x_test, data.y_test
+    data = replace(data, x_test=None, y_test=None)  # not read until training is over
+    seconds["data"] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    tuned = fine_tune(lm, data, settings, seed=seed, verbose=verbose, name=name)
+    seconds["finetune"] = round(time.perf_counter() - started, 3)
+    seconds["stages"] = tuned.stage_seconds
+
+    from rnnlab.evaluate import evaluate
+    from rnnlab.train import TrainResult
+
+    started = time.perf_counter()
+    test = evaluate(tuned.model, x_test, y_test, data.class_names)
+    seconds["test"] = round(time.perf_counter() - started, 3)
+    recipe = Recipe(dataset=dataset, padding=settings.padding, batch_size=settings.batch_size,
+                    epochs=len(tuned.records), validation_split=float(data_cfg.get("validation_split", 0.1)),
+                    source=SOURCE)
+    lm_summary = {"path": str(lm_path), "reused": reused, "settings": lm.settings.to_dict(),
+                  **{k: v for k, v in lm.metrics.items() if k != "history"}}
+    info = {**data.info, "test_examples": int(len(x_test)), "language_model": lm_summary}
+    result = TrainResult(tuned.model, tuned.spec, recipe, preprocessor, data.class_names, tuned.history, test,
+                         seconds["finetune"], seed, info)
+    started = time.perf_counter()
+    bundle = result.save(out / "bundle")
+    seconds["save"] = round(time.perf_counter() - started, 3)
+    return {
+        "kind": KIND,
+        "name": name,
+        "lm": lm_summary,
+        "lm_perplexity": lm.perplexity,
+        "lm_seconds": seconds["pretrain"],
+        "finetune": settings.to_dict(),
+        "params": result.params,
+        "validation_accuracy": round(tuned.best["validation_accuracy"], 5),
+        "best": tuned.best,
+        "history": tuned.records,
+        "test_accuracy": round(test["accuracy"], 5),
+        "test": test,
+        "data": {**data.info, "test_examples": int(len(x_test)), "dataset": dataset},
+        "seconds": seconds,
+        "total_seconds": round(time.perf_counter() - total_started, 3),
+        "machine": machine(),
+        "bundle": str(bundle),
+    }
