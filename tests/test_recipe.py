@@ -49,3 +49,39 @@ def test_unknown_training_key_is_named(tmp_path):
 
     with pytest.raises(InvalidInputError, match="epoch"):
         run_recipe({**TINY, "training": {"epoch": 2}}, tmp_path)
+
+
+def test_experiment_run_dispatches_recipe_configs(tmp_path, imdb_archive):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    config = tmp_path / "tiny.toml"
+    config.write_text('''kind = "recipe"
+name = "tiny-cli"
+[data]
+validation_split = 0.2
+limit = 800
+[model]
+vocab_size = 2000
+maxlen = 100
+embedding_dim = 16
+mask_zero = true
+cell = "gru"
+units = 8
+pooling = "max"
+optimizer = "adam"
+learning_rate = 0.005
+[training]
+epochs = 1
+buckets = 2
+''')
+    result = CliRunner().invoke(app, ["experiment", "run", str(config), "--out", str(tmp_path / "out"),
+                                      "--validation-only"])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "test_accuracy" not in stored and stored["validation_examples"] == 160
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "recipes"\n')
+    result = CliRunner().invoke(app, ["experiment", "run", str(bad)])
+    assert result.exit_code == 2 and "recipe" in result.output
