@@ -83,5 +83,10 @@ buckets = 2
     assert "test_accuracy" not in stored and stored["validation_examples"] == 160
     bad = tmp_path / "bad.toml"
     bad.write_text('kind = "recipes"\n')
-    result = CliRunner().invoke(app, ["experiment", "run", str(bad)])
-    assert result.exit_code == 2 and "recipe" in result.output
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "rnnlab.cli", "experiment", "run", str(bad)], capture_output=True,
+                          text=True, env=dict(os.environ), timeout=120)
+    assert done.returncode == 2 and "Did you mean 'recipe'?" in done.stderr + done.stdout
