@@ -318,7 +318,9 @@ def explain(
     if png is not None:
         from rnnlab.plots import plot_token_scores
 
-        title = f"{result['label']} ({result['probability']:.3f}), {result['method']}"
+        key = ("blue: attention weight, darker = more" if result["method"] == "attention"
+               else "green / red: the word pushes towards / away from the positive class")
+        title = f"{result['label']} ({result['probability']:.3f}); {key}"
         plot_token_scores([t["token"] for t in result["tokens"]], [t["score"] for t in result["tokens"]], png,
                           title=title, method=result["method"])
     if as_json:

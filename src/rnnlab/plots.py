@@ -35,7 +35,7 @@ def plot_training_curves(history: dict[str, list[float]], path: str | Path, titl
 
 
 def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, title: str = "",
-                      method: str = "attention", width: int = 96) -> Path:
+                      method: str = "attention", width: int = 150) -> Path:
     """A review as text, each word shaded by its score (attention weight, or occlusion effect).
 
     Attention weights are shaded blue relative to the largest one; occlusion scores green
