@@ -16,10 +16,8 @@ TINY = {
 }
 
 
-def test_recipe_config_runs_validation_only_then_scores_test(tmp_path, imdb_archive):
+def test_recipe_config_scores_test_once_with_the_best_validation_epoch(tmp_path, imdb_archive):
     config = TINY
-    selection = run_recipe(config, tmp_path / "selection", validation_only=True, verbose=0)
-    assert "test_accuracy" not in selection and not (tmp_path / "selection" / "bundle").exists()
     final = run_recipe(config, tmp_path / "final", verbose=0)
     stored = json.loads((tmp_path / "final" / "results.json").read_text())
     assert stored["test_accuracy"] == final["test_accuracy"] > 0.7
@@ -81,6 +79,7 @@ buckets = 2
     assert result.exit_code == 0, result.output
     stored = json.loads((tmp_path / "out" / "results.json").read_text())
     assert "test_accuracy" not in stored and stored["validation_examples"] == 160
+    assert not (tmp_path / "out" / "bundle").exists()  # --validation-only: choosing settings, nothing to ship
     bad = tmp_path / "bad.toml"
     bad.write_text('kind = "recipes"\n')
     import os

@@ -76,7 +76,7 @@ class FastRecipe:
 
 
 FAST_RECIPE = FastRecipe(
-    spec=ModelSpec(name="fast-gru", vocab_size=20000, maxlen=256, embedding_dim=64, mask_zero=True, cell="gru",
+    spec=ModelSpec(name="fast-gru", vocab_size=30000, maxlen=400, embedding_dim=64, mask_zero=True, cell="gru",
                    units=32, pooling="max", optimizer="adam", learning_rate=4e-3),
 )
 
