@@ -366,3 +366,15 @@ def test_example_configs_match_the_presets():
     assert load_config(folder / "arrangements.toml") == arrangements()
     assert load_config(folder / "textbook.json") == textbook()
     assert load_config(folder / "quick-gru-vs-lstm.toml").model_names[-1] == "SS_RST_simple"
+
+
+def test_preset_commands_run_their_preset(tmp_path, imdb_archive):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["experiment", "textbook", "--models", "rnn", "--runs", "1", "--epochs", "1",
+                                      "--limit", "300", "--out", str(tmp_path), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 runs done" in result.output
+    assert (tmp_path / "experiment.sqlite").is_file()

@@ -46,17 +46,21 @@ def save_bundle(result, out: str | Path) -> Path:
         _write_json(staging / METRICS_FILE, result.metrics())
         if result.history:
             plot_training_curves(result.history, staging / CURVES_FILE, title=result.spec.name)
-        _swap_into_place(staging, out)
+        swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
+def swap_into_place(staging: Path, out: Path, marker: str = MODEL_FILE, what: str = "an rnnlab bundle") -> None:
+    """Replace the folder ``out`` by ``staging`` so a reader never sees half of either.
+
+    An existing ``out`` is only replaced when it holds ``marker`` (it is one of ours) or is empty.
+    """
     if out.exists():
-        if not (out / MODEL_FILE).exists() and any(out.iterdir()):
-            raise RnnlabError(f"{out} exists and is not an rnnlab bundle; choose another --out folder.")
+        if not (out / marker).exists() and any(out.iterdir()):
+            raise RnnlabError(f"{out} exists and is not {what}; choose another --out folder.")
         old = out.with_name(f".{out.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(out, old)

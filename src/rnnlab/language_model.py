@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -311,16 +310,9 @@ class LanguageModel:
             self.preprocessor.save(staging / PREPROCESSING_FILE)
             text = json.dumps({"settings": self.settings.to_dict(), "metrics": self.metrics}, indent=2)
             (staging / SETTINGS_FILE).write_text(text + "\n", encoding="utf-8")
-            if out.exists():
-                if not (out / SETTINGS_FILE).exists() and any(out.iterdir()):
-                    raise RnnlabError(f"{out} exists and is not a saved language model; choose another folder.")
-                old = out.with_name(f".{out.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(out, old)
-                os.replace(staging, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, out)
+            from rnnlab.bundle import swap_into_place
+
+            swap_into_place(staging, out, marker=SETTINGS_FILE, what="a saved language model")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -128,34 +128,28 @@ def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     console.print(f"results: {out / 'results.json'}")
 
 
-@experiment_app.command("arrangements")
-def arrangements(
-    out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
-    vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
-    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
-    retry_failed: RetryFailed = False, report: Report = True,
-):
-    """The custom recurrent arrangements study: 12 arrangements x 5 runs x 5 epochs on IMDB (vocab 5,000, maxlen 100)."""
-    from rnnlab.experiments.presets import arrangements as preset
+def _preset_command(name: str, help_text: str) -> None:
+    """Register `rnnlab experiment NAME`: the preset config of that name, with the usual overrides."""
 
-    config = preset(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed,
-                               vary_init, fixed_split))
-    _sweep(config, out, workers, retry_failed, report)
+    def command(
+        out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
+        vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
+        workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+        retry_failed: RetryFailed = False, report: Report = True,
+    ):
+        from rnnlab.experiments import presets
+
+        config = getattr(presets, name)(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule,
+                                                   limit, seed, vary_init, fixed_split))
+        _sweep(config, out, workers, retry_failed, report)
+
+    command.__doc__ = help_text
+    experiment_app.command(name)(command)
 
 
-@experiment_app.command("textbook")
-def textbook(
-    out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
-    vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
-    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
-    retry_failed: RetryFailed = False, report: Report = True,
-):
-    """The textbook's five IMDB models, 3 runs each, compared with the published accuracies."""
-    from rnnlab.experiments.presets import textbook as preset
-
-    config = preset(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed,
-                               vary_init, fixed_split))
-    _sweep(config, out, workers, retry_failed, report)
+_preset_command("arrangements", "The custom recurrent arrangements study: 12 arrangements x 5 runs x 5 epochs on "
+                                "IMDB (vocab 5,000, maxlen 100).")
+_preset_command("textbook", "The textbook's five IMDB models, 3 runs each, compared with the published accuracies.")
 
 
 @experiment_app.command("report")
