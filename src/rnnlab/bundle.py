@@ -7,6 +7,7 @@ never leaves a half-written bundle where a good one was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,20 +38,27 @@ def save_bundle(result, out: str | Path) -> Path:
     from rnnlab.plots import plot_training_curves
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         result.model.save(staging / MODEL_FILE)
         _write_json(staging / PREPROCESSING_FILE, result.preprocessor.to_json())
         _write_json(staging / SPEC_FILE, result.spec.to_dict())
         _write_json(staging / METRICS_FILE, result.metrics())
         if result.history:
             plot_training_curves(result.history, staging / CURVES_FILE, title=result.spec.name)
-        swap_into_place(staging, out)
+    return out
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path, marker: str = MODEL_FILE, what: str = "an rnnlab bundle"):
+    """Yield an empty folder beside ``out``; on success it replaces ``out``, on failure it is removed."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield staging
+        swap_into_place(staging, out, marker, what)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out
 
 
 def swap_into_place(staging: Path, out: Path, marker: str = MODEL_FILE, what: str = "an rnnlab bundle") -> None:

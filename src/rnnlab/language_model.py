@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from itertools import chain, repeat
@@ -302,20 +300,14 @@ class LanguageModel:
 
     def save(self, out: str | Path) -> Path:
         """Write weights, preprocessing and settings to the folder ``out``, atomically."""
+        from rnnlab.bundle import staged_folder
+
         out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        with staged_folder(out, marker=SETTINGS_FILE, what="a saved language model") as staging:
             self.model.save_weights(staging / WEIGHTS_FILE)
             self.preprocessor.save(staging / PREPROCESSING_FILE)
             text = json.dumps({"settings": self.settings.to_dict(), "metrics": self.metrics}, indent=2)
             (staging / SETTINGS_FILE).write_text(text + "\n", encoding="utf-8")
-            from rnnlab.bundle import swap_into_place
-
-            swap_into_place(staging, out, marker=SETTINGS_FILE, what="a saved language model")
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return out
 
     @classmethod
