@@ -29,6 +29,7 @@ demo: install
 	$(BIN)/rnnlab reproduce textbook --out runs/textbook
 
 test: install-dev
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
 

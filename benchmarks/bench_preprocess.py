@@ -24,7 +24,6 @@ import os
 import tempfile
 import time
 
-import numpy as np
 
 from common import load_average, ratio, summary, table
 

@@ -2,7 +2,7 @@
 
 87.7% is the textbook's best (its BiLSTM). Sides, interleaved in each round:
 
-* ``rnnlab, cold``: the fast recipe (`rnnlab.fast_recipe`) with an empty cache folder:
+* ``rnnlab, cold``: the fast recipe (`configs/imdb-fast.toml`) with an empty cache folder:
   parse the archive, tokenize, encode, train;
 * ``textbook BiLSTM, Keras-TF``: the textbook's recipe as written (read the reviews file
   by file, Keras Tokenizer, pad, four epochs of its BiLSTM with validation_split=0.2);

@@ -5,7 +5,7 @@ same 5,000 IMDB training reviews, encoded once, for two epochs; the figure is th
 epoch's samples per second (steady state) and the first epoch's extra time is reported as
 compile time. Sides, interleaved model by model in each round:
 
-* ``rnnlab``: `rnnlab.train.fit` with its defaults (Keras on JAX);
+* ``rnnlab``: `rnnlab.training.engine.fit` with its defaults (Keras on JAX);
 * ``rnnlab, buckets``: the same with 4 length buckets (`fit(..., buckets=4)`);
 * ``textbook, Keras-TF`` / ``textbook, Keras-JAX``: the textbook's Sequential code;
 * ``PyTorch``: nn.RNN / nn.LSTM / nn.GRU with the same sizes (`peers/pytorch.py`);

@@ -41,7 +41,7 @@ class EpochTimer:
 def info() -> dict:
     import keras
 
-    from rnnlab.train import versions
+    from rnnlab.training.engine import versions
 
     return {"backend": keras.backend.backend(), "versions": versions(),
             "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "pid": os.getpid()}
@@ -50,9 +50,9 @@ def info() -> dict:
 def throughput(model: str, data: str, epochs: int = 2, batch_size: int = 128, buckets=None) -> dict:
     """Train a named textbook model on pre-encoded data; seconds of each epoch."""
     from rnnlab.models import get
-    from rnnlab.prepare import PreparedData
+    from rnnlab.encoding.prepare import PreparedData
     from rnnlab.text import Preprocessor
-    from rnnlab.train import fit
+    from rnnlab.training.engine import config_from_recipe, fit
 
     named = get(model)
     recipe = dataclasses.replace(named.recipe, epochs=epochs, batch_size=batch_size)
@@ -60,7 +60,8 @@ def throughput(model: str, data: str, epochs: int = 2, batch_size: int = 128, bu
         x, y = arrays["x"], arrays["y"]
     prepared = PreparedData(Preprocessor(maxlen=x.shape[1]), x, y, None, None, None, None, ("neg", "pos"))
     timer = EpochTimer()
-    result = fit(named.spec, recipe, prepared, seed=0, verbose=0, callbacks=[timer], buckets=buckets)
+    result = fit(named.spec, prepared, config_from_recipe(recipe, buckets=buckets), recipe=recipe, verbose=0,
+                 callbacks=[timer])
     return {"epoch_seconds": timer.seconds, "samples": int(len(x)), "params": result.params}
 
 
@@ -68,35 +69,49 @@ def time_to_accuracy(cache_dir: str, target: float, eval_every: float = 0.5, epo
                      stop_at_target: bool = False) -> dict:
     """The fast recipe from the raw archive (caches in ``cache_dir``), test accuracy along the way."""
     os.environ["RNNLAB_CACHE_DIR"] = cache_dir
-    from rnnlab.fast_recipe import FAST_RECIPE, prepare_fast, train_fast
+    from rnnlab.training import fit, prepare_for
+    from rnnlab.training.engine import steps_per_epoch
     from scoring import Curve, ScoreEvery
 
-    recipe = FAST_RECIPE if epochs is None else dataclasses.replace(FAST_RECIPE, epochs=epochs)
+    parts = fast_recipe(epochs)
     clock = StopClock()
     curve = Curve(clock, target=target, name="rnnlab")
-    data = prepare_fast(recipe)
+    data = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, cache=True)
     data_seconds = clock.elapsed()
-    scorer = ScoreEvery(curve, test_accuracy_fn(data), recipe.steps_per_epoch(data), eval_every,
+    scorer = ScoreEvery(curve, test_accuracy_fn(data), steps_per_epoch(data, parts.training), eval_every,
                         stop_at_target=stop_at_target)
-    result = train_fast(recipe, data=data, callbacks=[scorer], verbose=0, evaluate_test=False)
+    train_only = dataclasses.replace(data, x_test=None, y_test=None)
+    result = fit(parts.spec, train_only, parts.training, recipe=parts.recipe, callbacks=[scorer], verbose=0)
     return {**curve.to_dict(), "data_seconds": round(data_seconds, 2), "total_seconds": round(clock.elapsed(), 2),
-            "recipe": recipe.to_dict(), "params": result.params}
+            "recipe": {"spec": parts.spec.to_dict(), "training": parts.training.to_dict()}, "params": result.params}
+
+
+def fast_recipe(epochs: int | None = None):
+    """The committed fast recipe (configs/imdb-fast.toml), optionally with other epochs."""
+    from rnnlab.configfile import read_config
+    from rnnlab.experiments.recipe import recipe_parts
+
+    parts = recipe_parts(read_config("imdb-fast"))
+    if epochs is not None:
+        parts = dataclasses.replace(parts, training=parts.training.replace(epochs=epochs))
+    return parts
 
 
 def fill_caches(cache_dir: str) -> dict:
     """Parse and encode the fast recipe's data into ``cache_dir``, as a first run would."""
     os.environ["RNNLAB_CACHE_DIR"] = cache_dir
-    from rnnlab.fast_recipe import prepare_fast
+    from rnnlab.training import prepare_for
 
+    parts = fast_recipe()
     started = time.perf_counter()
-    prepare_fast()
+    prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, cache=True)
     return {"seconds": time.perf_counter() - started}
 
 
 def test_accuracy_fn(data):
     """Test accuracy through the bucketed compiled forward pass (exact for the masked recipe)."""
-    from rnnlab.bucketing import bucketed_outputs, even_buckets
-    from rnnlab.serve.compiled import CompiledModel
+    from rnnlab.encoding.bucketing import bucketed_outputs, even_buckets
+    from rnnlab.inference.compiled import CompiledModel
 
     x, y = data.x_test, data.y_test
     buckets = even_buckets(x.shape[1], 4)
@@ -111,7 +126,7 @@ def test_accuracy_fn(data):
 
 def make_bundle(out: str, model: str, tokenizer: str, limit: int, epochs: int) -> dict:
     """A bundle to predict with (trained briefly: the benchmark measures speed, not accuracy)."""
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     result = train(model, out=out, limit=limit, epochs=epochs, tokenizer=tokenizer, verbose=0)
     return {"bundle": out, "test_accuracy": result.test_accuracy}
@@ -131,8 +146,8 @@ def predict(bundle: str, texts: str, variant: str, save: str | None = None) -> d
     ``compiled`` (`BatchPredictor`, padded to maxlen), ``buckets`` (`BatchPredictor` with 4
     length buckets).
     """
-    from rnnlab.batch_predict import BatchPredictor
-    from rnnlab.bundle import Bundle
+    from rnnlab.inference import BatchPredictor
+    from rnnlab.inference.bundle import Bundle
     from rnnlab.text.treebank import shared_pipeline
 
     reviews = _texts(texts)
@@ -157,8 +172,8 @@ def predict(bundle: str, texts: str, variant: str, save: str | None = None) -> d
 
 def latency(bundle: str, texts: str, count: int = 300) -> dict:
     """Seconds to classify one review at a time (the serving case), after a warm-up."""
-    from rnnlab.batch_predict import BatchPredictor
-    from rnnlab.bundle import Bundle
+    from rnnlab.inference import BatchPredictor
+    from rnnlab.inference.bundle import Bundle
 
     from rnnlab.text.treebank import shared_pipeline
 

@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -119,7 +118,7 @@ def encoded(vocab: int, maxlen: int, cache: dict):
 def run_candidate(name: str, options: dict, data_cache: dict, eval_every: float = 0.5, seed: int = 0) -> dict:
     import keras
 
-    from rnnlab.bucketing import BucketedBatches
+    from rnnlab.encoding.bucketing import BucketedBatches
     from rnnlab.models import ModelSpec
 
     options = dict(options)

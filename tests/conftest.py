@@ -42,7 +42,7 @@ def amazon_file() -> Path:
 @pytest.fixture(scope="session")
 def lstm_bundle(tmp_path_factory, imdb_archive):
     """The textbook LSTM trained on 5,000 real reviews, saved as a bundle: (TrainResult, folder)."""
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     out = tmp_path_factory.mktemp("bundles") / "lstm"
     result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)

@@ -36,7 +36,7 @@ def test_baseline_beats_chance_with_setting_chosen_on_validation(imdb_results, n
 
 
 def test_validation_rows_are_the_classifiers(imdb_archive):
-    from rnnlab.prepare import load_splits, prepare
+    from rnnlab.encoding.prepare import load_splits, prepare
 
     seed = 3
     train, test = load_splits("imdb", seed=seed, limit=1000)
@@ -98,7 +98,7 @@ def test_bad_arguments_are_explained():
 
 def test_fixed_sweep_baseline_still_runs(imdb_archive):
     from rnnlab.experiments.datasets import SplitTexts
-    from rnnlab.prepare import load_splits
+    from rnnlab.encoding.prepare import load_splits
 
     train, test = load_splits("imdb", seed=0, limit=400)
     result = tfidf_baseline(SplitTexts(train.texts, train.labels, test.texts, test.labels, train.class_names))

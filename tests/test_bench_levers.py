@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_text_corpus import imdb_reviews
 
-from rnnlab.bucketing import (
+from rnnlab.encoding.bucketing import (
     BucketedBatches,
     assign_buckets,
     bucket_lengths,
@@ -179,7 +179,7 @@ def test_encoded_cache_survives_damage_and_keeps_the_newest(reviews, tmp_path):
 
 def test_prepare_with_cache_equals_prepare_without(imdb_archive, tmp_path, monkeypatch):
     from rnnlab.data import load_imdb
-    from rnnlab.prepare import prepare
+    from rnnlab.encoding.prepare import prepare
 
     monkeypatch.setenv("RNNLAB_CACHE_DIR", str(tmp_path))
     train, test = load_imdb("train").sample(400, seed=1), load_imdb("test").sample(100, seed=1)
@@ -267,24 +267,24 @@ def test_unmasked_prepadded_last_state_models_predict_nearly_the_same():
 
 
 def test_fit_with_buckets_trains_a_model_that_takes_maxlen(imdb_archive):
-    from rnnlab.prepare import load_splits, prepare
-    from rnnlab.train import fit, resolve
+    from rnnlab.encoding.prepare import load_splits, prepare
+    from rnnlab.training.engine import config_from_recipe, fit, resolve
 
     spec, recipe = resolve(ModelSpec(vocab_size=1000, maxlen=80, mask_zero=True, cell="gru", units=8,
                                      pooling="max", optimizer="adam"), epochs=1, batch_size=32)
     train, test = load_splits("imdb", limit=300, seed=0)
     data = prepare(train, test, vocab_size=1000, maxlen=80)
-    result = fit(spec, recipe, data, buckets=3, verbose=0)
+    result = fit(spec, data, config_from_recipe(recipe, buckets=3), recipe=recipe, verbose=0)
     assert result.test["examples"] == 300 and len(result.history["loss"]) == 1
     assert result.spec.maxlen == 80
     with pytest.raises(InvalidInputError, match="bucketing"):
-        fit(ModelSpec(vocab_size=1000, maxlen=80, architecture="cell-loop", cell="simple"), recipe, data,
-            buckets=3, verbose=0)
+        fit(ModelSpec(vocab_size=1000, maxlen=80, architecture="cell-loop", cell="simple"), data,
+            config_from_recipe(recipe, buckets=3), verbose=0)
 
 
 def test_batch_predictor_equals_bundle_predictions(lstm_bundle):
-    from rnnlab.batch_predict import BatchPredictor
-    from rnnlab.bundle import Bundle
+    from rnnlab.inference import BatchPredictor
+    from rnnlab.inference.bundle import Bundle
 
     _, out = lstm_bundle
     bundle = Bundle.load(out)

@@ -186,8 +186,8 @@ def test_spec_field_round_trips_and_is_checked(tmp_path):
 
 
 def test_training_starts_from_the_vectors_and_bundles_keep_them(vectors, tmp_path):
-    from rnnlab.bundle import Bundle
-    from rnnlab.train import train
+    from rnnlab.inference.bundle import Bundle
+    from rnnlab.training.engine import train
 
     private = tmp_path / "glove.txt"
     private.write_bytes(vectors[2]["glove"].read_bytes())
@@ -212,7 +212,7 @@ def test_training_starts_from_the_vectors_and_bundles_keep_them(vectors, tmp_pat
 
 def test_word2vec_imdb_name_and_fine_tuning(vectors, monkeypatch, tmp_path):
     from rnnlab.text import word2vec
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     calls = []
 
@@ -232,7 +232,7 @@ def test_word2vec_imdb_name_and_fine_tuning(vectors, monkeypatch, tmp_path):
 
 
 def test_every_encoder_of_a_multi_input_model_gets_the_vectors(vocabulary, vectors):
-    from rnnlab.train import _start_from_pretrained
+    from rnnlab.training.engine import _start_from_pretrained
 
     spec = ModelSpec(vocab_size=len(vocabulary), embedding_dim=DIM, units=4, pretrained_embeddings=str(
         vectors[2]["glove"]), inputs=[EncoderSpec("title", maxlen=10), EncoderSpec("body", maxlen=30)])

@@ -172,7 +172,7 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, imdb_archive):
     path.write_text(config.to_json(), encoding="utf-8")
     out = tmp_path / "out"
     log = (tmp_path / "sweep.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "rnnlab.experiments.cli", "run", str(path), "--out", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "rnnlab", "experiment", "run", str(path), "--out", str(out),
                                 "--no-report"], stdout=log, stderr=subprocess.STDOUT)
     done_before = {}
     try:
@@ -295,7 +295,7 @@ def _fake_study(directory, accuracies: dict[str, list[float | None]]):
 
 
 def test_report_answers_the_study_questions(tmp_path):
-    from rnnlab.experiments.cli import experiment_app
+    from rnnlab.cli.experiment import experiment_app
     from rnnlab.experiments.study import QUESTIONS
     from typer.testing import CliRunner
 
@@ -347,7 +347,7 @@ def test_textbook_report_table(tmp_path):
 
 
 def test_cli_errors_are_user_errors(tmp_path):
-    from rnnlab.experiments.cli import experiment_app
+    from rnnlab.cli.experiment import experiment_app
     from typer.testing import CliRunner
 
     runner = CliRunner()

@@ -15,11 +15,11 @@ import keras
 import numpy as np
 import pytest
 
-from rnnlab.bundle import Bundle
+from rnnlab.inference.bundle import Bundle
 from rnnlab.errors import InvalidInputError
-from rnnlab.finetune import (FinetuneSettings, LayerRateAdam, classifier_preprocessor, classifier_spec,
+from rnnlab.training.finetune import (FinetuneSettings, LayerRateAdam, classifier_preprocessor, classifier_spec,
                              fine_tune, labelled_data, layer_rates, run_lm_finetune, transfer_encoder)
-from rnnlab.language_model import LanguageModel, LMSettings, NextTokenLoss, token_stream, windows
+from rnnlab.training.language_model import LanguageModel, LMSettings, NextTokenLoss, token_stream, windows
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "imdb-lm-finetune.toml"
 
@@ -140,7 +140,7 @@ def test_first_unfreezing_stage_trains_the_head_only(lm):
     keras.utils.set_random_seed(3)
     untrained = classifier_spec(lm, settings).build(compile=False)
     tuned = fine_tune(lm, data, settings, seed=3, verbose=0)
-    assert [r["stage"] for r in tuned.records] == ["head"]
+    assert [r["stage"] for r in tuned.data_info["records"]] == ["head"]
     for name in lm.encoder_layers:
         assert _same(_weights(tuned.model, name), _weights(lm.model, name)), name
     assert not _same(_weights(tuned.model, "output"), _weights(untrained, "output"))

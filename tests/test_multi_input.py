@@ -134,8 +134,8 @@ def test_unmasked_pre_padding_matches_only_when_padding_cannot_move_the_state(am
 
 
 def test_amazon_title_and_body_train_as_two_inputs(amazon_file, tmp_path):
-    from rnnlab.train import prepare_for, resolve
-    from rnnlab.train import fit
+    from rnnlab.training.engine import prepare_for, resolve
+    from rnnlab.training.engine import config_from_recipe, fit
 
     spec = SEEDED.replace(vocab_size=2000, embedding_dim=8, units=8,
                           inputs=[EncoderSpec("title", maxlen=12), EncoderSpec("body", maxlen=60,
@@ -145,7 +145,7 @@ def test_amazon_title_and_body_train_as_two_inputs(amazon_file, tmp_path):
     assert set(data.x_train) == {"title", "body"}
     assert data.x_train["title"].shape == (640, 12) and data.x_test["body"].shape == (200, 60)
     assert data.info["inputs"] == {"title": 12, "body": 60}
-    result = fit(spec, recipe, data, verbose=0)
+    result = fit(spec, data, config_from_recipe(recipe), recipe=recipe, verbose=0)
     assert result.test["examples"] == 200
     path = result.save(tmp_path / "bundle")
     reloaded = keras.saving.load_model(path / "model.keras", compile=False, safe_mode=True)

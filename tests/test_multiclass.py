@@ -5,7 +5,7 @@ import pytest
 
 from rnnlab.data import RATING_CLASSES, TextDataset, by_rating, load_dataset
 from rnnlab.errors import InvalidInputError
-from rnnlab.evaluate import classification_metrics
+from rnnlab.training.metrics import classification_metrics
 
 
 def test_ratings_become_eight_classes(imdb_archive):
@@ -40,7 +40,7 @@ def test_rating_mae_reads_class_names_as_numbers():
 
 
 def test_rating_model_trains_with_softmax_head(imdb_archive):
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     result = train("lstm", dataset="imdb-ratings", limit=400, epochs=1, vocab_size=2000, maxlen=60, verbose=0)
     assert result.spec.num_classes == 8 and not result.spec.binary

@@ -10,7 +10,7 @@ from rnnlab.data import SequenceDataset, load_sequences
 from rnnlab.data.numeric import load_arrays, load_digits_sequences, load_sequence_csv
 from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError
 from rnnlab.models import ModelSpec
-from rnnlab.numeric import SequencePreprocessor, prepare_sequences
+from rnnlab.encoding.sequences import SequencePreprocessor, prepare_sequences
 
 CSV = """sequence_id,t,x,y,label
 a,1,0.2,0.1,left
@@ -108,21 +108,21 @@ def test_numeric_spec_round_trips_and_counts_like_the_notes():
 
 
 def test_stacked_lstm_learns_digits_rows():
-    from rnnlab.numeric import split_sequences
-    from rnnlab.train import fit, resolve
+    from rnnlab.encoding.split import split_holdout
+    from rnnlab.training.engine import config_from_recipe, fit, resolve
 
-    train, test = split_sequences(load_digits_sequences(), 0.2, seed=0)
+    train, test = split_holdout(load_digits_sequences(), 0.2, seed=0)
     data = prepare_sequences(train.sample(600, seed=0), test, validation_split=0.1)
     assert data.x_train.shape[1:] == (8, 8) and data.info["features"] == 8
     spec, recipe = resolve(ModelSpec(name="digits", features=8, maxlen=8, units=32, depth=3, num_classes=10,
                                      optimizer="adam", learning_rate=0.01), epochs=12, batch_size=32)
-    result = fit(spec, recipe, data, verbose=0)
+    result = fit(spec, data, config_from_recipe(recipe), recipe=recipe, verbose=0)
     assert result.test["examples"] == 360
     assert result.test_accuracy > 0.6, result.test  # chance is 0.1
 
 
 def test_train_picks_the_numeric_path_from_the_dataset(tmp_path):
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     path = tmp_path / "walks.csv"
     rows = ["sequence_id,x,y,label"]

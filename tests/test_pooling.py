@@ -59,7 +59,7 @@ def test_attention_layer_round_trips_its_config():
 
 @pytest.fixture(scope="module")
 def attention_bundle(tmp_path_factory, imdb_archive):
-    from rnnlab.train import train
+    from rnnlab.training.engine import train
 
     spec = ModelSpec(name="attention-gru", vocab_size=5000, maxlen=200, embedding_dim=32, mask_zero=True,
                      cell="gru", units=16, pooling="attention", optimizer="adam", learning_rate=3e-3)
@@ -69,7 +69,7 @@ def attention_bundle(tmp_path_factory, imdb_archive):
 
 
 def test_attention_model_learns_and_explains_with_its_weights(attention_bundle):
-    from rnnlab.bundle import Bundle
+    from rnnlab.inference.bundle import Bundle
     from rnnlab.serve import create_app
 
     result, out = attention_bundle

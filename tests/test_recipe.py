@@ -27,7 +27,7 @@ def test_recipe_config_scores_test_once_with_the_best_validation_epoch(tmp_path,
 
 
 def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
-    from rnnlab.bundle import Bundle
+    from rnnlab.inference.bundle import Bundle
 
     config = {**TINY, "data": {**TINY["data"], "limit": 1000},
               "training": {**TINY["training"], "epochs": 1, "members": 2}}

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rnnlab._backend import backend_name
-from rnnlab.bundle import Bundle
+from rnnlab.inference.bundle import Bundle
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.serve import create_app
 from rnnlab.serve.app import BUNDLE_ENV, OPTIONS_ENV, app_from_env
 from rnnlab.serve.body_limit import BodySizeLimit
-from rnnlab.serve.explain import occlusion_batch
-from rnnlab.train import train
+from rnnlab.inference.explain import occlusion_batch
+from rnnlab.training.engine import train
 
 OOV_REVIEW = "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillogrumph!"
 MIXED = "An excellent movie, but the ending was dull and the music awful."
@@ -52,7 +52,7 @@ def small(bundle):
 
 def count_model_calls(app, monkeypatch) -> list[int]:
     """Patch the service's compiled forward pass to record the batch size of each call."""
-    compiled = app.state.service.compiled
+    compiled = app.state.service.predictor.compiled
     calls = []
     forward = compiled._forward
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from rnnlab.errors import InvalidInputError
-from rnnlab.evaluate import probabilities
+from rnnlab.training.metrics import probabilities
 from rnnlab.models import ModelSpec
-from rnnlab.stateful import (ChunkPlan, carried_states, fit_stateful, predict_stateful, reset_states, state_values,
+from rnnlab.training.stateful import (ChunkPlan, carried_states, fit_stateful, predict_stateful, reset_states, state_values,
                              stateless_twin)
 
 SPEC = ModelSpec(name="tiny-stateful", vocab_size=30, embedding_dim=4, units=[6, 5], maxlen=15, mask_zero=True,
@@ -126,8 +126,8 @@ def test_stateful_spec_round_trips_and_validates():
 
 
 def test_train_reads_real_reviews_in_chunks_and_bundle_predicts(tmp_path, imdb_archive):
-    from rnnlab.bundle import Bundle
-    from rnnlab.train import resolve, train
+    from rnnlab.inference.bundle import Bundle
+    from rnnlab.training.engine import resolve, train
 
     spec, recipe = resolve("lstm", maxlen=120, chunk_length=40, batch_size=32, vocab_size=2000)
     assert spec.stateful and spec.batch_size == 32 and recipe.batch_size == 32

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab.bundle import Bundle
+from rnnlab.inference.bundle import Bundle
 from rnnlab.errors import InvalidInputError
-from rnnlab.train import train
+from rnnlab.training.engine import train
 
 OOV_REVIEW = "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillogrumph!"
 

@@ -1,13 +1,26 @@
-"""rnnlab: recurrent text and sequence classifiers with Keras semantics."""
+"""rnnlab: recurrent text and sequence classifiers with Keras semantics.
 
-from rnnlab import _backend  # noqa: F401  (must run before anything imports keras)
+The package is layered; each layer imports only the ones before it::
 
-__version__ = "0.1.0"
+    data -> text -> encoding -> models -> training -> inference -> experiments -> serve -> cli
+
+``rnnlab.load(DIR)`` opens a saved bundle; ``rnnlab.training.train`` trains one. See
+docs/architecture.md for where each concept lives.
+"""
+
+from rnnlab import (
+    _backend,  # noqa: F401  (must run before anything imports keras)
+    _compat,
+)
+from rnnlab._version import __version__
+
+_compat.install()
 
 
 def load(path):
     """Load a saved model bundle: ``rnnlab.load(DIR).predict(["An excellent movie!"])``."""
-    from rnnlab.bundle import Bundle
+    # Imported on use: the bundle pulls in Keras, which `import rnnlab` alone should not.
+    from rnnlab.inference.bundle import Bundle
 
     return Bundle.load(path)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from rnnlab.files import atomic_path
 
 
 def plot_training_curves(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
@@ -27,10 +28,9 @@ def plot_training_curves(history: dict[str, list[float]], path: str | Path, titl
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -76,8 +76,7 @@ def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, 
             x += (len(token) + 1) * char_w
     if title:
         fig.suptitle(title, fontsize=11, x=0.01, ha="left")
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

@@ -18,7 +18,12 @@ from rnnlab.data.locate import cache_dir, locate
 from rnnlab.data.numeric import SequenceDataset, load_sequences
 from rnnlab.data.ratings import RATING_CLASSES, by_rating
 from rnnlab.data.tables import EXTENSIONS, load_table
-from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, unknown_name
+from rnnlab.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    InvalidInputError,
+    unknown_name,
+)
 
 DATASETS = ("imdb", "imdb-ratings", "amazon")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -18,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rnnlab.errors import ChecksumError, DataNotFoundError
+from rnnlab.files import atomic_path
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
@@ -44,10 +43,8 @@ def download(
     dest = Path(dest)
     accepted = _accepted_digests(sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(dest, suffix=".part") as tmp:
+        with open(tmp, "wb") as out:
             digest = _fetch(url, dest, out, progress)
         if accepted and digest not in accepted:
             expected = " or ".join(sorted(accepted))
@@ -56,11 +53,6 @@ def download(
                 f"{digest}, expected {expected}. Nothing was saved to {dest}; try again, or download "
                 f"it by hand and pass its path."
             )
-        tmp.chmod(0o644)  # mkstemp creates 0600; a downloaded dataset is not a secret
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return dest
 
 
@@ -109,7 +101,13 @@ def _progress_bar(url: str, total: int | None, enabled: bool):
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

@@ -1,7 +1,7 @@
 """Numeric sequences `(time steps, features)` with class labels: arrays, CSV tables, digits.
 
 The record type is :class:`SequenceDataset` (one float array per sequence, lengths may
-differ); turning it into padded model input is `rnnlab.numeric.SequencePreprocessor`'s job.
+differ); turning it into padded model input is `rnnlab.encoding.sequences.SequencePreprocessor`'s job.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ import numpy as np
 
 from rnnlab.data.dataset import _stratified_counts
 from rnnlab.data.tables import _encode_labels, read_utf8
-from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, unknown_name
+from rnnlab.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    InvalidInputError,
+    unknown_name,
+)
 
 SEQUENCE_DATASETS = ("digits",)
 ARRAY_SUFFIXES = (".npz", ".npy")

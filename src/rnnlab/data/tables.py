@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data.dataset import TextDataset
-from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, unknown_name
+from rnnlab.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    InvalidInputError,
+    unknown_name,
+)
 
 FORMATS = ("csv", "tsv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -48,14 +53,7 @@ def load_table(
         >>> ds = load_table("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} does not exist or is not a file. Check the path.")
-    fmt = _format_of(path, format)
-    content = read_utf8(path)
-    if not content.strip():
-        raise DataFormatError(f"{path} is empty: expected a header row and at least one example.")
-    rows = _jsonl_rows(path, content) if fmt == "jsonl" else _delimited_rows(path, content, fmt)
-
+    rows = table_rows(path, format)
     texts, raw_labels, lines = [], [], []
     for line, row in rows:
         for column in (text_column, label_column):
@@ -83,6 +81,21 @@ def load_table(
     else:
         labels, names = _encode_labels(raw_labels, lines, class_names, path)
     return TextDataset(texts, labels, names, name=name or path.name.split(".")[0])
+
+
+def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  # noqa: A002
+    """``(line number, row)`` of a CSV or TSV file with a header row, or of a JSON-lines file.
+
+    Errors name the file and the line; the format comes from the extension unless given.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataNotFoundError(f"{path} does not exist or is not a file. Check the path.")
+    fmt = _format_of(path, format)
+    content = read_utf8(path)
+    if not content.strip():
+        raise DataFormatError(f"{path} is empty: expected a header row and at least one example.")
+    return _jsonl_rows(path, content) if fmt == "jsonl" else _delimited_rows(path, content, fmt)
 
 
 def read_utf8(path: Path) -> str:

@@ -7,12 +7,12 @@ rebuilds from it in a fraction of a second.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from rnnlab.files import atomic_path
 
 
 def pack_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -32,15 +32,9 @@ def unpack_texts(data: np.ndarray, offsets: np.ndarray) -> list[str]:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` atomically: readers see the old file, the new one, or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out:
             np.savez(out, **arrays)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray] | None:

@@ -12,8 +12,11 @@ import time
 
 import numpy as np
 
-from rnnlab.errors import InvalidInputError
+from rnnlab.encoding.prepare import load_splits
+from rnnlab.encoding.split import split_validation
+from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.experiments.datasets import SplitTexts
+from rnnlab.training.metrics import classification_metrics
 
 BASELINE_SETTINGS = {
     "vectorizer": "TF-IDF of word 1-2 grams (scikit-learn TfidfVectorizer, ngram_range=(1, 2), "
@@ -31,8 +34,6 @@ def tfidf_baseline(split: SplitTexts) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-
-    from rnnlab.evaluate import classification_metrics
 
     started = time.perf_counter()
     # min_df=2 on tiny subsets could leave no feature at all; fall back to every n-gram.
@@ -181,19 +182,12 @@ def _vectorizer(name: str, ngram_range: tuple[int, int], n_texts: int):
 
 
 def validation_rows(n: int, validation_split: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (fit, validation) of a training set, exactly as `rnnlab.prepare.prepare` splits it.
+    """Row indices (fit, validation) of a training set, exactly as `rnnlab.encoding.prepare.prepare` splits it.
 
     `prepare` shuffles with `default_rng(seed).permutation(n)` and keeps the last
     `round(n * validation_split)` rows for validation (length rule "truncate").
     """
-    if not 0.0 < validation_split < 1.0:
-        raise InvalidInputError(f"validation_split must be in (0, 1) to tune a baseline; got {validation_split}.")
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * validation_split))
-    if n_val < 1 or n_val >= n:
-        raise InvalidInputError(f"validation_split={validation_split} of {n} training texts leaves an empty "
-                                "fit or validation part; use more data or another fraction.")
-    return order[: n - n_val], order[n - n_val:]
+    return split_validation(n, validation_split, seed, required=True)
 
 
 def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_split: float = 0.2,
@@ -210,9 +204,6 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
         >>> result = run_baseline("nbsvm", "imdb", limit=2000)  # doctest: +SKIP
         >>> result["C"], result["test_accuracy"]  # doctest: +SKIP
     """
-    from rnnlab.errors import unknown_name
-    from rnnlab.evaluate import classification_metrics
-    from rnnlab.prepare import load_splits
 
     if name not in BASELINE_NAMES:
         raise unknown_name("baseline", name, BASELINE_NAMES)

@@ -12,22 +12,27 @@ Four comparisons, each driven by the training configs in `configs/beyond/`:
 - `amazon_inputs`: title and body as two inputs (concatenated, or the body encoder started
   from the title encoder's state) against one concatenated text input.
 
-Every model is trained with `rnnlab.train.fit`, so each row can also be reproduced with
+Every model is trained with `rnnlab.training.engine.fit`, so each row can also be reproduced with
 `rnnlab train CONFIG`. Seeds vary the initial weights and the batch order; the data split is
 fixed (seed 0) so that rows differ only in what is being compared.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
 
 import numpy as np
-import typer
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "beyond"
+from rnnlab import configfile
+from rnnlab.encoding.prepare import load_splits
+from rnnlab.encoding.split import split_validation
+from rnnlab.errors import InvalidInputError
+from rnnlab.files import write_json
+from rnnlab.training.engine import config_from_recipe, fit, prepare_for, resolve
+from rnnlab.training.metrics import classification_metrics
+
+CONFIG_DIR = configfile.CONFIG_DIR / "beyond"
 STATEFUL_CONFIGS = ("imdb-stateful", "imdb-first100", "imdb-last100", "imdb-whole800")
 AMAZON_CONFIGS = ("amazon-single", "amazon-title-body", "amazon-title-state-body")
 
@@ -35,21 +40,19 @@ AMAZON_CONFIGS = ("amazon-single", "amazon-title-body", "amazon-title-state-body
 def _config(name: str, config_dir: Path | None) -> Path:
     path = Path(config_dir or CONFIG_DIR) / f"{name}.json"
     if not path.is_file():
-        from rnnlab.errors import InvalidInputError
-
         raise InvalidInputError(f"Training config {path} not found; pass the folder holding the beyond configs.")
     return path
 
 
 def _train_seeds(config: Path, seeds, *, epochs=None, limit=None, early_stopping=None, verbose=0) -> dict:
     """Train one config once per seed on one fixed data split; per-run and summary figures."""
-    from rnnlab.train import fit, prepare_for, resolve
 
     spec, recipe = resolve(config, epochs=epochs)
     data = prepare_for(spec, recipe, seed=0, limit=limit)
     runs = []
     for seed in seeds:
-        result = fit(spec, recipe, data, seed=seed, early_stopping=early_stopping, verbose=verbose)
+        config = config_from_recipe(recipe, seed=seed, early_stopping=early_stopping)
+        result = fit(spec, data, config, recipe=recipe, verbose=verbose)
         runs.append({"seed": seed, "test": result.test, "params": result.params,
                      "train_seconds": round(result.train_seconds, 1),
                      "epochs_run": len(next(iter(result.history.values()), [])), "history": result.history})
@@ -68,7 +71,7 @@ def _save(out: Path | None, name: str, result: dict) -> dict:
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_json(out / f"{name}.json", result, indent=2)
     return result
 
 
@@ -115,12 +118,8 @@ def _text_baselines(data, class_names, limit: int | None = None) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    from rnnlab.evaluate import classification_metrics
-    from rnnlab.prepare import load_splits
-
     train, test = load_splits("imdb-ratings", seed=0, limit=limit)
-    order = np.random.default_rng(0).permutation(len(train))  # the rows prepare() trained on
-    keep = order[: data.info["train_examples"]]
+    keep, _ = split_validation(len(train), data.info["validation_split"], 0)  # the rows prepare() trained on
     texts = [train.texts[i] for i in keep]
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(max_features=50_000, ngram_range=(1, 2), sublinear_tf=True, min_df=2)
@@ -161,8 +160,6 @@ def digits_task(out: Path | None = None, *, seeds=(0, 1, 2), epochs: int | None 
     """Digits as row sequences: stacked LSTMs vs logistic regression on the same split."""
     from sklearn.linear_model import LogisticRegression
 
-    from rnnlab.evaluate import classification_metrics
-
     row = _train_seeds(_config("digits-stacked-lstm", config_dir), seeds, epochs=epochs, verbose=verbose)
     data = row["_data"]
     flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
@@ -199,54 +196,3 @@ def amazon_inputs(out: Path | None = None, *, seeds=(0, 1, 2, 3, 4), epochs: int
                      f"{_pct(row['accuracy_mean'], row['accuracy_std'])} | {per_seed} |")
     return _save(out, "amazon", {"rows": rows, "seeds": list(seeds), "early_stopping": early_stopping,
                                  "table": "\n".join(table)})
-
-
-# ----------------------------------------------------------------------- CLI
-app = typer.Typer(help="Stateful chunks, star ratings, numeric sequences and two-input models, measured.",
-                  no_args_is_help=True)
-Seeds = Annotated[str, typer.Option(help="Comma-separated training seeds.")]
-Out = Annotated[Path, typer.Option(help="Folder for the results JSON.")]
-Epochs = Annotated[Optional[int], typer.Option(help="Override the configs' epochs (quick look).")]
-Configs = Annotated[Optional[Path], typer.Option(help="Folder holding the beyond training configs.")]
-
-
-def _seeds(text: str) -> tuple[int, ...]:
-    return tuple(int(s) for s in text.split(",") if s.strip())
-
-
-def _show(result: dict) -> None:
-    typer.echo(result["table"])
-
-
-@app.command("stateful")
-def stateful_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: Epochs = None,
-                     limit: Annotated[Optional[int], typer.Option(help="At most N train and N test reviews.")] = None,
-                     configs: Configs = None):
-    """IMDB: stateful chunks of 100 tokens vs the first / last 100 tokens."""
-    _show(compare_stateful(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
-
-
-@app.command("ratings")
-def ratings_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: Epochs = None,
-                    limit: Annotated[Optional[int], typer.Option(help="At most N train and N test reviews.")] = None,
-                    configs: Configs = None):
-    """IMDB star ratings as 8 classes, with baselines."""
-    _show(rating_task(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
-
-
-@app.command("digits")
-def digits_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0,1,2", epochs: Epochs = None,
-                   configs: Configs = None):
-    """Digits as 8x8 row sequences: stacked LSTMs vs logistic regression."""
-    _show(digits_task(out, seeds=_seeds(seeds), epochs=epochs, config_dir=configs))
-
-
-@app.command("amazon")
-def amazon_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0,1,2,3,4", epochs: Epochs = None,
-                   configs: Configs = None):
-    """Amazon: title + body as two inputs vs one concatenated input."""
-    _show(amazon_inputs(out, seeds=_seeds(seeds), epochs=epochs, config_dir=configs))
-
-
-if __name__ == "__main__":
-    app()

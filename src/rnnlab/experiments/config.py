@@ -8,13 +8,17 @@ their configs.
 from __future__ import annotations
 
 import json
-import tomllib
 import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rnnlab import configfile
+from rnnlab.configfile import find_config
 from rnnlab.errors import InvalidInputError, unknown_name
+from rnnlab.models import ModelSpec
+from rnnlab.models.zoo import MODELS
+from rnnlab.training.config import resolve
 
 DATA_KEYS = ("dataset", "tokenizer", "vocab_size", "maxlen", "length_rule", "padding", "truncating",
              "validation_split", "limit")
@@ -81,8 +85,8 @@ class ExperimentConfig:
             raise InvalidInputError(f"runs must be a positive integer, got {self.runs!r}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
             raise InvalidInputError(f"seed must be an integer in [0, 2**31), got {self.seed!r}.")
-        _check_keys("data", self.data, DATA_KEYS)
-        _check_keys("training", self.training, TRAINING_KEYS)
+        configfile.check_keys("data", self.data, DATA_KEYS)
+        configfile.check_keys("training", self.training, TRAINING_KEYS)
         rule = self.data.get("length_rule")
         if rule is not None and rule not in LENGTH_RULES:
             raise InvalidInputError(f"data.length_rule must be one of {LENGTH_RULES}, got {rule!r}.")
@@ -124,10 +128,8 @@ class ExperimentConfig:
         """Data and training settings to apply on top of each model's recipe."""
         return {**{k: v for k, v in self.data.items() if k != "limit"}, **self.training}
 
-    def resolve(self, model: str):
+    def spec_and_recipe(self, model: str):
         """(spec, recipe) of one of the config's models, with the overrides applied."""
-        from rnnlab.models import ModelSpec
-        from rnnlab.train import resolve
 
         entry = self.models[self.model_names.index(model)]
         target = entry if isinstance(entry, str) else ModelSpec.from_dict(entry)
@@ -161,15 +163,7 @@ def _stable_seed(*parts) -> int:
     return zlib.crc32("/".join(str(p) for p in parts).encode()) & 0x7FFFFFFF
 
 
-def _check_keys(table: str, values: dict, known: tuple[str, ...]) -> None:
-    extra = sorted(set(values) - set(known))
-    if extra:
-        raise InvalidInputError(f"Unknown {table} setting(s): {', '.join(extra)}. Known: {', '.join(known)}.")
-
-
 def _normalise_model(entry: Any) -> str | dict:
-    from rnnlab.models.zoo import MODELS
-
     if isinstance(entry, dict):
         if not isinstance(entry.get("name"), str) or not entry["name"]:
             raise InvalidInputError("An inline model spec needs a 'name' (used as its label in the results).")
@@ -179,8 +173,6 @@ def _normalise_model(entry: Any) -> str | dict:
     if entry in MODELS:
         return entry
     if entry.endswith(".json") or Path(entry).is_file():
-        from rnnlab.models import ModelSpec
-
         ModelSpec.load(entry)  # fails early, naming the file, if the spec is invalid
         # The file's own fields, not a re-serialised spec: new ModelSpec defaults in a later
         # rnnlab must not make a stored config look different.
@@ -195,7 +187,7 @@ def load_config(path: str | Path, **changes) -> ExperimentConfig:
 
     Spec files named in `models` are read relative to the config file's folder.
     """
-    path = Path(path)
+    path = find_config(path)
     data = read_config(path)
     if data.get("kind", "sweep") != "sweep":
         raise InvalidInputError(f"{path} describes a single {data['kind']!r} run, not a sweep: run it with "
@@ -209,24 +201,7 @@ def load_config(path: str | Path, **changes) -> ExperimentConfig:
 
 def read_config(path: str | Path) -> dict:
     """The raw fields of a `.json` or `.toml` config, with `name` defaulting to the file's stem."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"Experiment config {path} does not exist.") from None
-    try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(raw.decode("utf-8"))
-        elif path.suffix == ".json":
-            data = json.loads(raw)
-        else:
-            raise InvalidInputError(f"Experiment config must be a .json or .toml file, got {path.name!r}.")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"Experiment config {path} cannot be parsed: {exc}.") from exc
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"Experiment config {path} must hold an object of config fields.")
-    data.setdefault("name", path.stem)
-    return data
+    return configfile.read_config(path, "Experiment config")
 
 
 def _relative_to(folder: Path, entry):

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnnlab.data import TextDataset
+from rnnlab.encoding.prepare import load_splits, prepare
+from rnnlab.encoding.split import split_validation
 from rnnlab.errors import RnnlabError
 
 
@@ -74,8 +76,6 @@ class DataCache:
         self.encodings = 0
 
     def raw(self, request: DataRequest) -> tuple[TextDataset, TextDataset]:
-        from rnnlab.prepare import load_splits
-
         # The subsample is drawn with the experiment's seed, not the run's: every run of a
         # --limit sweep sees the same examples, and only their split and order change.
         key = (request.dataset, request.limit, request.sample_seed)
@@ -84,8 +84,6 @@ class DataCache:
         return self._raw[key]
 
     def prepared(self, request: DataRequest):
-        from rnnlab.prepare import prepare
-
         if request.key not in self._prepared:
             train, test = self.raw(request)
             self._prepared[request.key] = prepare(
@@ -102,14 +100,14 @@ class DataCache:
         # Same steps as `prepare`: shuffle with the split seed, apply the length rule, keep
         # the leading rows for training. The arrays are compared below, so a change in
         # `prepare` shows up as an error here rather than as a baseline on other examples.
-        shuffled = train.subset(np.random.default_rng(request.split_seed).permutation(len(train)))
+        shuffled = train.subset(np.concatenate(split_validation(len(train), request.validation_split, request.split_seed)))
         train_ids, train_keep = self._kept(data.preprocessor, shuffled, request)
         n_train = len(data.x_train)
         train_rows = np.flatnonzero(train_keep)[:n_train]
         test_ids, test_keep = self._kept(data.preprocessor, test, request)
         if not (np.array_equal(train_ids[train_rows], data.x_train) and np.array_equal(test_ids[test_keep], data.x_test)):
             raise RnnlabError("The baseline could not find the texts of the prepared split; "
-                              "rnnlab.prepare and rnnlab.experiments.datasets disagree.")
+                              "rnnlab.encoding.prepare and rnnlab.experiments.datasets disagree.")
         return SplitTexts([shuffled.texts[i] for i in train_rows], shuffled.labels[train_rows],
                           [test.texts[i] for i in np.flatnonzero(test_keep)], test.labels[test_keep],
                           data.class_names)

@@ -6,6 +6,7 @@ default learning rate, `validation_split=0.2`); the report prints every setting 
 
 from __future__ import annotations
 
+from rnnlab.errors import unknown_name
 from rnnlab.experiments.config import ExperimentConfig, apply_changes
 from rnnlab.models.zoo import ARRANGEMENT_NAMES, TEXTBOOK_NAMES
 
@@ -41,8 +42,6 @@ def textbook(**changes) -> ExperimentConfig:
 
 
 def preset(name: str, **changes) -> ExperimentConfig:
-    from rnnlab.errors import unknown_name
-
     if name not in PRESETS:
         raise unknown_name("preset", name, PRESETS)
     return {"arrangements": arrangements, "textbook": textbook}[name](**changes)

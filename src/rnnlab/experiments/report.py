@@ -9,16 +9,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments import figures
 from rnnlab.experiments.config import ExperimentConfig
+from rnnlab.experiments.datasets import DataCache
 from rnnlab.experiments.document import Document
+from rnnlab.experiments.runner import ensure_baselines
 from rnnlab.experiments.stats import CONFIDENCE, RESAMPLES, summarise
 from rnnlab.experiments.store import ExperimentStore, RunRecord, owner_alive
 from rnnlab.experiments.study import Answer, answer_questions, best_claim
+from rnnlab.files import write_text
 
 FIGURES = {"boxplot": "accuracy_boxplot.png", "curves": "training_curves.png", "heatmap": "differences_heatmap.png"}
 KERAS_DEFAULT_RATES = {"adam": 0.001, "rmsprop": 0.001, "sgd": 0.01, "adamw": 0.001, "nadam": 0.001}
@@ -63,9 +66,6 @@ def collect(directory: str | Path, *, baseline: bool = True, cache=None) -> Repo
         notes = []
         if baseline and config.baseline:
             try:
-                from rnnlab.experiments.datasets import DataCache
-                from rnnlab.experiments.runner import ensure_baselines
-
                 ensure_baselines(store, config, cache or DataCache())
             except RnnlabError as exc:
                 notes.append(f"The text baseline could not be scored: {exc}")
@@ -94,7 +94,7 @@ def _model_rows(config: ExperimentConfig, runs: list[RunRecord], status) -> list
     for model in config.model_names:
         done = [r for r in runs if r.model == model and r.status == "done"]
         states = [s for (m, _), s in status.items() if m == model]
-        _, recipe = config.resolve(model)
+        _, recipe = config.spec_and_recipe(model)
         seconds = [r.train_seconds for r in done if r.train_seconds is not None]
         rows.append({
             "model": model, "planned": config.runs,
@@ -108,7 +108,7 @@ def _model_rows(config: ExperimentConfig, runs: list[RunRecord], status) -> list
 
 
 def _settings(config: ExperimentConfig, runs: list[RunRecord]) -> list[tuple[str, str]]:
-    resolved = {m: config.resolve(m) for m in config.model_names}
+    resolved = {m: config.spec_and_recipe(m) for m in config.model_names}
 
     def common(getter) -> str:
         values = {m: getter(spec, recipe) for m, (spec, recipe) in resolved.items()}
@@ -158,7 +158,6 @@ def _settings(config: ExperimentConfig, runs: list[RunRecord]) -> list[tuple[str
 # ------------------------------------------------------------------ writing
 def write_report(directory: str | Path, *, baseline: bool = True, cache=None) -> dict[str, Path]:
     """Write the report files into `directory`; returns {kind: path}."""
-    from rnnlab.experiments import figures
 
     data = collect(directory, baseline=baseline, cache=cache)
     directory = data.directory
@@ -172,17 +171,11 @@ def write_report(directory: str | Path, *, baseline: bool = True, cache=None) ->
     if data.answers:
         paths["heatmap"] = figures.plot_difference_heatmaps(data.answers, directory / FIGURES["heatmap"])
     document = build_document(data, {k: p.name for k, p in paths.items() if k in FIGURES})
-    _write(paths["markdown"], document.markdown())
-    _write(paths["html"], document.html())
-    _write(paths["csv"], results_csv(data))
-    _write(paths["json"], json.dumps(results_json(data), indent=2) + "\n")
+    write_text(paths["markdown"], document.markdown())
+    write_text(paths["html"], document.html())
+    write_text(paths["csv"], results_csv(data))
+    write_text(paths["json"], json.dumps(results_json(data), indent=2) + "\n")
     return paths
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _pct(value, digits: int = 2) -> str:

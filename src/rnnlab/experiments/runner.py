@@ -14,10 +14,15 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnlab._backend import backend_name
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments.baseline import tfidf_baseline
+from rnnlab.experiments.callbacks import InitialWeightsFingerprint, ProgressReporter
 from rnnlab.experiments.config import ExperimentConfig, PlannedRun
 from rnnlab.experiments.datasets import DataCache, DataRequest
+from rnnlab.experiments.progress import SweepDisplay
 from rnnlab.experiments.store import ExperimentStore, process_token
+from rnnlab.training.engine import config_from_recipe, fit, versions
 
 MAX_ERROR_CHARS = 4000
 
@@ -59,7 +64,6 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int = 
     >>> from rnnlab.experiments.presets import arrangements
     >>> run_experiment(arrangements(models=["SS_RSF_GRU"], runs=2, epochs=1, limit=1000), "experiments/quick")
     """
-    from rnnlab.experiments.progress import SweepDisplay
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise RnnlabError(f"workers must be a positive integer, got {workers!r}.")
@@ -69,7 +73,7 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int = 
         store.initialise(config)
         specs = {}
         for model in config.model_names:
-            spec, recipe = config.resolve(model)
+            spec, recipe = config.spec_and_recipe(model)
             specs[model] = (spec.to_dict(), recipe.to_dict())
         plans = config.plan()
         store.add_planned(plans, specs)
@@ -113,7 +117,7 @@ def train_one(store: ExperimentStore, cache: DataCache, config: ExperimentConfig
     if not store.claim(planned.model, planned.run_index, owner):
         return {**outcome, "status": "skipped", "reason": "already taken or finished"}
     try:
-        spec, recipe = config.resolve(planned.model)
+        spec, recipe = config.spec_and_recipe(planned.model)
         data = cache.prepared(data_request(config, spec, recipe, planned.split_seed))
     except BaseException:
         store.release(planned.model, planned.run_index, owner)
@@ -136,16 +140,12 @@ def train_one(store: ExperimentStore, cache: DataCache, config: ExperimentConfig
 def _train(spec, recipe, data, planned: PlannedRun, report) -> dict:
     import keras
 
-    from rnnlab._backend import backend_name
-    from rnnlab.experiments.callbacks import InitialWeightsFingerprint, ProgressReporter
-    from rnnlab.train import fit, versions
-
     # A long sweep builds hundreds of models; without this, Keras keeps every graph alive.
     keras.backend.clear_session()
     fingerprint = InitialWeightsFingerprint()
     callbacks = [fingerprint] + ([ProgressReporter(report)] if report else [])
-    result = fit(spec, recipe, data, seed=planned.data_seed, init_seed=planned.init_seed, verbose=0,
-                 callbacks=callbacks)
+    config = config_from_recipe(recipe, seed=planned.data_seed, init_seed=planned.init_seed)
+    result = fit(spec, data, config, recipe=recipe, verbose=0, callbacks=callbacks)
     test = result.test or {}
     return {
         "spec": result.spec.to_dict(), "recipe": result.recipe.to_dict(), "history": result.history,
@@ -158,12 +158,11 @@ def _train(spec, recipe, data, planned: PlannedRun, report) -> dict:
 
 def ensure_baselines(store: ExperimentStore, config: ExperimentConfig, cache: DataCache) -> int:
     """Score the text baseline on every data split of the experiment that has none yet."""
-    from rnnlab.experiments.baseline import tfidf_baseline
 
     have = store.baselines()
     requests = {}
     for planned in config.plan():
-        spec, recipe = config.resolve(planned.model)
+        spec, recipe = config.spec_and_recipe(planned.model)
         request = data_request(config, spec, recipe, planned.split_seed)
         requests.setdefault(request.key, request)
     added = 0

@@ -7,13 +7,14 @@ data is encoded once and every model trains on exactly the same split.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rnnlab.files import write_text
+from rnnlab.inference.bundle import Bundle
 from rnnlab.models import get
 from rnnlab.models.zoo import TEXTBOOK_NAMES
-from rnnlab.train import fit, prepare_for
+from rnnlab.training.engine import config_from_recipe, fit, prepare_for
 
 EXAMPLE_REVIEWS = (
     "An excellent movie!",
@@ -28,12 +29,6 @@ class Row:
     train_seconds: float
     test_accuracy: float
     published_accuracy: float | None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def results_markdown(rows: list[Row], title: str = "Textbook reproduction on IMDB") -> str:
@@ -66,7 +61,7 @@ def reproduce_textbook(out: str | Path, *, models=TEXTBOOK_NAMES, seed: int = 0,
     rows, best = [], None
     for item in named:
         recipe = item.recipe if epochs is None else item.recipe.__class__(**{**item.recipe.to_dict(), "epochs": epochs})
-        result = fit(item.spec, recipe, data, seed=seed, verbose=verbose)
+        result = fit(item.spec, data, config_from_recipe(recipe, seed=seed), recipe=recipe, verbose=verbose)
         row = Row(item.name, result.params, round(result.train_seconds, 1), round(result.test_accuracy, 4),
                   item.recipe.published_accuracy)
         rows.append(row)
@@ -76,10 +71,8 @@ def reproduce_textbook(out: str | Path, *, models=TEXTBOOK_NAMES, seed: int = 0,
             best = result
 
     best.save(out / "best")
-    _write_atomic(out / "results.json", json.dumps([asdict(r) for r in rows], indent=2) + "\n")
-    _write_atomic(out / "results.md", results_markdown(rows))
-
-    from rnnlab.bundle import Bundle
+    write_text(out / "results.json", json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    write_text(out / "results.md", results_markdown(rows))
 
     predictions = [p.to_dict() for p in Bundle.load(out / "best").predict(list(EXAMPLE_REVIEWS))]
     return {"rows": [asdict(r) for r in rows], "best": best.spec.name, "predictions": predictions,

@@ -11,8 +11,10 @@ import numpy as np
 from keras import layers
 
 from rnnlab.errors import InvalidInputError
-from rnnlab.models.spec import ModelSpec
+from rnnlab.models.cell_loop import CellLoopClassifier
+from rnnlab.models.inputs import build_order
 from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
+from rnnlab.models.spec import ModelSpec
 
 RNN_LAYERS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 LAYER_PREFIX = {"simple": "simple_rnn", "lstm": "lstm", "gru": "gru"}
@@ -20,8 +22,6 @@ LAYER_PREFIX = {"simple": "simple_rnn", "lstm": "lstm", "gru": "gru"}
 
 def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
     if spec.architecture == "cell-loop":
-        from rnnlab.models.cell_loop import CellLoopClassifier
-
         model = CellLoopClassifier.from_spec(spec)
         model.build((None, spec.maxlen))
     else:
@@ -35,8 +35,6 @@ def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
 
 def _build_layers(spec: ModelSpec) -> keras.Model:
     if spec.inputs:
-        from rnnlab.models.inputs import build_multi_input
-
         return build_multi_input(spec)
     inputs = _input(spec)
     x = encode(inputs, spec)
@@ -164,3 +162,29 @@ def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
 def compile_model(model: keras.Model, spec: ModelSpec) -> keras.Model:
     model.compile(optimizer=make_optimizer(spec), loss=spec.loss_name, metrics=["accuracy"])
     return model
+
+
+def build_multi_input(spec: "ModelSpec"):
+    """The Keras model for a spec with `inputs` (called by `build_model`)."""
+    sources = {e.initial_state_from for e in spec.inputs if e.initial_state_from}
+    tensors, outputs, states = {}, {}, {}
+    for encoder in build_order(spec):
+        resolved = encoder.as_spec(spec)
+        tensors[encoder.name] = keras.Input(shape=(resolved.maxlen,), dtype="int32", name=encoder.name)
+        initial = states.get(encoder.initial_state_from)
+        result = encode(tensors[encoder.name], resolved, prefix=f"{encoder.name}_", initial_state=initial,
+                        return_state=encoder.name in sources)
+        if encoder.name in sources:
+            outputs[encoder.name], states[encoder.name] = result
+        else:
+            outputs[encoder.name] = result
+    ordered = [outputs[e.name] for e in spec.inputs]
+    if len(ordered) == 1:
+        x = ordered[0]
+    elif spec.input_merge == "concat":
+        x = layers.Concatenate(name="merge")(ordered)
+    elif spec.input_merge == "sum":
+        x = layers.Add(name="merge")(ordered)
+    else:
+        x = layers.Average(name="merge")(ordered)
+    return keras.Model([tensors[e.name] for e in spec.inputs], classifier_head(x, spec), name=model_name(spec.name))

@@ -75,7 +75,7 @@ class EncoderSpec:
             raise InvalidInputError("Each entry of ModelSpec.inputs needs a 'name' (the dataset field it reads).")
         return cls(**data)
 
-    def resolve(self, spec: "ModelSpec") -> "ModelSpec":
+    def as_spec(self, spec: "ModelSpec") -> "ModelSpec":
         """A single-input spec with this encoder's settings, the model's for the unset ones."""
         own = {name: getattr(self, name) for name in INHERITED if getattr(self, name) is not None}
         if "units" in own and "depth" not in own and not isinstance(own["units"], list):
@@ -117,7 +117,7 @@ def check_encoders(spec: "ModelSpec") -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InvalidInputError(f"Encoder names must be unique; repeated: {', '.join(repeated)}.")
-    resolved = {e.name: e.resolve(spec) for e in spec.inputs}
+    resolved = {e.name: e.as_spec(spec) for e in spec.inputs}
     for encoder in spec.inputs:
         source_name = encoder.initial_state_from
         if source_name is None:
@@ -140,34 +140,3 @@ def check_encoders(spec: "ModelSpec") -> None:
             raise InvalidInputError(
                 f"input_merge {spec.input_merge!r} adds the encoders' outputs element-wise, so their widths must be "
                 f"equal; got {widths}. Use 'concat' or give the encoders the same units.")
-
-
-def build_multi_input(spec: "ModelSpec"):
-    """The Keras model for a spec with `inputs` (called by `build_model`)."""
-    import keras
-    from keras import layers
-
-    from rnnlab.models.builder import classifier_head, encode, model_name
-
-    sources = {e.initial_state_from for e in spec.inputs if e.initial_state_from}
-    tensors, outputs, states = {}, {}, {}
-    for encoder in build_order(spec):
-        resolved = encoder.resolve(spec)
-        tensors[encoder.name] = keras.Input(shape=(resolved.maxlen,), dtype="int32", name=encoder.name)
-        initial = states.get(encoder.initial_state_from)
-        result = encode(tensors[encoder.name], resolved, prefix=f"{encoder.name}_", initial_state=initial,
-                        return_state=encoder.name in sources)
-        if encoder.name in sources:
-            outputs[encoder.name], states[encoder.name] = result
-        else:
-            outputs[encoder.name] = result
-    ordered = [outputs[e.name] for e in spec.inputs]
-    if len(ordered) == 1:
-        x = ordered[0]
-    elif spec.input_merge == "concat":
-        x = layers.Concatenate(name="merge")(ordered)
-    elif spec.input_merge == "sum":
-        x = layers.Add(name="merge")(ordered)
-    else:
-        x = layers.Average(name="merge")(ordered)
-    return keras.Model([tensors[e.name] for e in spec.inputs], classifier_head(x, spec), name=model_name(spec.name))

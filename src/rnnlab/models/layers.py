@@ -91,7 +91,7 @@ class AttentionPooling(layers.Layer):
 
     ``score_t = v · tanh(W h_t + b)``, softmax over the real steps, context = Σ weight_t h_t.
     The weights, shaped ``(batch, steps)``, say which words the prediction leaned on: the
-    service and the web page show them (`rnnlab.serve.explain`).
+    service and the web page show them (`rnnlab.inference.explain`).
 
     Args:
         units: width of the scoring layer ``W`` (default: the state width).

@@ -78,7 +78,7 @@ class ModelSpec:
         stateful: read each sequence in consecutive chunks of `chunk_length` steps, carrying
             the recurrent state from one batch to the next (Keras `stateful=True` on every
             recurrent layer, a fixed `batch_size`); `maxlen` is then the full length read.
-            See `rnnlab.stateful`. Defaults to False.
+            See `rnnlab.training.stateful`. Defaults to False.
         batch_size: the fixed batch size of a stateful model (Keras `batch_shape`); None
             takes the recipe's batch size at training time. Defaults to None.
         chunk_length: time steps per chunk of a stateful model. Defaults to None.
@@ -271,6 +271,7 @@ class ModelSpec:
     # ------------------------------------------------------------------ build
     def build(self, compile: bool = True):
         """Create the Keras model (compiled with the spec's optimizer and loss by default)."""
+        # The spec is plain data, importable without Keras; building is the builder's job.
         from rnnlab.models.builder import build_model
 
         return build_model(self, compile=compile)

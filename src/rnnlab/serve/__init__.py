@@ -7,8 +7,8 @@
 the same predictions and explanations without HTTP.
 """
 
+from rnnlab.inference.explain import Explanation, explain
 from rnnlab.serve.app import app_from_env, create_app, run
-from rnnlab.serve.explain import Explanation, explain
 from rnnlab.serve.service import ModelService
 
 __all__ = ["Explanation", "ModelService", "app_from_env", "create_app", "explain", "run"]

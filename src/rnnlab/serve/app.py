@@ -16,10 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
-from rnnlab import __version__
-from rnnlab.bundle import REQUIRED, Bundle
+from rnnlab._version import __version__
 from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.inference.bundle import REQUIRED, Bundle
 from rnnlab.serve.body_limit import BodySizeLimit
 from rnnlab.serve.schemas import (
     MAX_CHARS,
@@ -79,7 +80,22 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
         service.warm_up()
     limits = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes}
     card = {**service.info(), "limits": limits}
-    PredictRequest, ExplainRequest = request_models(max_texts, max_chars)
+    inputs = bundle.inputs
+    PredictRequest, ExplainRequest = request_models(
+        max_texts, max_chars, kind=inputs.kind, fields=getattr(inputs, "fields", None),
+        features=getattr(inputs.preprocessor, "features", None))
+    if inputs.kind == "text":
+        def records(request):
+            return request.texts
+
+        def record(request):
+            return request.text
+    else:
+        def records(request):
+            return [_plain(r) for r in request.records]
+
+        def record(request):
+            return _plain(request.record)
 
     app = FastAPI(title=f"rnnlab: {service.name}", version=__version__,
                   description=f"Classify texts with the `{service.name}` model and see which words the "
@@ -92,12 +108,12 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
     @app.post("/v1/predict", response_model=PredictResponse, responses=_ERRORS, tags=["model"])
     def predict(request: PredictRequest) -> dict:
         """Label and class probabilities of each text, with the tokens used, OOV count and truncation."""
-        return {"model": service.name, "predictions": service.predict(request.texts)}
+        return {"model": service.name, "predictions": service.predict(records(request))}
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=_ERRORS, tags=["model"])
     def explain(request: ExplainRequest) -> dict:
         """The prediction for one text, with a score for every token fed to the model."""
-        return service.explain(request.text)
+        return service.explain(record(request))
 
     @app.get("/v1/model", response_model=ModelInfo, tags=["model"])
     def model_card() -> dict:
@@ -114,6 +130,11 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _plain(record):
+    """A request record as plain Python: a field record's model becomes a dict."""
+    return record.model_dump() if isinstance(record, BaseModel) else record
 
 
 def _check_limits(**limits) -> None:

@@ -6,10 +6,18 @@ server was started with are the ones its OpenAPI schema documents and pydantic e
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+)
 
 MAX_TEXTS = 64
 MAX_CHARS = 20_000
+MAX_STEPS = 10_000
 
 
 def _usable_text(text: str) -> str:
@@ -22,31 +30,69 @@ def _usable_text(text: str) -> str:
     return text
 
 
-def request_models(max_texts: int = MAX_TEXTS, max_chars: int = MAX_CHARS) -> tuple[type[BaseModel], type[BaseModel]]:
-    """``(PredictRequest, ExplainRequest)`` classes enforcing these limits."""
+def request_models(max_texts: int = MAX_TEXTS, max_chars: int = MAX_CHARS, *, kind: str = "text",
+                   fields: list[str] | None = None, features: int | None = None,
+                   max_steps: int = MAX_STEPS) -> tuple[type[BaseModel], type[BaseModel]]:
+    """``(PredictRequest, ExplainRequest)`` classes enforcing these limits, for a bundle's input kind.
+
+    A text model takes ``{"texts": [...]}`` and ``{"text": ...}``; a fields model (title + body)
+    ``{"records": [{"title": ..., "body": ...}]}`` and ``{"record": {...}}``; a numeric-sequence
+    model ``{"records": [[[x, ...], ...]]}`` (steps x features numbers) and ``{"record": [[...]]}``.
+    """
     Text = Annotated[
         str,
         StringConstraints(min_length=1, max_length=max_chars),
         AfterValidator(_usable_text),
         Field(description=f"A raw review: 1 to {max_chars:,} characters, not only whitespace."),
     ]
+    if kind == "text":
+        class PredictRequest(BaseModel):
+            """Texts to classify in one batch."""
+
+            model_config = ConfigDict(extra="forbid", json_schema_extra={
+                "examples": [{"texts": ["An excellent movie!", "Poor acting, poor script, bad direction."]}]})
+
+            texts: list[Text] = Field(min_length=1, max_length=max_texts,
+                                      description=f"1 to {max_texts} texts, predicted together in one model call.")
+
+        class ExplainRequest(BaseModel):
+            """One text whose prediction is explained token by token."""
+
+            model_config = ConfigDict(extra="forbid", json_schema_extra={
+                "examples": [{"text": "An excellent movie with a dull ending."}]})
+
+            text: Text
+
+        return PredictRequest, ExplainRequest
+    if kind == "fields":
+        FieldText = Annotated[str, StringConstraints(max_length=max_chars),
+                              Field(description=f"Up to {max_chars:,} characters (may be empty).")]
+        Record = create_model("FieldRecord", __config__=ConfigDict(extra="forbid"),
+                              **{name: (FieldText, ...) for name in fields or []})
+        example = {name: "Great phone, battery lasts two days" for name in fields or []}
+    elif kind == "sequences":
+        Step = Annotated[list[float], Field(min_length=features, max_length=features,
+                                            description=f"One time step: {features} numbers.")]
+        Record = Annotated[list[Step], Field(min_length=1, max_length=max_steps,
+                                             description=f"One sequence: 1 to {max_steps:,} time steps.")]
+        example = [[0.0] * (features or 1)] * 3
+    else:
+        raise ValueError(f"Unknown input kind {kind!r}.")
 
     class PredictRequest(BaseModel):
-        """Texts to classify in one batch."""
+        """Records to classify in one batch."""
 
-        model_config = ConfigDict(extra="forbid", json_schema_extra={
-            "examples": [{"texts": ["An excellent movie!", "Poor acting, poor script, bad direction."]}]})
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"records": [example]}]})
 
-        texts: list[Text] = Field(min_length=1, max_length=max_texts,
-                                  description=f"1 to {max_texts} texts, predicted together in one model call.")
+        records: list[Record] = Field(min_length=1, max_length=max_texts,
+                                      description=f"1 to {max_texts} records, predicted together in one call.")
 
     class ExplainRequest(BaseModel):
-        """One text whose prediction is explained token by token."""
+        """One record whose prediction is explained token by token (or step by step)."""
 
-        model_config = ConfigDict(extra="forbid", json_schema_extra={
-            "examples": [{"text": "An excellent movie with a dull ending."}]})
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"record": example}]})
 
-        text: Text
+        record: Record
 
     return PredictRequest, ExplainRequest
 
@@ -103,9 +149,12 @@ class ModelInfo(BaseModel):
     params: int
     class_names: list[str]
     test_accuracy: float | None
-    vocabulary_size: int = Field(description="Embedding input dimension, padding and OOV ids included.")
+    input_kind: Literal["text", "fields", "sequences"] = Field(description="What one record is.")
+    inputs: dict[str, Any] = Field(description="The input kind's settings (fields, maxlen, features...).")
+    vocabulary_size: int | None = Field(description="Embedding input dimension, padding and OOV ids included "
+                                                    "(null for numeric sequences).")
     maxlen: int | None
-    tokenizer: str
+    tokenizer: str | None
     explain_method: Literal["occlusion", "attention"]
     backend: str = Field(description="Keras backend this server runs on.")
     versions: dict[str, str] = Field(description="Library versions of this server.")

@@ -11,23 +11,23 @@ import math
 import time
 
 from rnnlab._backend import backend_name
-from rnnlab.bundle import Bundle
 from rnnlab.errors import InvalidInputError
-from rnnlab.serve.compiled import CompiledModel
-from rnnlab.serve.explain import attention_model, explain, find_attention_layer
+from rnnlab.inference.bundle import Bundle
+from rnnlab.inference.compiled import CompiledModel
+from rnnlab.inference.explain import attention_model, explain, find_attention_layer
+from rnnlab.training.engine import versions
 
 log = logging.getLogger("rnnlab.serve")
 
-WARM_UP_TEXT = "An excellent movie with a dull ending."
 # Without a maxlen, occlusion costs (tokens + 1) x tokens model steps: cap it.
 MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN = 1000
 
 
 class ModelService:
-    """Predictions, explanations and the model card of one bundle.
+    """Predictions, explanations and the model card of one bundle, of any input kind.
 
     Args:
-        bundle: a loaded `rnnlab.bundle.Bundle`.
+        bundle: a loaded `rnnlab.inference.Bundle`.
         max_texts: the largest batch a request may hold (default 64); start-up compiles the
             model for every padded batch size up to it.
 
@@ -40,8 +40,8 @@ class ModelService:
     def __init__(self, bundle: Bundle, max_texts: int = 64):
         self.bundle = bundle
         self.max_texts = max_texts
-        self.compiled = CompiledModel(bundle.model)
-        layer = find_attention_layer(bundle.model)
+        self.predictor = bundle.predictor
+        layer = None if self.predictor.stateful else find_attention_layer(bundle.model)
         self.attention = CompiledModel(attention_model(bundle.model, layer)) if layer is not None else None
 
     @property
@@ -49,37 +49,27 @@ class ModelService:
         return self.bundle.spec.name
 
     @property
+    def kind(self) -> str:
+        return self.bundle.kind
+
+    @property
     def explain_method(self) -> str:
-        return "attention" if self.attention is not None else "occlusion"
+        return "attention" if self.attention is not None and self.kind == "text" else "occlusion"
 
-    def predict(self, texts: list[str]) -> list[dict]:
-        """One dict per text (fields of `schemas.TextPrediction`), all texts in one model call."""
-        encoded = self.bundle.preprocessor.encode(texts)
-        probs = self.compiled.probabilities(encoded.ids)
-        names = self.bundle.class_names
-        results = []
-        for i in range(len(texts)):
-            label_id = int(probs[i].argmax())
-            results.append({
-                "label": names[label_id],
-                "label_id": label_id,
-                "probability": float(probs[i, label_id]),
-                "probabilities": {name: float(p) for name, p in zip(names, probs[i])},
-                "n_tokens": int(encoded.n_tokens[i]),
-                "n_oov": int(encoded.n_oov[i]),
-                "truncated": bool(encoded.truncated[i]),
-            })
-        return results
+    def predict(self, records: list) -> list[dict]:
+        """One dict per record (fields of `schemas.TextPrediction`), all records in one model call."""
+        return [{k: v for k, v in p.to_dict().items() if k not in ("text", "tokens")}
+                for p in self.predictor.predict(records)]
 
-    def explain(self, text: str) -> dict:
-        """The prediction for `text` with a score per fed token (fields of `schemas.ExplainResponse`)."""
-        preprocessor = self.bundle.preprocessor
-        if preprocessor.maxlen is None:
-            n = len(preprocessor.encode([text]).tokens[0])
+    def explain(self, record) -> dict:
+        """The prediction for one record with a score per fed token or step (`schemas.ExplainResponse`)."""
+        inputs = self.bundle.inputs
+        if getattr(inputs, "maxlen", 1) is None and isinstance(record, str):
+            n = len(inputs.preprocessor.encode([record]).tokens[0])
             if n > MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:
                 raise InvalidInputError(f"text has {n:,} tokens; this model has no maxlen, and explanations "
                                         f"are limited to {MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:,} tokens.")
-        result = explain(text, preprocessor, self.compiled, attention=self.attention)
+        result = explain(record, self.predictor, attention=self.attention)
         names = self.bundle.class_names
         probs = result.probabilities
         label_id = int(probs.argmax())
@@ -101,18 +91,19 @@ class ModelService:
 
     def info(self) -> dict:
         """The model card (fields of `schemas.ModelInfo`, limits excepted)."""
-        from rnnlab.train import versions
-
         bundle = self.bundle
         metrics = bundle.metrics
+        described = bundle.inputs.describe()
         return {
             "name": self.name,
             "params": int(metrics.get("params") or bundle.model.count_params()),
             "class_names": list(bundle.class_names),
             "test_accuracy": bundle.test_accuracy,
-            "vocabulary_size": len(bundle.preprocessor.vocabulary),
-            "maxlen": bundle.preprocessor.maxlen,
-            "tokenizer": bundle.preprocessor.mode,
+            "input_kind": self.kind,
+            "inputs": described,
+            "vocabulary_size": described.get("vocabulary_size"),
+            "maxlen": described.get("maxlen"),
+            "tokenizer": described.get("tokenizer"),
             "explain_method": self.explain_method,
             "backend": backend_name(),
             "versions": versions(),
@@ -123,13 +114,15 @@ class ModelService:
     def warm_up(self) -> float:
         """Compile every batch size requests can need, then predict and explain once. Returns seconds."""
         started = time.perf_counter()
-        maxlen = self.bundle.preprocessor.maxlen
-        if maxlen is not None:
-            self.compiled.warm_up(range(1, self.max_texts + 1), maxlen)
-            if self.attention is None:
-                self.compiled.warm_up(range(1, maxlen + 2), maxlen)  # occlusion: tokens + 1 rows
-        self.predict([WARM_UP_TEXT])
-        self.explain(WARM_UP_TEXT)
+        self.predictor.warm_up(self.max_texts)
+        example = self.bundle.inputs.example()
+        maxlen = getattr(self.bundle.inputs, "maxlen", None)
+        if maxlen is not None and self.attention is None and self.predictor.compiled is not None \
+                and self.predictor.buckets is None:
+            # occlusion: tokens + 1 rows
+            self.predictor.compiled.warm_up(range(1, maxlen + 2), self.predictor.encode([example]).x)
+        self.predict([example])
+        self.explain(example)
         seconds = time.perf_counter() - started
         log.info("%s warmed up in %.1f s", self.name, seconds)
         return seconds

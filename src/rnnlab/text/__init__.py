@@ -13,7 +13,12 @@ and the pieces it is built from can be used alone: :class:`Tokenizer`,
 from rnnlab.text.preprocess import Encoded, Preprocessor
 from rnnlab.text.sequences import pad
 from rnnlab.text.stats import length_stats, plot_length_histogram
-from rnnlab.text.tokenize import KERAS_FILTERS, TOKENIZER_MODES, Tokenizer, reference_nltk_tokens
+from rnnlab.text.tokenize import (
+    KERAS_FILTERS,
+    TOKENIZER_MODES,
+    Tokenizer,
+    reference_nltk_tokens,
+)
 from rnnlab.text.vocab import Vocabulary
 
 

@@ -33,11 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab._version import __version__
 from rnnlab.data.locate import cache_dir
 from rnnlab.data.textcache import pack_texts, read_npz, unpack_texts, write_npz
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.text.preprocess import Preprocessor, _check_texts
-from rnnlab.text.tokenize import KERAS_FILTERS
+from rnnlab.text.treebank import _rules, shared_pipeline
+from rnnlab.text.words import KERAS_FILTERS, _nltk_tools, stop_words
 
 _FORMAT_VERSION = 1
 _SETTINGS = ("mode", "vocab_size", "maxlen", "padding", "truncating", "oov_token")
@@ -59,7 +61,6 @@ class EncodedArrays:
 
 def tokenizer_fingerprint(mode: str) -> str:
     """A short digest of everything that decides the tokens of ``mode``."""
-    from rnnlab import __version__
 
     parts = [f"rnnlab {__version__}", mode]
     if mode == "keras":
@@ -72,9 +73,6 @@ def tokenizer_fingerprint(mode: str) -> str:
 @functools.cache
 def _nltk_parts() -> tuple[str, ...]:
     import nltk
-
-    from rnnlab.text.tokenize import _nltk_tools, stop_words
-    from rnnlab.text.treebank import _rules
 
     treebank, _ = _nltk_tools()
     return (f"nltk {nltk.__version__}", *_rules(treebank), " ".join(sorted(stop_words())))
@@ -235,7 +233,6 @@ _synced_sizes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def load_token_cache(path: str | os.PathLike | None = None, pipeline=None) -> bool:
     """Add the stored pieces and stems to the shared ``"nltk"`` pipeline; False when there are none."""
-    from rnnlab.text.treebank import shared_pipeline
 
     pipeline = pipeline or shared_pipeline()
     path = Path(path) if path is not None else token_cache_file()
@@ -259,7 +256,6 @@ def load_token_cache(path: str | os.PathLike | None = None, pipeline=None) -> bo
 def save_token_cache(path: str | os.PathLike | None = None, pipeline=None) -> Path | None:
     """Write the shared ``"nltk"`` pipeline's pieces and stems; skipped when nothing was added
     since the last load or save. None when nothing was written."""
-    from rnnlab.text.treebank import shared_pipeline
 
     pipeline = pipeline or shared_pipeline()
     if pipeline.cache_sizes() == _synced_sizes.get(pipeline):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError
-from rnnlab.text._files import atomic_path, read_json, write_json
+from rnnlab.files import atomic_path, read_json, write_json
 from rnnlab.text.tokenize import Tokenizer
 
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")

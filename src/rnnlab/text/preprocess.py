@@ -8,7 +8,7 @@ from itertools import chain, repeat
 import numpy as np
 
 from rnnlab.errors import DataFormatError, InvalidInputError
-from rnnlab.text._files import read_json, write_json
+from rnnlab.files import read_json, write_json
 from rnnlab.text.sequences import check_length_options, pad, place_rows
 from rnnlab.text.tokenize import TOKENIZER_MODES, Tokenizer
 from rnnlab.text.vocab import Vocabulary

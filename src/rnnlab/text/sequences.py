@@ -52,7 +52,9 @@ def pad(sequences, maxlen: int | None, padding: str = "pre", truncating: str = "
     fast = _pad_lists(sequences, maxlen, padding, truncating, dtype)
     if fast is not None:
         return fast
-    from keras.utils import pad_sequences  # importing Keras takes seconds: only when needed
+    from keras.utils import (
+        pad_sequences,  # importing Keras takes seconds: only when needed
+    )
 
     return pad_sequences(sequences, maxlen=None if maxlen is None else int(maxlen),
                          dtype=dtype, padding=padding, truncating=truncating, value=0)

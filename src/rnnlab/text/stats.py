@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import InvalidInputError
-from rnnlab.text._files import atomic_path
+from rnnlab.files import atomic_path
 
 PERCENTILES = (50, 75, 90, 95, 99)
 

@@ -29,43 +29,22 @@ differ slightly from a tutorial run with the NLTK list.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable
 
 from rnnlab.errors import InvalidInputError, unknown_name
+from rnnlab.text.treebank import shared_pipeline
+from rnnlab.text.words import (  # noqa: F401  (re-exported: the tokenizer's public pieces)
+    KERAS_FILTERS,
+    _check_texts,
+    _nltk_tools,
+    is_punctuation,
+    keras_tokens,
+    reference_nltk_tokens,
+    stop_words,
+    strip_html_breaks,
+)
 
 TOKENIZER_MODES = ("keras", "nltk")
-
-#: The default ``filters`` argument of Keras' ``Tokenizer`` and ``text_to_word_sequence``.
-KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-
-_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# bytes.translate is several times faster than str.translate on large texts. It is exact
-# on UTF-8: every filter character is ASCII, and a multi-byte UTF-8 sequence never
-# contains an ASCII byte, so no other character can be hit.
-_KERAS_TABLE = bytes.maketrans(KERAS_FILTERS.encode(), b" " * len(KERAS_FILTERS))
-
-
-def strip_html_breaks(text: str) -> str:
-    """Replace HTML line breaks (``<br />``, ``<br/>``, ``<br>``, any case) by spaces."""
-    return _HTML_BREAK.sub(" ", text) if "<" in text else text
-
-
-def keras_tokens(text: str) -> list[str]:
-    """Tokens of ``text`` in ``"keras"`` mode (see the module docstring)."""
-    lowered = strip_html_breaks(text).lower()
-    # "surrogatepass" keeps lone surrogates (left by undecodable bytes) as they are.
-    filtered = lowered.encode("utf-8", "surrogatepass").translate(_KERAS_TABLE)
-    return filtered.decode("utf-8", "surrogatepass").split()
-
-
-@functools.cache
-def stop_words() -> frozenset[str]:
-    """scikit-learn's English stop words (loaded on first use: importing it takes ~1 s)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def __getattr__(name: str):
@@ -74,46 +53,6 @@ def __getattr__(name: str):
     if name == "STOP_WORDS":
         return stop_words()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def is_punctuation(token: str) -> bool:
-    """True for a token with no letter and no digit (``","``, ``"--"``, ``"``"``, ``"..."``)."""
-    return not any(ch.isalnum() for ch in token)
-
-
-@functools.cache
-def _nltk_tools():
-    from nltk.stem import PorterStemmer
-    from nltk.tokenize import TreebankWordTokenizer
-
-    return TreebankWordTokenizer(), PorterStemmer()
-
-
-def reference_nltk_tokens(text: str) -> list[str]:
-    """``"nltk"`` mode written as the plain loop over tokens: the definition of the mode.
-
-    Slow (every token is stemmed, every time); the :class:`Tokenizer` gives identical
-    results much faster. Kept for tests and benchmarks.
-    """
-    treebank, stemmer = _nltk_tools()
-    stop = stop_words()
-    return [
-        stemmer.stem(token)
-        for token in treebank.tokenize(strip_html_breaks(text).lower())
-        if token not in stop and not is_punctuation(token)
-    ]
-
-
-def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Iterable):
-        raise InvalidInputError(
-            f"texts must be a list of strings, got {type(texts).__name__}."
-        )
-    texts = texts if isinstance(texts, list) else list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text {i} must be a str, got {type(text).__name__}.")
-    return texts
 
 
 class Tokenizer:
@@ -148,8 +87,6 @@ class Tokenizer:
         texts = _check_texts(texts)
         if self.mode == "keras":
             return [keras_tokens(text) for text in texts]
-        from rnnlab.text.treebank import shared_pipeline
-
         return shared_pipeline().tokenize_many(texts)
 
     def get_config(self) -> dict:

@@ -48,8 +48,7 @@ import threading
 from itertools import chain, filterfalse, islice
 
 from rnnlab.errors import InvalidInputError
-
-from rnnlab.text.tokenize import _nltk_tools, is_punctuation, stop_words, strip_html_breaks
+from rnnlab.text.words import _nltk_tools, is_punctuation, stop_words, strip_html_breaks
 
 # Treebank rules (pattern, replacement) the piece decomposition was derived from
 # (NLTK 3.8 to 3.10); see the module docstring.

@@ -30,8 +30,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError
-from rnnlab.text._files import atomic_path
+from rnnlab.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    InvalidInputError,
+    unknown_name,
+)
+from rnnlab.files import atomic_path
 from rnnlab.text.vocab import Vocabulary
 
 FORMATS = ("glove", "word2vec-text", "word2vec-binary")
@@ -322,8 +327,6 @@ def _binary_records(f, path: Path, info: VectorsFormat, wanted, limit, errors):
 def write_vectors(path, words: list[str], vectors, format: str = "word2vec-binary") -> Path:
     """Write vectors in one of :data:`FORMATS`, atomically (a crash leaves no half file)."""
     if format not in FORMATS:
-        from rnnlab.errors import unknown_name
-
         raise unknown_name("vectors format", format, FORMATS)
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or len(words) != len(vectors) or not len(words):

@@ -9,7 +9,7 @@ from itertools import repeat
 import numpy as np
 
 from rnnlab.errors import DataFormatError, InvalidInputError
-from rnnlab.text._files import read_json, write_json
+from rnnlab.files import read_json, write_json
 
 _FORMAT = "rnnlab.vocabulary"
 _VERSION = 1

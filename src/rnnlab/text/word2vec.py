@@ -20,8 +20,12 @@ import os
 import shutil
 from pathlib import Path
 
+from rnnlab.data import load_imdb
+from rnnlab.data.locate import cache_dir
 from rnnlab.errors import DataNotFoundError, InvalidInputError
-from rnnlab.text._files import atomic_path
+from rnnlab.files import atomic_path
+from rnnlab.text.cache import tokenizer_fingerprint
+from rnnlab.text.tokenize import keras_tokens
 from rnnlab.text.vectors import write_vectors
 
 #: Names accepted where a vectors file is expected, e.g. ``ModelSpec.pretrained_embeddings``.
@@ -49,9 +53,6 @@ def word2vec_path(*, dim: int = 100, window: int = 5, min_count: int = 2, epochs
                   limit: int | None = None, sg: bool = False) -> Path:
     """Where :func:`train_word2vec` caches the vectors for these options (trained or not yet)."""
     from importlib.metadata import version
-
-    from rnnlab.data.locate import cache_dir
-    from rnnlab.text.cache import tokenizer_fingerprint
 
     _check_options(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit)
     options = {"dim": dim, "window": window, "min_count": min_count, "epochs": epochs, "seed": seed,
@@ -101,9 +102,6 @@ def _train(path: Path, *, dim, window, min_count, epochs, seed, limit, sg, worke
 
     import numpy as np
     from gensim.models import Word2Vec
-
-    from rnnlab.data import load_imdb
-    from rnnlab.text.tokenize import keras_tokens
 
     texts = load_imdb("train").texts + load_imdb("unsup").texts
     if limit and limit < len(texts):

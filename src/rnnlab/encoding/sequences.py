@@ -1,20 +1,20 @@
 """From numeric sequence records to model input: standardise, pad, split.
 
-The numeric counterpart of `rnnlab.text.Preprocessor` + `rnnlab.prepare.prepare`: a
+The numeric counterpart of `rnnlab.text.Preprocessor` + `rnnlab.encoding.prepare.prepare`: a
 `SequencePreprocessor` is fitted on the training split only and saved with the model.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from rnnlab.data.numeric import SequenceDataset, is_sequence_source, load_sequences
+from rnnlab.encoding.prepare import PreparedData
+from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import DataFormatError, InvalidInputError
-from rnnlab.prepare import PreparedData
+from rnnlab.files import read_json, write_json
 
 FORMAT = "rnnlab.sequence-preprocessing"
 _VERSION = 1
@@ -102,20 +102,11 @@ class SequencePreprocessor:
         return prep
 
     def save(self, path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        write_json(path, self.to_json(), indent=2)
 
     @classmethod
     def load(cls, path) -> SequencePreprocessor:
-        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def split_sequences(dataset: SequenceDataset, fraction: float, seed: int) -> tuple[SequenceDataset, SequenceDataset]:
-    """A stratified held-out test set (numeric datasets ship without one)."""
-    from sklearn.model_selection import train_test_split
-
-    train_idx, test_idx = train_test_split(np.arange(len(dataset)), test_size=fraction, random_state=seed,
-                                           stratify=dataset.labels)
-    return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))
+        return cls.from_json(read_json(path, "Sequence preprocessing"))
 
 
 def prepare_sequences(train: SequenceDataset, test: SequenceDataset | None, *, maxlen: int | None = None,
@@ -124,10 +115,9 @@ def prepare_sequences(train: SequenceDataset, test: SequenceDataset | None, *, m
     """Shuffle, carve the validation split (last rows), fit scaling on the rest, pad every split."""
     if train.labels is None:
         raise InvalidInputError(f"Dataset {train.name!r} has no labels; a classifier needs labelled examples.")
-    if not 0.0 <= validation_split < 1.0:
-        raise InvalidInputError(f"validation_split must be in [0, 1), got {validation_split}.")
-    train = train.subset(np.random.default_rng(seed).permutation(len(train)))
-    n_val = int(round(len(train) * validation_split))
+    fit_rows, val_rows = split_validation(len(train), validation_split, seed)
+    train = train.subset(np.concatenate([fit_rows, val_rows]))
+    n_val = len(val_rows)
     fit_part = train.subset(np.arange(len(train) - n_val))
     longest = max(int(train.lengths.max()), int(test.lengths.max()) if test is not None else 0)
     prep = SequencePreprocessor(maxlen=maxlen or longest, padding=padding, truncating=truncating,
@@ -145,6 +135,7 @@ def prepare_sequences(train: SequenceDataset, test: SequenceDataset | None, *, m
         "test_examples": int(0 if x_test is None else len(x_test)),
         "features": train.features,
         "steps": int(x_all.shape[1]),
+        "validation_split": validation_split,
         "seed": seed,
     }
     return PreparedData(prep, x_train, y_train, x_val, y_val, x_test, y_test, train.class_names, info)
@@ -162,7 +153,7 @@ def prepare_sequences_for(spec, recipe, *, seed: int = 0, limit: int | None = No
             f"{spec.name!r} reads numeric sequences (features={spec.features}) but dataset {recipe.dataset!r} is "
             f"not one: pass --dataset digits, a .npz/.npy file or a .csv with one row per time step.")
     whole = load_sequences(recipe.dataset)
-    train, test = split_sequences(whole, test_fraction, seed)
+    train, test = split_holdout(whole, test_fraction, seed)
     if limit:
         train, test = train.sample(limit, seed=seed), test.sample(limit, seed=seed)
     return prepare_sequences(train, test, maxlen=spec.maxlen, padding=recipe.padding, truncating=recipe.truncating,

@@ -42,6 +42,7 @@ import keras
 import numpy as np
 
 from rnnlab._backend import backend_name
+from rnnlab.models.outputs import class_probabilities
 
 
 def stateful_layers(model) -> list:
@@ -178,8 +179,7 @@ def predict_stateful(model, x: np.ndarray) -> np.ndarray:
 
 
 def _cross_entropy(y: np.ndarray, out: np.ndarray) -> tuple[float, float]:
-    out = np.asarray(out, dtype="float64")
-    probs = np.stack([1 - out.reshape(-1), out.reshape(-1)], axis=1) if out.ndim == 1 or out.shape[1] == 1 else out
+    probs = class_probabilities(out)
     y = np.asarray(y).astype(int).reshape(-1)
     picked = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)
     return float(-np.log(picked).mean()), float((probs.argmax(axis=1) == y).mean())

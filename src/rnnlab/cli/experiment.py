@@ -5,7 +5,6 @@ A thin shell over `run_experiment` and `write_report`; every option maps to a co
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +12,10 @@ import typer
 from rich.console import Console
 
 from rnnlab import _backend  # noqa: F401  (before keras)
-from rnnlab.errors import RnnlabError, unknown_name
+from rnnlab.errors import unknown_name
+from rnnlab.experiments import presets
+from rnnlab.experiments.config import load_config, read_config
+from rnnlab.files import write_json
 
 experiment_app = typer.Typer(help="Sweeps of models x runs: stored, resumable, reported with intervals.",
                              no_args_is_help=True, pretty_exceptions_enable=False)
@@ -54,8 +56,11 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
 
 
 def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: bool) -> None:
-    from rnnlab.experiments.report import write_report
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.runner import run_experiment
+
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.experiments.report import write_report
 
     out = out or Path("experiments") / config.name
     console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
@@ -96,7 +101,6 @@ def run(
     once, picks its epoch on the validation split, scores the test split once and writes
     ``OUT/results.json`` and the bundle ``OUT/bundle``.
     """
-    from rnnlab.experiments.config import load_config, read_config
 
     raw = read_config(config)
     if raw.get("kind", "sweep") != "sweep":
@@ -108,6 +112,10 @@ def run(
 
 
 def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.training.finetune import run_lm_finetune
+
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.recipe import run_recipe
 
     kind = raw.get("kind")
@@ -115,12 +123,9 @@ def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     if kind == "recipe":
         results = run_recipe(raw, out, validation_only=validation_only)
     elif kind == "lm-finetune":
-        from rnnlab.finetune import run_lm_finetune
-        from rnnlab.experiments.recipe import write_json
-
         out.mkdir(parents=True, exist_ok=True)
         results = run_lm_finetune(raw, out)
-        write_json(out / "results.json", results)
+        write_json(out / "results.json", results, indent=1)
     else:
         raise unknown_name("config kind", str(kind), ("sweep", "recipe", "lm-finetune"))
     shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "total_seconds")}
@@ -137,7 +142,6 @@ def _preset_command(name: str, help_text: str) -> None:
         workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
         retry_failed: RetryFailed = False, report: Report = True,
     ):
-        from rnnlab.experiments import presets
 
         config = getattr(presets, name)(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule,
                                                    limit, seed, vary_init, fixed_split))
@@ -158,21 +162,10 @@ def report(
     baseline: Annotated[bool, typer.Option(help="Score the text baseline where it is missing.")] = True,
 ):
     """Write report.md, report.html, results.csv, results.json and figures for an experiment folder."""
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.report import write_report
+
 
     paths = write_report(directory, baseline=baseline)
     for kind, path in paths.items():
         console.print(f"{kind:9} {path}")
-
-
-def main() -> None:
-    """Run the sub-app on its own (`python -m rnnlab.experiments.cli`)."""
-    try:
-        experiment_app()
-    except RnnlabError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Pre-train an LSTM language model on unlabelled reviews, the first step of ULMFiT.
 
 Howard & Ruder (2018) pre-train a language model, then fine-tune it as a classifier
-(`rnnlab.finetune`). Here the model is Embedding -> stacked LSTMs -> next-token softmax,
+(`rnnlab.training.finetune`). Here the model is Embedding -> stacked LSTMs -> next-token softmax,
 trained on IMDB's train + unsup reviews (never the test split) read as one token stream cut
 into fixed-length windows, targets shifted by one. The layers are named like the
 classifiers `ModelSpec.build` makes (``embedding``, ``lstm_1``...), so the encoder's weights
@@ -26,7 +26,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from rnnlab.data import load_imdb
 from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.files import staged_folder, write_json
 from rnnlab.text import Preprocessor
 
 WEIGHTS_FILE = "lm.weights.h5"
@@ -240,7 +242,6 @@ def lm_texts(limit: int | None = None, *, seed: int = 0, path=None) -> list[str]
     The labelled training reviews include those a classifier later validates on: the
     language model sees their words, never their labels, as in ULMFiT.
     """
-    from rnnlab.data import load_imdb
 
     texts = load_imdb("train", path=path).texts + load_imdb("unsup", path=path).texts
     order = np.random.default_rng(seed).permutation(len(texts))
@@ -300,14 +301,12 @@ class LanguageModel:
 
     def save(self, out: str | Path) -> Path:
         """Write weights, preprocessing and settings to the folder ``out``, atomically."""
-        from rnnlab.bundle import staged_folder
-
         out = Path(out)
         with staged_folder(out, marker=SETTINGS_FILE, what="a saved language model") as staging:
             self.model.save_weights(staging / WEIGHTS_FILE)
             self.preprocessor.save(staging / PREPROCESSING_FILE)
-            text = json.dumps({"settings": self.settings.to_dict(), "metrics": self.metrics}, indent=2)
-            (staging / SETTINGS_FILE).write_text(text + "\n", encoding="utf-8")
+            write_json(staging / SETTINGS_FILE, {"settings": self.settings.to_dict(), "metrics": self.metrics},
+                       indent=2)
         return out
 
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data import TextDataset, load_dataset, load_imdb
+from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import InvalidInputError
 from rnnlab.text import Preprocessor
 from rnnlab.text.cache import fit_encode
@@ -38,17 +39,6 @@ class PreparedData:
         return len(self.class_names)
 
 
-def split_test(dataset: TextDataset, fraction: float, seed: int) -> tuple[TextDataset, TextDataset]:
-    """Hold out a stratified test set when a dataset ships without one (Amazon sample, CSV files)."""
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(dataset))
-    train_idx, test_idx = train_test_split(
-        indices, test_size=fraction, random_state=seed, stratify=dataset.labels
-    )
-    return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))
-
-
 def _is_imdb(dataset: str) -> bool:
     path = Path(dataset)
     return dataset == "imdb" or dataset.endswith(".tar.gz") or path.name == "aclImdb" or (path / "aclImdb").is_dir()
@@ -67,7 +57,7 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None,
         whole = load_dataset(dataset, "train")
         if whole.labels is None:
             raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
-        train, test = split_test(whole, test_fraction, seed)
+        train, test = split_holdout(whole, test_fraction, seed)
     if limit:
         train, test = train.sample(limit, seed=seed), test.sample(limit, seed=seed)
     return train, test
@@ -88,11 +78,9 @@ def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras"
     """
     if length_rule not in LENGTH_RULES:
         raise InvalidInputError(f"length_rule must be one of {LENGTH_RULES}, got {length_rule!r}.")
-    if not 0.0 <= validation_split < 1.0:
-        raise InvalidInputError(f"validation_split must be in [0, 1), got {validation_split}.")
-    order = np.random.default_rng(seed).permutation(len(train))
-    train = train.subset(order)
-    n_val = int(round(len(train) * validation_split))
+    fit_rows, val_rows = split_validation(len(train), validation_split, seed)
+    train = train.subset(np.concatenate([fit_rows, val_rows]))
+    n_val = len(val_rows)
 
     preprocessor = Preprocessor(mode=mode, vocab_size=vocab_size, maxlen=maxlen, padding=padding,
                                 truncating=truncating)
@@ -124,6 +112,7 @@ def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras"
         "test_examples": int(0 if x_test is None else len(x_test)),
         "vocabulary_size": len(preprocessor.vocabulary),
         "length_rule": length_rule,
+        "validation_split": validation_split,
         "seed": seed,
     }
     return PreparedData(preprocessor, x_train, y_train, x_val, y_val, x_test, y_test, train.class_names, info)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -28,11 +27,16 @@ import keras
 import numpy as np
 from keras import ops
 
+from rnnlab.configfile import check_keys
+from rnnlab.encoding.prepare import PreparedData, load_splits
+from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
-from rnnlab.language_model import LanguageModel, LMSettings, pretrain
 from rnnlab.models import DenseSpec, ModelSpec, Recipe
-from rnnlab.prepare import PreparedData, load_splits
 from rnnlab.text import Preprocessor
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.engine import TrainResult, train_model
+from rnnlab.training.language_model import LanguageModel, LMSettings, pretrain
+from rnnlab.training.metrics import evaluate
 
 SOURCE = "ULMFiT-style language model fine-tuning (Howard & Ruder, 2018)"
 
@@ -209,15 +213,13 @@ def labelled_data(preprocessor: Preprocessor, dataset: str = "imdb", *, validati
                   seed: int = 0, limit: int | None = None) -> PreparedData:
     """Labelled train/validation/test reviews encoded with a fitted preprocessor.
 
-    The same split as `rnnlab.prepare.prepare`: shuffle the training reviews with ``seed``
+    The same split as `rnnlab.encoding.prepare.prepare`: shuffle the training reviews with ``seed``
     and hold out the last ``validation_split`` of them; the test split is encoded as is.
     """
-    if not 0.0 < validation_split < 1.0:
-        raise InvalidInputError(
-            f"validation_split must be in (0, 1): the validation split picks the epochs; got {validation_split!r}.")
     train, test = load_splits(dataset, seed=seed, limit=limit)
-    train = train.subset(np.random.default_rng(seed).permutation(len(train)))
-    n_val = max(1, int(round(len(train) * validation_split)))
+    fit_rows, val_rows = split_validation(len(train), validation_split, seed, required=True)
+    train = train.subset(np.concatenate([fit_rows, val_rows]))
+    n_val = len(val_rows)
     x, x_test = preprocessor.transform(train.texts), preprocessor.transform(test.texts)
     y = np.asarray(train.labels)
     info = {"train_examples": len(x) - n_val, "validation_examples": n_val, "test_examples": len(x_test),
@@ -247,33 +249,15 @@ class _BestOnValidation(keras.callbacks.Callback):
                 self.model.stop_training = True
 
 
-def _pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:
-    """Row indices for one pass over ``epochs`` times the data (a fraction, or more than 1)."""
-    count = max(1, int(round(n * epochs)))
-    return np.concatenate([rng.permutation(n) for _ in range(math.ceil(count / n))])[:count]
-
-
-@dataclass
-class FinetuneResult:
-    """The trained classifier and how it got there (before the test split is read)."""
-
-    model: keras.Model
-    spec: ModelSpec
-    records: list[dict]
-    best: dict
-    stage_seconds: dict[str, float]
-
-    @property
-    def history(self) -> dict[str, list[float]]:
-        keys = ("loss", "accuracy", "val_loss", "val_accuracy")
-        return {k: [r[k] for r in self.records if k in r] for k in keys}
-
-
 def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings | None = None, *, seed: int = 0,
-              verbose: str | int = "auto", name: str = "lm-finetune") -> FinetuneResult:
+              verbose: str | int = "auto", name: str = "lm-finetune") -> TrainResult:
     """Build the classifier, take over the encoder, train it stage by stage on ``data``.
 
-    Only the training and validation arrays are read; ``data.x_test`` is left alone.
+    Each stage is one call of the engine's loop (:func:`rnnlab.training.engine.train_model`)
+    with that stage's trainable layers and per-layer rates; one callback keeps the best
+    validation epoch across all stages. Only the training and validation arrays are read;
+    ``data.x_test`` is left alone. ``result.data_info`` holds the per-epoch ``records``, the
+    ``best`` epoch and the ``stage_seconds``.
     """
     settings = settings or FinetuneSettings()
     if data.x_val is None or not len(data.x_val):
@@ -288,9 +272,6 @@ def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings 
               for k, epochs in enumerate(settings.unfreeze_epochs)]
     if settings.epochs:
         stages.append(("all", None, settings.epochs))
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    rng = np.random.default_rng(seed)
     tracker = _BestOnValidation()
     seconds: dict[str, float] = {}
     for index, (stage, top, epochs) in enumerate(stages):
@@ -301,17 +282,19 @@ def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings 
         model.compile(optimizer=optimizer, loss=spec.loss_name, metrics=["accuracy"])
         tracker.stage, tracker.wait = stage, 0
         tracker.patience = settings.patience if top is None else None
-        x, y, shuffle = data.x_train, data.y_train, True
-        if not float(epochs).is_integer():
-            rows = _pass_rows(len(x), epochs, rng)
-            x, y, shuffle, epochs = x[rows], y[rows], False, 1
-        model.fit(x, y, batch_size=settings.batch_size, epochs=int(epochs), shuffle=shuffle,
-                  validation_data=(data.x_val, data.y_val), callbacks=[tracker], verbose=verbose)
+        stage_config = TrainingConfig(epochs=epochs, batch_size=settings.batch_size, seed=seed + index)
+        train_model(model, data, stage_config, callbacks=[tracker], verbose=verbose)
         seconds[stage] = round(time.perf_counter() - started, 3)
     model.set_weights(tracker.weights)
     unfreeze(model, encoder, None)  # a saved model is fully trainable, like any other bundle
     best = {"validation_accuracy": tracker.best, "stage": tracker.where[0], "epoch": tracker.where[1]}
-    return FinetuneResult(model, spec, tracker.records, best, seconds)
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    history = {k: [r[k] for r in tracker.records if k in r] for k in keys}
+    recipe = Recipe(padding=settings.padding, batch_size=settings.batch_size, epochs=len(tracker.records),
+                    source=SOURCE)
+    info = {**data.info, "records": tracker.records, "best": best, "stage_seconds": seconds}
+    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, None,
+                       sum(seconds.values()), seed, info)
 
 
 # ------------------------------------------------------------------ the whole protocol
@@ -322,11 +305,7 @@ KIND = "lm-finetune"
 
 
 def _table(config: dict, name: str, known) -> dict:
-    table = dict(config.get(name) or {})
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise InvalidInputError(f"Unknown key(s) in [{name}]: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-    return table
+    return check_keys(f"[{name}]", config.get(name) or {}, known)
 
 
 def machine() -> dict:
@@ -402,22 +381,16 @@ def run_lm_finetune(config: dict, out: str | Path, *, verbose: str | int = "auto
     started = time.perf_counter()
     tuned = fine_tune(lm, data, settings, seed=seed, verbose=verbose, name=name)
     seconds["finetune"] = round(time.perf_counter() - started, 3)
-    seconds["stages"] = tuned.stage_seconds
-
-    from rnnlab.evaluate import evaluate
-    from rnnlab.train import TrainResult
+    seconds["stages"] = tuned.data_info["stage_seconds"]
 
     started = time.perf_counter()
     test = evaluate(tuned.model, x_test, y_test, data.class_names)
     seconds["test"] = round(time.perf_counter() - started, 3)
-    recipe = Recipe(dataset=dataset, padding=settings.padding, batch_size=settings.batch_size,
-                    epochs=len(tuned.records), validation_split=float(data_cfg.get("validation_split", 0.1)),
-                    source=SOURCE)
+    recipe = replace(tuned.recipe, dataset=dataset, validation_split=float(data_cfg.get("validation_split", 0.1)))
     lm_summary = {"path": str(lm_path), "reused": reused, "settings": lm.settings.to_dict(),
                   **{k: v for k, v in lm.metrics.items() if k != "history"}}
     info = {**data.info, "test_examples": int(len(x_test)), "language_model": lm_summary}
-    result = TrainResult(tuned.model, tuned.spec, recipe, preprocessor, data.class_names, tuned.history, test,
-                         seconds["finetune"], seed, info)
+    result = replace(tuned, recipe=recipe, test=test, train_seconds=seconds["finetune"], data_info=info)
     started = time.perf_counter()
     bundle = result.save(out / "bundle")
     seconds["save"] = round(time.perf_counter() - started, 3)
@@ -429,9 +402,9 @@ def run_lm_finetune(config: dict, out: str | Path, *, verbose: str | int = "auto
         "lm_seconds": seconds["pretrain"],
         "finetune": settings.to_dict(),
         "params": result.params,
-        "validation_accuracy": round(tuned.best["validation_accuracy"], 5),
-        "best": tuned.best,
-        "history": tuned.records,
+        "validation_accuracy": round(tuned.data_info["best"]["validation_accuracy"], 5),
+        "best": tuned.data_info["best"],
+        "history": tuned.data_info["records"],
         "test_accuracy": round(test["accuracy"], 5),
         "test": test,
         "data": {**data.info, "test_examples": int(len(x_test)), "dataset": dataset},

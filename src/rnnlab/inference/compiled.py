@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._backend import backend_name
+from rnnlab.models.outputs import class_probabilities
 
 BATCH_SIZES = (1, 8, 64)
 
@@ -47,36 +48,38 @@ class CompiledModel:
         largest = self.batch_sizes[-1]
         return -(-n // largest) * largest
 
-    def outputs(self, ids: np.ndarray) -> list[np.ndarray]:
-        """Every model output for the rows of `ids`, as numpy arrays (padding rows removed)."""
-        ids = np.asarray(ids, dtype="int32")
-        n = len(ids)
+    def outputs(self, x) -> list[np.ndarray]:
+        """Every model output for the rows of ``x`` (an array, or a dict of arrays for a model with
+        named inputs), as numpy arrays with the padding rows removed."""
+        arrays = x if isinstance(x, dict) else {None: x}
+        arrays = {k: np.asarray(v) if np.asarray(v).dtype.kind == "f" else np.asarray(v, dtype="int32")
+                  for k, v in arrays.items()}
+        n = len(next(iter(arrays.values())))
         size = self.padded_size(n)
         if size != n:
             # Zero rows are all padding: a valid input whose outputs are dropped below.
-            ids = np.concatenate([ids, np.zeros((size - n,) + ids.shape[1:], dtype=ids.dtype)])
-        result = self._forward(ids)
+            arrays = {k: np.concatenate([v, np.zeros((size - n,) + v.shape[1:], dtype=v.dtype)])
+                      for k, v in arrays.items()}
+        result = self._forward(arrays[None] if None in arrays else arrays)
         if not isinstance(result, (list, tuple)):
             result = [result]
         return [np.asarray(r)[:n] for r in result]
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, num_classes)`` in float64, as `rnnlab.evaluate.probabilities`."""
+        """Class probabilities ``(n, num_classes)`` in float64, as `rnnlab.training.metrics.probabilities`."""
         return class_probabilities(self.outputs(ids)[0])
 
-    def warm_up(self, sizes, seq_len: int) -> None:
-        """Compile for each padded batch size in `sizes` now rather than on a request."""
+    def warm_up(self, sizes, example) -> None:
+        """Compile for each padded batch size in ``sizes`` now rather than on a request.
+
+        ``example`` is one encoded row batch (an array or a dict of arrays); its first row is
+        repeated to each size.
+        """
         for size in sorted({self.padded_size(int(s)) for s in sizes}):
-            self.outputs(np.zeros((size, seq_len), dtype="int32"))
-
-
-def class_probabilities(out) -> np.ndarray:
-    """``(n, num_classes)`` float64 probabilities from a sigmoid unit or a softmax layer's output."""
-    out = np.asarray(out, dtype="float64")
-    if out.ndim == 1 or out.shape[1] == 1:
-        p = out.reshape(-1)
-        return np.stack([1.0 - p, p], axis=1)
-    return out
+            if isinstance(example, dict):
+                self.outputs({k: np.repeat(v[:1], size, axis=0) for k, v in example.items()})
+            else:
+                self.outputs(np.repeat(np.asarray(example)[:1], size, axis=0))
 
 
 def _jax_forward(model):

@@ -23,7 +23,7 @@ Does a review get the same prediction at its bucket length as at ``maxlen``?
   zero; fewer of them change the state the review starts from. The difference fades over
   the review's own steps, so long reviews barely change, but a trained LSTM remembers far
   back and short reviews can move by a tenth of a probability: not noise. Such models are
-  therefore not bucketed by default at prediction time (`rnnlab.batch_predict`), and
+  therefore not bucketed by default at prediction time (`rnnlab.inference.predictor`), and
   training them with buckets trains on less padding than they will see in a bundle.
 * **Without a mask and with post-padding, or with avg/max pooling, or bidirectional**: the
   padding steps are part of what the model reads after the review; bucketing changes the
@@ -151,7 +151,7 @@ class BucketedBatches(keras.utils.PyDataset):
     """Training batches for ``model.fit``, each cut to its bucket's length; reshuffled every epoch.
 
     The model must accept any sequence length: build its spec with ``maxlen=None`` (the
-    preprocessor keeps the real ``maxlen``), as :func:`rnnlab.train.fit` does with
+    preprocessor keeps the real ``maxlen``), as :func:`rnnlab.training.engine.fit` does with
     ``buckets=``.
 
     Args:
@@ -217,7 +217,7 @@ def bucketed_outputs(forward, ids: np.ndarray, buckets: tuple[int, ...] | int = 
 
     Args:
         forward: maps an id matrix ``(b, length)`` to an array ``(b, ...)`` (e.g.
-            :meth:`rnnlab.serve.compiled.CompiledModel.probabilities`).
+            :meth:`rnnlab.inference.compiled.CompiledModel.probabilities`).
         ids: padded id matrix ``(n, maxlen)``.
         buckets: bucket lengths, or how many to choose from the rows' lengths (default 4).
         batch_size: rows per call (default 256).

@@ -1,0 +1,5 @@
+"""`python -m rnnlab`: the `rnnlab` command."""
+
+from rnnlab.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""`rnnlab predict | evaluate | explain | serve`: use a saved bundle of any input kind.
+
+Text bundles take raw strings; every kind takes ``--input FILE`` (see
+:mod:`rnnlab.encoding.records` for the files each kind reads).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from rnnlab.cli.output import JsonFlag, console, print_json, print_test
+from rnnlab.errors import InvalidInputError
+from rnnlab.files import atomic_path
+from rnnlab.encoding.records import dataset_records, read_records
+from rnnlab.plots import plot_token_scores
+
+app = typer.Typer()
+
+BundleArg = Annotated[Path, typer.Argument(help="Bundle folder.")]
+TextColumn = Annotated[Optional[str], typer.Option(help="The text column of a .csv/.tsv/.jsonl input (default: "
+                                                        "text, review or review_text).")]
+
+
+@app.command()
+def evaluate(
+    bundle: BundleArg,
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset name or file; default: the one it was trained on.")] = None,
+    split: str = "test",
+    limit: Optional[int] = None,
+    as_json: JsonFlag = False,
+):
+    """Score a saved bundle on a dataset split (split as in training)."""
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.training.metrics import classification_metrics
+
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.inference import Bundle
+
+    loaded = Bundle.load(bundle)
+    seed = int(loaded.metrics.get("seed", 0))
+    dataset = dataset or (loaded.metrics.get("recipe") or {}).get("dataset") or "imdb"
+    records, labels, class_names = dataset_records(dataset, split, loaded.inputs, seed=seed, limit=limit)
+    if tuple(class_names) != tuple(loaded.class_names):
+        raise InvalidInputError(f"{dataset!r} has classes {', '.join(class_names)} but the bundle predicts "
+                                f"{', '.join(loaded.class_names)}: evaluate it on data with its classes.")
+    result = classification_metrics(labels, loaded.predictor.predict_proba(records), loaded.class_names)
+    result.update(dataset=dataset, split=split)
+    if as_json:
+        return print_json(result)
+    print_test(result)
+
+
+def _write_predictions_csv(path: Path, predictions, class_names) -> None:
+    with atomic_path(path) as tmp:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label", "probability", *[f"p_{c}" for c in class_names],
+                             "n_tokens", "n_oov", "truncated"])
+            for p in predictions:
+                writer.writerow([p.text, p.label, f"{p.probability:.6f}",
+                                 *[f"{p.probabilities[c]:.6f}" for c in class_names], p.n_tokens, p.n_oov,
+                                 p.truncated])
+
+
+@app.command()
+def predict(
+    bundle: BundleArg,
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify (text bundles).")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help=(
+        "Records to classify: .txt (one text per line) or .csv/.tsv/.jsonl with a text column; the bundle's "
+        "field columns for a two-field bundle; .npy or .csv (one sequence per row) for numeric sequences."))] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write predictions to this CSV file.")] = None,
+    text_column: TextColumn = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+):
+    """Classify raw records (texts, field records or numeric sequences) with a saved bundle."""
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.inference import Bundle
+
+    loaded = Bundle.load(bundle)
+    items: list = list(texts or [])
+    if items and loaded.kind != "text":
+        raise InvalidInputError(f"This bundle reads {loaded.inputs.record_help} per record, not plain texts: "
+                                "pass them with --input FILE.")
+    if input is not None:
+        items += read_records(input, loaded.inputs, text_column=text_column)
+    if not items:
+        raise InvalidInputError("Nothing to classify: give texts as arguments or --input FILE.")
+    predictions = loaded.predict(items)
+    if output is not None:
+        _write_predictions_csv(output, predictions, loaded.class_names)
+        console.print(f"{len(predictions):,} predictions written to {output}")
+        return
+    if as_json:
+        for p in predictions:
+            sys.stdout.write(json.dumps(p.to_dict()) + "\n")
+        return
+    table = Table()
+    for column in ("text", "label", "probability", "tokens", "oov"):
+        table.add_column(column)
+    for p in predictions:
+        shown = p.text if len(p.text) <= 70 else p.text[:67] + "..."
+        colour = "green" if p.label in ("pos", "positive") else "red" if p.label in ("neg", "negative") else "white"
+        table.add_row(shown, f"[{colour}]{p.label}[/]", f"{p.probability:.3f}", str(p.n_tokens), str(p.n_oov))
+    console.print(table)
+
+
+@app.command()
+def explain(
+    bundle: BundleArg,
+    text: Annotated[Optional[str], typer.Argument(help="The text to explain (text bundles).")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Explain the first record of this file "
+                                                                  "(any bundle kind, as for predict).")] = None,
+    text_column: TextColumn = None,
+    png: Annotated[Optional[Path], typer.Option("--png", help="Also draw the text shaded by score to this PNG.")] = None,
+    as_json: JsonFlag = False,
+):
+    """Which words (or time steps) a prediction rests on: attention weights, or occlusion."""
+    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.inference import Bundle
+
+    # Imported on use: rnnlab.serve pulls in FastAPI, which the other commands do not need.
+    from rnnlab.serve.service import ModelService
+
+    loaded = Bundle.load(bundle)
+    if (text is None) == (input is None):
+        raise InvalidInputError("Give one record to explain: a text argument, or --input FILE (its first record).")
+    if text is not None and loaded.kind != "text":
+        raise InvalidInputError(f"This bundle reads {loaded.inputs.record_help} per record, not a plain text: "
+                                "pass it with --input FILE.")
+    record = text if text is not None else read_records(input, loaded.inputs, text_column=text_column)[0]
+    result = ModelService(loaded, max_texts=1).explain(record)
+    if png is not None:
+        key = ("blue: attention weight, darker = more" if result["method"] == "attention"
+               else "green / red: the word pushes towards / away from the positive class")
+        title = f"{result['label']} ({result['probability']:.3f}); {key}"
+        plot_token_scores([t["token"] for t in result["tokens"]], [t["score"] for t in result["tokens"]], png,
+                          title=title, method=result["method"])
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"{result['label']} ({result['probability']:.3f}); scores by {result['method']}")
+    ranked = sorted(result["tokens"], key=lambda t: -abs(t["score"]))[:10]
+    console.print(", ".join(f"{t['token']} {t['score']:+.3f}" for t in ranked))
+    if png is not None:
+        console.print(f"figure: {png}")
+
+
+@app.command()
+def serve(
+    bundle: BundleArg,
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes, each loading the model once.")] = 1,
+    max_texts: Annotated[int, typer.Option(help="Most records per predict request.")] = 64,
+    max_chars: Annotated[int, typer.Option(help="Most characters per text.")] = 20_000,
+    max_body_bytes: Annotated[Optional[int], typer.Option(help="Largest request body; default: room for the other limits.")] = None,
+):
+    """Serve a bundle: JSON API under /v1, a page to try it at /, API docs at /docs."""
+    # Imported on use: FastAPI and uvicorn are for this command only.
+    from rnnlab.serve import run
+
+    console.print(f"loading {bundle} and compiling the model...")
+    run(bundle, host=host, port=port, workers=workers, max_texts=max_texts, max_chars=max_chars,
+        max_body_bytes=max_body_bytes)

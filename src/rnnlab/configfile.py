@@ -1,0 +1,81 @@
+"""The one config loader: JSON or TOML files (or committed configs by name), read strictly.
+
+Every config rnnlab reads (spec files, training configs, sweeps, recipes, searches) comes
+through :func:`read_config`, and every table of one is checked by :func:`check_keys`: an
+unknown key is an error that names it and lists the valid ones, never silently ignored.
+The configs committed with rnnlab ship inside the package (``rnnlab/configs``) and are found
+by name: ``rnnlab experiment run imdb-best-cpu``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from pathlib import Path
+
+from rnnlab.errors import InvalidInputError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+SUFFIXES = (".toml", ".json")
+
+__all__ = ["CONFIG_DIR", "check_keys", "find_config", "named_configs", "read_config"]
+
+
+def named_configs() -> list[str]:
+    """Names of the committed configs (``beyond/digits-stacked-lstm`` for a file in a subfolder)."""
+    return sorted(str(p.relative_to(CONFIG_DIR).with_suffix("")) for p in CONFIG_DIR.rglob("*")
+                  if p.suffix in SUFFIXES)
+
+
+def find_config(name_or_path: str | Path) -> Path:
+    """An existing config file: the path itself, else a committed config of that name."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    name = str(name_or_path)
+    for candidate in (CONFIG_DIR / name, *(CONFIG_DIR / f"{name}{s}" for s in SUFFIXES)):
+        if candidate.is_file() and candidate.suffix in SUFFIXES:
+            return candidate
+    if path.suffix in SUFFIXES and (CONFIG_DIR / path.name).is_file():
+        return CONFIG_DIR / path.name  # "configs/x.toml" from another working directory
+    known = named_configs()
+    close = difflib.get_close_matches(path.stem, known, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise InvalidInputError(f"Config {name!r} is neither a file nor a committed config.{hint} "
+                            f"Committed configs: {', '.join(known)}.")
+
+
+def read_config(name_or_path: str | Path, what: str = "Config") -> dict:
+    """The fields of a ``.json`` or ``.toml`` config, with ``name`` defaulting to the file's stem."""
+    path = find_config(name_or_path)
+    if path.suffix not in SUFFIXES:
+        raise InvalidInputError(f"{what} must be a .json or .toml file, got {path.name!r}.")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it "
+                                "as UTF-8.") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{what} {path} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{what} {path} is not valid {path.suffix[1:].upper()}: {exc}.") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{what} {path} must hold an object of config fields, got {type(data).__name__}.")
+    data.setdefault("name", path.stem)
+    return data
+
+
+def check_keys(where: str, data, known) -> dict:
+    """``data`` as a dict, after refusing any key not in ``known`` (the message names both)."""
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where} must be a table of settings, got {type(data).__name__}.")
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, list(known), n=1) for u in unknown}
+        hints = "".join(f" ({u!r}: did you mean {c[0]!r}?)" for u, c in close.items() if c)
+        raise InvalidInputError(f"Unknown key(s) in {where}: {', '.join(unknown)}.{hints} "
+                                f"Valid keys: {', '.join(sorted(known))}.")
+    return dict(data)

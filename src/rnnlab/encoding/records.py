@@ -1,0 +1,146 @@
+"""Records for a bundle from files and datasets: what ``rnnlab predict --input`` and ``rnnlab evaluate`` read.
+
+Each input kind reads the files its records come in:
+
+* text: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` / ``.jsonl`` with a text column
+  (``text``, else ``review`` or ``review_text``, or the one named by ``text_column``);
+* fields: ``.csv`` / ``.tsv`` / ``.jsonl`` with a column per field the bundle was trained on;
+* sequences: ``.npy`` (``N x steps x features``) or ``.csv`` (one sequence per row, its
+  ``steps x features`` values in order).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.data.numeric import load_sequences
+from rnnlab.data.tables import EXTENSIONS, read_utf8, table_rows
+from rnnlab.encoding.fields import field_texts
+from rnnlab.encoding.prepare import load_splits
+from rnnlab.encoding.split import split_holdout
+from rnnlab.errors import InvalidInputError
+
+TEXT_COLUMNS = ("text", "review", "review_text")
+TABLE_SUFFIXES = tuple(EXTENSIONS)
+
+__all__ = ["read_records", "dataset_records"]
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InvalidInputError(f"Input file {path} does not exist.")
+    return read_utf8(path)
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict]]:
+    """Column names and rows of a CSV, TSV or JSON-lines file."""
+    rows = [row for _, row in table_rows(path)]
+    return list(dict.fromkeys(k for row in rows for k in row)), rows
+
+
+def read_records(path: str | Path, inputs, *, text_column: str | None = None) -> list:
+    """The records in ``path`` for a bundle whose input kind is ``inputs``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if inputs.kind == "sequences":
+        return _read_sequences(path, inputs)
+    if inputs.kind == "text" and suffix not in TABLE_SUFFIXES:
+        records = [line for line in _read_text(path).splitlines() if line.strip()]
+    elif suffix not in TABLE_SUFFIXES:
+        raise InvalidInputError(f"{path}: a bundle reading fields ({', '.join(inputs.fields)}) takes a .csv, .tsv "
+                                "or .jsonl file with a column per field.")
+    else:
+        columns, rows = _rows(path)
+        if inputs.kind == "text":
+            column = text_column or next((c for c in TEXT_COLUMNS if c in columns), None)
+            if column is None or column not in columns:
+                wanted = repr(text_column) if text_column else "'text'"
+                raise InvalidInputError(f"{path} has no column {wanted} (columns: {', '.join(columns) or 'none'}); "
+                                        "name the text column with --text-column.")
+            records = [_cell(row.get(column), path, n, column) for n, row in enumerate(rows, start=2)]
+        else:
+            missing = [f for f in inputs.fields if f not in columns]
+            if missing:
+                raise InvalidInputError(f"{path} has no column {', '.join(map(repr, missing))} (columns: "
+                                        f"{', '.join(columns) or 'none'}); this bundle reads "
+                                        f"{', '.join(map(repr, inputs.fields))}.")
+            records = [{f: _cell(row.get(f), path, n, f) for f in inputs.fields} for n, row in enumerate(rows, start=2)]
+    if not records:
+        raise InvalidInputError(f"{path} holds no records to classify.")
+    return records
+
+
+def _cell(value, path: Path, row: int, column: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{path}, row {row}: column {column!r} must be text, got {type(value).__name__}.")
+    return value
+
+
+def _read_sequences(path: Path, inputs) -> list[np.ndarray]:
+    features = inputs.preprocessor.features
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InvalidInputError(f"Input file {path} does not exist.")
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"{path} is not a readable .npy array ({exc}).") from None
+        if array.ndim == 2 and features == 1:
+            array = array[:, :, None]
+        if array.ndim != 3 or array.shape[2] != features:
+            raise InvalidInputError(f"{path} holds an array of shape {array.shape}; this bundle reads "
+                                    f"(sequences, steps, {features}).")
+        return list(array.astype(np.float32))
+    if suffix != ".csv":
+        raise InvalidInputError(f"{path}: a numeric-sequence bundle takes .npy (sequences x steps x features) or "
+                                ".csv (one sequence per row) input.")
+    sequences = []
+    for n, row in enumerate(csv.reader(io.StringIO(_read_text(path))), start=1):
+        cells = [c for c in row if c.strip()]
+        if not cells:
+            continue
+        try:
+            values = np.asarray([float(c) for c in cells], dtype=np.float32)
+        except ValueError:
+            if n == 1:
+                continue  # a header row
+            raise InvalidInputError(f"{path}, row {n}: every value must be a number.") from None
+        if len(values) % features:
+            raise InvalidInputError(f"{path}, row {n}: {len(values)} values is not a whole number of time steps of "
+                                    f"{features} features.")
+        sequences.append(values.reshape(-1, features))
+    if not sequences:
+        raise InvalidInputError(f"{path} holds no sequences to classify.")
+    return sequences
+
+
+def dataset_records(dataset: str, split: str, inputs, *, seed: int = 0, limit: int | None = None,
+                    test_fraction: float = 0.2) -> tuple[list, np.ndarray, tuple[str, ...]]:
+    """``(records, labels, class_names)`` of a dataset split, split exactly as training split it."""
+    if split not in ("train", "test"):
+        raise InvalidInputError(f"Unknown split {split!r}: use train or test.")
+    if inputs.kind == "sequences":
+        train, test = split_holdout(load_sequences(dataset), test_fraction, seed)
+        part = train if split == "train" else test
+        if limit:
+            part = part.sample(limit, seed=seed)
+        return list(part.sequences), np.asarray(part.labels), tuple(part.class_names)
+    train, test = load_splits(dataset, seed=seed, limit=None, test_fraction=test_fraction)
+    part = train if split == "train" else test
+    if limit:
+        part = part.sample(limit, seed=seed)
+    if part.labels is None:
+        raise InvalidInputError(f"Dataset {dataset!r} has no labels to score against.")
+    if inputs.kind == "text":
+        records = list(part.texts)
+    else:
+        columns = {f: field_texts(part, f) for f in inputs.fields}
+        records = [{f: columns[f][i] for f in inputs.fields} for i in range(len(part))]
+    return records, np.asarray(part.labels), tuple(part.class_names)

@@ -1,0 +1,50 @@
+"""The one way rnnlab splits data: validation rows carved from training rows, and a held-out test set.
+
+Every model, baseline, sweep and search uses these two functions, so a linear baseline is
+tuned on exactly the rows a recurrent model chose its epoch on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.errors import InvalidInputError
+
+__all__ = ["split_validation", "split_holdout"]
+
+
+def split_validation(n: int, fraction: float, seed: int = 0, *, required: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(fit, validation)`` of ``n`` training rows.
+
+    Keras' ``fit(validation_split=...)`` takes the *last* rows without shuffling; datasets
+    here are often ordered by class, so the rows are shuffled first (``default_rng(seed)``)
+    and the last ``round(n * fraction)`` of the shuffled order validate. ``fit`` followed by
+    ``validation`` is that whole shuffled order.
+
+    Args:
+        n: number of training rows.
+        fraction: share held out for validation, in [0, 1).
+        seed: the shuffle's seed.
+        required: refuse a split that leaves no validation row (or no fitting row).
+    """
+    if not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
+        raise InvalidInputError(f"validation_split must be in [0, 1), got {fraction!r}.")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction))
+    if required and (n_val < 1 or n_val >= n):
+        raise InvalidInputError(f"validation_split={fraction} of {n} training rows leaves an empty validation or "
+                                "training part; use more data or another fraction.")
+    return order[: n - n_val], order[n - n_val:]
+
+
+def split_holdout(dataset, fraction: float, seed: int = 0):
+    """``(train, test)`` datasets: a stratified held-out test set, for data that ships without one."""
+    # scikit-learn takes about a second to import; only datasets without a test split need it.
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 1.0:
+        raise InvalidInputError(f"The held-out test fraction must be in (0, 1), got {fraction!r}.")
+    train_idx, test_idx = train_test_split(np.arange(len(dataset)), test_size=fraction, random_state=seed,
+                                           stratify=dataset.labels)
+    return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))

@@ -1,0 +1,100 @@
+"""Writing files so that nothing is ever half-written: every file rnnlab writes goes through here.
+
+A file is written under a temporary name in its destination folder and renamed into place
+(``os.replace`` is atomic within one file system); a folder (a bundle, a language model) is
+built beside its destination and swapped in. A crash, a kill or a full disk leaves the old
+version or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from rnnlab.errors import DataFormatError, DataNotFoundError, RnnlabError
+
+__all__ = ["atomic_path", "write_text", "write_json", "read_json", "staged_folder", "swap_into_place"]
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str = ""):
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one step.
+
+    The caller writes the temporary file. It lives in the destination folder so that
+    ``os.replace`` never crosses file systems (where it would not be atomic); ``suffix``
+    keeps the extension for writers that infer the format from the name (matplotlib).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh name rather than mkstemp: the writer creates the file, so it gets the
+    # user's umask permissions instead of mkstemp's owner-only 0600.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{suffix or '.tmp'}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_json(path, data, *, indent: int | None = None) -> Path:
+    """Write ``data`` as UTF-8 JSON, atomically (values JSON cannot hold are written as strings)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    return write_text(path, text + ("\n" if indent is not None else ""))
+
+
+def read_json(path, what: str):
+    """Read a JSON file, with errors that say which file and why."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{what} file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{what} file {path} is not valid JSON: {exc}") from None
+
+
+@contextlib.contextmanager
+def staged_folder(out, marker: str = "model.keras", what: str = "an rnnlab bundle"):
+    """Yield an empty folder beside ``out``; on success it replaces ``out``, on failure it is removed."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield staging
+        swap_into_place(staging, out, marker, what)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def swap_into_place(staging: Path, out: Path, marker: str = "model.keras", what: str = "an rnnlab bundle") -> None:
+    """Replace the folder ``out`` by ``staging`` so a reader never sees half of either.
+
+    An existing ``out`` is only replaced when it holds ``marker`` (it is one of ours) or is empty.
+    """
+    if out.exists():
+        if not (out / marker).exists() and any(out.iterdir()):
+            raise RnnlabError(f"{out} exists and is not {what}; choose another --out folder.")
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)

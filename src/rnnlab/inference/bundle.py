@@ -1,0 +1,99 @@
+"""A trained model on disk, loaded: Keras model, input kind, spec and metrics from one folder.
+
+The folder is written by :func:`rnnlab.training.saving.save_bundle`. Loading trusts nothing
+in it: the model is read in Keras safe mode (no code from the bundle runs), the
+preprocessing by its format tag, and a missing or damaged file is a one-line error.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import keras
+
+import rnnlab.models.cell_loop  # noqa: F401  (registers the custom model class for loading)
+import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers for loading)
+from rnnlab.encoding.inputs import inputs_for, load_inputs
+from rnnlab.errors import RnnlabError
+from rnnlab.files import read_json
+from rnnlab.inference.predictor import Prediction, Predictor
+from rnnlab.models import ModelSpec
+from rnnlab.training.saving import (
+    METRICS_FILE,
+    MODEL_FILE,
+    PREPROCESSING_FILE,
+    REQUIRED,
+    SPEC_FILE,
+)
+
+__all__ = ["Bundle", "Prediction", "REQUIRED"]
+
+
+class Bundle:
+    """A loaded bundle: ``Bundle.load(DIR).predict(["An excellent movie!"])``.
+
+    Attributes:
+        model: the Keras model.
+        preprocessor: the fitted preprocessing (text, fields or numeric sequences).
+        inputs: its input kind (:mod:`rnnlab.encoding.inputs`); ``kind`` names it.
+        spec: the `ModelSpec`; ``metrics`` what training recorded; ``class_names`` the labels.
+        predictor: the :class:`Predictor` every prediction goes through (made on first use).
+    """
+
+    def __init__(self, model, preprocessor, spec: ModelSpec, metrics: dict | None = None, path: Path | None = None):
+        self.model = model
+        self.preprocessor = preprocessor
+        self.inputs = inputs_for(preprocessor)
+        self.spec = spec
+        self.metrics = metrics or {}
+        self.path = path
+        names = self.metrics.get("class_names")
+        self.class_names = tuple(names) if names else tuple(str(i) for i in range(spec.num_classes))
+
+    @property
+    def kind(self) -> str:
+        """``"text"``, ``"fields"`` or ``"sequences"``: what one record is."""
+        return self.inputs.kind
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Bundle":
+        path = Path(path)
+        if not path.is_dir():
+            raise RnnlabError(f"No model bundle at {path}: expected a folder made by `rnnlab train --out`.")
+        missing = [name for name in REQUIRED if not (path / name).exists()]
+        if missing:
+            raise RnnlabError(f"{path} is not a complete rnnlab bundle: missing {', '.join(missing)}. Retrain it.")
+        try:
+            model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
+        except Exception as exc:  # Keras raises several types for a damaged archive
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RnnlabError(f"Cannot load {path / MODEL_FILE}: {reason}. The file is damaged; retrain the "
+                              "model.") from exc
+        inputs = load_inputs(path / PREPROCESSING_FILE)
+        spec = ModelSpec.from_dict(_object(read_json(path / SPEC_FILE, "Model spec"), path / SPEC_FILE))
+        metrics = _object(read_json(path / METRICS_FILE, "Metrics"), path / METRICS_FILE) \
+            if (path / METRICS_FILE).exists() else {}
+        return cls(model, inputs.preprocessor, spec, metrics, path)
+
+    @functools.cached_property
+    def predictor(self) -> Predictor:
+        return Predictor(self.model, self.inputs, self.class_names, spec=self.spec)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.metrics.get("test") or {}).get("accuracy")
+
+    def predict_proba(self, records):
+        """Class probabilities, shape ``(len(records), num_classes)``."""
+        return self.predictor.predict_proba(records)
+
+    def predict(self, records) -> list[Prediction]:
+        """Label, probability and token details for each record (a text, a field record or a sequence)."""
+        return self.predictor.predict(records)
+
+
+def _object(data, path: Path) -> dict:
+    if not isinstance(data, dict):
+        raise RnnlabError(f"{path} does not hold a JSON object; the bundle is damaged: retrain it.")
+    return data

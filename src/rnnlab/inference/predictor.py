@@ -1,0 +1,185 @@
+"""The one prediction path: records -> encode -> forward -> class probabilities -> predictions.
+
+Everything that predicts goes through :class:`Predictor`: ``Bundle.predict``, ``rnnlab
+predict`` (texts and ``--input`` files), ``rnnlab evaluate``, ``rnnlab explain`` and the
+HTTP service. The three steps:
+
+* **encode**: the bundle's input kind (:mod:`rnnlab.encoding.inputs`) checks the records
+  and turns them into model arrays (texts, field records or numeric sequences);
+* **forward**: one compiled function (:class:`rnnlab.inference.compiled.CompiledModel`,
+  jitted once per padded batch size), in batches; a masked token model is read in length
+  buckets (exact, far fewer steps), a stateful model chunk by chunk with its state carried;
+* **postprocess**: :func:`rnnlab.models.outputs.class_probabilities`, then labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rnnlab.encoding.bucketing import DEFAULT_BUCKETS, bucketed_outputs, even_buckets
+from rnnlab.encoding.inputs import Batch, TextInputs
+from rnnlab.errors import InvalidInputError
+from rnnlab.inference.compiled import CompiledModel
+from rnnlab.models.outputs import class_probabilities
+from rnnlab.training.stateful import is_stateful, predict_stateful
+
+__all__ = ["Prediction", "Predictor", "BatchPredictor"]
+
+BATCH_SIZES = (1, 8, 64, 256)
+
+
+@dataclass
+class Prediction:
+    """One classified record, with what the model actually saw of it.
+
+    ``text`` is the record itself for a text model, and a short description of it for other
+    kinds (``"title: ... | body: ..."``, ``"sequence of 28 steps"``).
+    """
+
+    text: str
+    label: str
+    label_id: int
+    probability: float
+    probabilities: dict[str, float]
+    tokens: list[str]
+    n_tokens: int
+    n_oov: int
+    truncated: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bucketing_is_exact(spec) -> bool:
+    """Whether cutting padding changes nothing but float rounding for this model
+    (see :mod:`rnnlab.encoding.bucketing`): a masked single-input token model."""
+    return (spec is not None and bool(spec.mask_zero) and spec.architecture == "layers" and not spec.stateful
+            and not spec.inputs and spec.features is None)
+
+
+def describe_record(record) -> str:
+    """How a record is shown beside its prediction."""
+    if isinstance(record, str):
+        return record
+    if isinstance(record, Mapping):
+        return " | ".join(f"{k}: {v}" for k, v in record.items())
+    return f"sequence of {len(record)} steps"
+
+
+def as_records(records):
+    """A single text or field record as a list of one; anything else as given."""
+    return [records] if isinstance(records, (str, Mapping)) else records
+
+
+class Predictor:
+    """Class probabilities and labels for raw records of a model's input kind.
+
+    Args:
+        model: a built Keras classifier.
+        inputs: the input kind that encodes its records (:mod:`rnnlab.encoding.inputs`).
+        class_names: the label of each output class.
+        spec: the model's `ModelSpec` (decides whether length buckets are exact). Defaults to None.
+        buckets: ``"auto"`` (default) reads a masked token model in length buckets; an integer
+            (bucket count) or a tuple of lengths forces buckets; ``None`` pads every row to maxlen.
+        batch_size: rows per forward call (default 256).
+
+    Example:
+        >>> predictor = rnnlab.load("runs/lstm").predictor  # doctest: +SKIP
+        >>> predictor.predict(["An excellent movie!"])[0].label  # doctest: +SKIP
+        'pos'
+    """
+
+    def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+        self.model = model
+        self.inputs = inputs
+        self.class_names = tuple(class_names)
+        self.spec = spec
+        self.batch_size = batch_size
+        self.stateful = is_stateful(model)
+        maxlen = getattr(inputs, "maxlen", None)
+        if buckets == "auto":
+            buckets = DEFAULT_BUCKETS if isinstance(inputs, TextInputs) and bucketing_is_exact(spec) else None
+        if not isinstance(inputs, TextInputs) or maxlen is None or self.stateful:
+            buckets = None  # only a fixed-length token matrix has padding to cut
+        if isinstance(buckets, int) and not isinstance(buckets, bool):
+            # Fixed lengths, not quantiles of each call's texts: the compiled shapes stay the same.
+            buckets = even_buckets(maxlen, buckets)
+        self.buckets = buckets
+        self.compiled = None if self.stateful else CompiledModel(model, tuple(sorted({*BATCH_SIZES, batch_size})))
+
+    @property
+    def kind(self) -> str:
+        return self.inputs.kind
+
+    def encode(self, records) -> Batch:
+        """Check and encode records of this model's kind (a single text or field record is accepted)."""
+        return self.inputs.encode(as_records(records))
+
+    def forward(self, x) -> np.ndarray:
+        """Class probabilities ``(n, num_classes)`` in float64 for encoded model input."""
+        n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+        if n == 0:
+            raise InvalidInputError("Nothing to predict: no rows.")
+        if self.stateful:
+            return class_probabilities(predict_stateful(self.model, x))
+        if self.buckets is not None:
+            return bucketed_outputs(self.compiled.probabilities, x, self.buckets, self.batch_size,
+                                    self.inputs.padding)
+        step = self.batch_size
+        if isinstance(x, dict):
+            chunks = [{k: v[i:i + step] for k, v in x.items()} for i in range(0, n, step)]
+        else:
+            chunks = [x[i:i + step] for i in range(0, n, step)]
+        return np.concatenate([self.compiled.probabilities(chunk) for chunk in chunks])
+
+    def predict_proba(self, records) -> np.ndarray:
+        """Class probabilities ``(len(records), num_classes)``."""
+        return self.forward(self.encode(records).x)
+
+    def predict(self, records) -> list[Prediction]:
+        """Label, probability and what the model saw, for each record."""
+        records = as_records(records)
+        batch = self.encode(records)
+        probs = self.forward(batch.x)
+        return [self._prediction(record, probs[i], batch, i) for i, record in enumerate(records)]
+
+    def predict_labels(self, records) -> list[str]:
+        """The most probable class name of each record."""
+        return [self.class_names[i] for i in self.predict_proba(records).argmax(axis=1)]
+
+    def _prediction(self, record, probs: np.ndarray, batch: Batch, i: int) -> Prediction:
+        label_id = int(probs.argmax())
+        return Prediction(
+            text=describe_record(record),
+            label=self.class_names[label_id],
+            label_id=label_id,
+            probability=float(probs[label_id]),
+            probabilities={name: float(p) for name, p in zip(self.class_names, probs)},
+            tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
+            n_tokens=int(batch.n_tokens[i]),
+            n_oov=int(batch.n_oov[i]),
+            truncated=bool(batch.truncated[i]),
+        )
+
+    def warm_up(self, max_rows: int) -> None:
+        """Compile every padded batch size up to ``max_rows`` now, not on a request."""
+        example = self.encode([self.inputs.example()]).x
+        if self.compiled is not None and self.buckets is None:
+            self.compiled.warm_up(range(1, max_rows + 1), example)
+        self.forward(example)
+
+
+class BatchPredictor(Predictor):
+    """:class:`Predictor` of a loaded bundle, for large inputs (0.1's name: use ``bundle.predictor``)."""
+
+    def __init__(self, bundle, buckets="auto", batch_size: int = 256):
+        super().__init__(bundle.model, bundle.inputs, bundle.class_names, spec=bundle.spec, buckets=buckets,
+                         batch_size=batch_size)
+
+    def probabilities(self, ids: np.ndarray) -> np.ndarray:
+        return self.forward(ids)

@@ -1,0 +1,343 @@
+"""The one training engine: any spec, on any prepared data, under one `TrainingConfig`.
+
+`train()` is the one-line path (`rnnlab train` calls it): a named model or spec file with its
+recipe. `fit(spec, data, config)` is the engine every other path uses (sweeps, recipes,
+searches, fine-tuning): it builds the model under the config's seed, starts pre-trained
+embeddings, compiles the optimizer with its Keras learning-rate schedule, trains with the
+strategy the spec and config call for, and scores the test split. Strategies, not loops of
+their own:
+
+* plain batches, or **length buckets** (:class:`rnnlab.encoding.bucketing.BucketedBatches`);
+* **stateful chunks** (:func:`rnnlab.training.stateful.fit_stateful`) for a stateful spec;
+* **ensembles**: ``members`` models from consecutive seeds, averaged into one Keras model;
+* **early stopping / best-epoch restore**: Keras' ``EarlyStopping`` with the config's monitor;
+* **gradual unfreezing** and **language-model pre-training** (:mod:`rnnlab.training.finetune`)
+  call :func:`train_model`, the loop below ``fit``, once per stage with their own optimizer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from rnnlab._backend import backend_name
+from rnnlab._version import __version__
+from rnnlab.data.numeric import is_sequence_source
+from rnnlab.encoding.bucketing import (
+    BucketedBatches,
+    bucket_lengths,
+    bucketed_batches,
+    sequence_lengths,
+)
+from rnnlab.encoding.fields import prepare_fields
+from rnnlab.encoding.prepare import PreparedData, load_splits, prepare
+from rnnlab.encoding.sequences import prepare_sequences_for
+from rnnlab.errors import InvalidInputError
+from rnnlab.models import ModelSpec, Recipe
+from rnnlab.models.builder import make_optimizer as make_spec_optimizer
+from rnnlab.text import Preprocessor
+from rnnlab.text.vectors import load_embedding_matrix
+from rnnlab.text.word2vec import PRETRAINED_NAMES, locate_vectors
+from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-exported: the 0.1 API)
+    RECIPE_OVERRIDES,
+    SPEC_OVERRIDES,
+    TrainingConfig,
+    config_from_recipe,
+    read_training_config,
+    resolve,
+)
+from rnnlab.training.metrics import evaluate
+from rnnlab.training.saving import save_bundle
+from rnnlab.training.stateful import fit_stateful, is_stateful
+
+def versions() -> dict[str, str]:
+    found = {"rnnlab": __version__, "keras": keras.__version__, "numpy": np.__version__,
+             "python": platform.python_version()}
+    backend = backend_name()
+    module = sys.modules.get(backend) or __import__(backend)
+    found[backend] = getattr(module, "__version__", "unknown")
+    return found
+
+
+@dataclass
+class TrainResult:
+    """A trained model with everything needed to save, report or reload it."""
+
+    model: keras.Model
+    spec: ModelSpec
+    recipe: Recipe
+    preprocessor: Preprocessor
+    class_names: tuple[str, ...]
+    history: dict[str, list[float]]
+    test: dict | None
+    train_seconds: float
+    seed: int
+    data_info: dict = field(default_factory=dict)
+    init_seed: int | None = None
+    config: TrainingConfig | None = None
+    members: list["TrainResult"] | None = None
+
+    @property
+    def params(self) -> int:
+        return int(self.model.count_params())
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.test["accuracy"] if self.test else None
+
+    def metrics(self) -> dict:
+        """The content of a bundle's `metrics.json`."""
+        return {
+            "model": self.spec.name,
+            "params": self.params,
+            "history": self.history,
+            "test": self.test,
+            "train_seconds": round(self.train_seconds, 3),
+            "epochs_run": len(next(iter(self.history.values()), [])),
+            "seed": self.seed,
+            "recipe": self.recipe.to_dict(),
+            "training": self.config.to_dict() if self.config is not None else None,
+            "data": self.data_info,
+            "class_names": list(self.class_names),
+            "backend": backend_name(),
+            "versions": versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def save(self, out: str | Path) -> Path:
+        """Write this result as a bundle folder (see :mod:`rnnlab.training.saving`)."""
+        return save_bundle(self, out)
+
+
+def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, recipe: Recipe | None = None,
+        callbacks=(), verbose: str | int = "auto", **legacy_options) -> TrainResult:
+    """Build ``spec``, train it on prepared ``data`` under ``config``, score ``data``'s test split.
+
+    Args:
+        spec: the architecture.
+        data: a :class:`rnnlab.encoding.PreparedData` (its test split, when present, is
+            scored once after training).
+        config: the :class:`TrainingConfig` (default: its defaults).
+        recipe: the data recipe the data was prepared with, recorded in the bundle.
+        callbacks: more Keras callbacks.
+        verbose: Keras verbosity; ``"auto"`` is a progress bar on a terminal, a line per epoch otherwise.
+
+    With ``config.members > 1``, members are trained from seeds ``seed, seed + 1, ...`` and
+    averaged into one model; ``result.members`` holds each of them.
+    """
+    if isinstance(data, Recipe):  # 0.1's fit(spec, recipe, data, seed=..., early_stopping=..., ...)
+        warnings.warn("fit(spec, recipe, data, ...) is deprecated: call fit(spec, data, TrainingConfig(...), "
+                      "recipe=recipe).", DeprecationWarning, stacklevel=2)
+        recipe, data = data, config
+        config = config_from_recipe(recipe, **{k: v for k, v in legacy_options.items() if v is not None})
+        legacy_options = {}
+    if legacy or legacy_options:
+        raise TypeError(f"fit() got unexpected arguments: {', '.join(map(str, [*legacy, *legacy_options]))}.")
+    config = config or TrainingConfig()
+    recipe = recipe or Recipe(epochs=config.whole_epochs, batch_size=config.batch_size)
+    if data.num_classes != spec.num_classes:
+        spec = spec.replace(num_classes=data.num_classes)
+    if spec.features is not None and data.info.get("features", spec.features) != spec.features:
+        spec = spec.replace(features=data.info["features"])
+    if config.members > 1:
+        members = [_fit_one(spec.replace(name=f"{spec.name}_{k + 1}"), data, config.replace(seed=config.seed + k,
+                                                                                              members=1),
+                            recipe, callbacks, verbose) for k in range(config.members)]
+        model = average_members([m.model for m in members])
+        test = score_test(model, spec, data)
+        seconds = sum(m.train_seconds for m in members)
+        return dataclasses.replace(members[0], model=model, spec=spec, config=config, test=test,
+                                   train_seconds=seconds, members=members)
+    return _fit_one(spec, data, config, recipe, callbacks, verbose)
+
+
+def _fit_one(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, callbacks, verbose) -> TrainResult:
+    seed, init_seed = config.seed, config.init_seed
+    keras.utils.set_random_seed(seed if init_seed is None else init_seed)
+    model = spec.build(compile=False) if not config.buckets else _any_length(spec).build(compile=False)
+    info = dict(data.info)
+    if spec.pretrained_embeddings:
+        info["embeddings"] = _start_from_pretrained(model, spec, data.preprocessor,
+                                                    seed if init_seed is None else init_seed)
+    if init_seed is not None:
+        keras.utils.set_random_seed(seed)
+    model.compile(optimizer=make_optimizer(spec, config, steps_per_epoch(data, config)), loss=spec.loss_name,
+                  metrics=["accuracy"])
+    started = time.perf_counter()
+    history = train_model(model, data, config, callbacks=callbacks, verbose=verbose)
+    seconds = time.perf_counter() - started
+    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, score_test(model, spec, data),
+                       seconds, seed, info, init_seed, config)
+
+
+def make_optimizer(spec: ModelSpec, config: TrainingConfig, steps: int):
+    """The config's optimizer (else the spec's) with its learning-rate schedule over ``steps`` per epoch."""
+    name = config.optimizer or spec.optimizer
+    base = make_spec_optimizer(spec.replace(optimizer=name, learning_rate=None, clipnorm=None))  # checks the name
+    peak = config.learning_rate or spec.learning_rate or float(keras.ops.convert_to_numpy(base.learning_rate))
+    clipnorm = config.clipnorm if config.clipnorm is not None else spec.clipnorm
+    options = {"clipnorm": clipnorm} if clipnorm is not None else {}
+    return type(base)(learning_rate=config.learning_rate_schedule(peak, steps), **options)
+
+
+def steps_per_epoch(data, config: TrainingConfig) -> int:
+    """Optimizer steps in one epoch over ``data.x_train`` (bucketed batches counted as they are drawn)."""
+    x = data.x_train
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    if not config.buckets:
+        return max(1, math.ceil(n / config.batch_size))
+    lengths = sequence_lengths(x)
+    buckets = config.buckets
+    cuts = bucket_lengths(lengths, x.shape[1], buckets) if isinstance(buckets, int) else tuple(buckets)
+    return len(bucketed_batches(lengths, cuts, config.batch_size))
+
+
+def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: str | int = "auto"
+                ) -> dict[str, list[float]]:
+    """The training loop of every strategy, on a compiled model: returns the per-epoch logs.
+
+    Stateful models read chunk by chunk (:func:`fit_stateful`); with ``config.buckets`` batches
+    hold rows of similar length cut to their bucket; a fractional ``epochs`` trains on that
+    share of a shuffled pass; otherwise this is Keras' ``fit``. ``config.early_stopping`` adds
+    Keras' ``EarlyStopping`` with its monitor, mode and best-epoch restore.
+    """
+    callbacks = list(callbacks)
+    validation = (data.x_val, data.y_val) if data.x_val is not None and _rows(data.x_val) else None
+    if config.early_stopping is not None:
+        callbacks.append(config.early_stopping.callback(validation is not None))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    epochs = config.whole_epochs
+    if is_stateful(model):
+        history = fit_stateful(model, data.x_train, data.y_train, epochs=epochs, validation=validation,
+                               callbacks=callbacks, verbose=verbose, seed=config.seed)
+    elif config.buckets:
+        buckets = tuple(config.buckets) if not isinstance(config.buckets, int) else config.buckets
+        batches = BucketedBatches(data.x_train, data.y_train, batch_size=config.batch_size, buckets=buckets,
+                                  padding=data.preprocessor.padding, seed=config.seed)
+        history = model.fit(batches, epochs=epochs, validation_data=validation, callbacks=callbacks,
+                            verbose=verbose)
+    elif not float(config.epochs).is_integer():
+        rows = pass_rows(_rows(data.x_train), config.epochs, np.random.default_rng(config.seed))
+        x = {k: v[rows] for k, v in data.x_train.items()} if isinstance(data.x_train, dict) else data.x_train[rows]
+        history = model.fit(x, data.y_train[rows], batch_size=config.batch_size, epochs=1, shuffle=False,
+                            validation_data=validation, callbacks=callbacks, verbose=verbose)
+    else:
+        history = model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=epochs,
+                            validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:
+    """Row indices for one pass over ``epochs`` times the data (a fraction, or more than 1)."""
+    count = max(1, int(round(n * epochs)))
+    return np.concatenate([rng.permutation(n) for _ in range(math.ceil(count / n))])[:count]
+
+
+def average_members(models: list) -> keras.Model:
+    """One Keras model whose output is the mean of the members' outputs (saved and served as one)."""
+    inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name.split(":")[0]) for t in models[0].inputs]
+    feed = inputs[0] if len(inputs) == 1 else {t.name: t for t in inputs}
+    outputs = keras.layers.Average(name="average")([m(feed) for m in models])
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=f"{models[0].name}_ensemble")
+
+
+def _rows(x) -> int:
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def score_test(model, spec: ModelSpec, data) -> dict | None:
+    """Test metrics, when the data carries a test split (read once, after training)."""
+    if data.x_test is None or not _rows(data.x_test):
+        return None
+    return evaluate(model, data.x_test, data.y_test, data.class_names, padding=bucket_padding(model, spec, data))
+
+
+def bucket_padding(model, spec: ModelSpec, data) -> str | None:
+    """The padding side when reading in length buckets is exact for this model (masked, any length)."""
+    inputs = getattr(model, "inputs", None) or []
+    exact = (spec.mask_zero and not spec.stateful and not spec.inputs and spec.features is None
+             and len(inputs) == 1 and inputs[0].shape[1] is None)
+    return data.preprocessor.padding if exact else None
+
+
+def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Preprocessor, seed: int) -> dict:
+    """Set the embedding to the spec's pre-trained vectors for the fitted vocabulary; return their coverage.
+
+    Done here rather than in `ModelSpec.build` because the rows follow the vocabulary fitted on
+    the training data; a saved bundle then holds the weights and never reads the vectors again.
+    """
+    source = spec.pretrained_embeddings
+    if source in PRETRAINED_NAMES and preprocessor.mode != "keras":
+        raise InvalidInputError(f"{source!r} vectors are made of 'keras' tokens; this data is tokenized in "
+                                f"{preprocessor.mode!r} mode, so its words would not match: use tokenizer 'keras'.")
+    layers = [model.get_layer(f"{e.name}_embedding") for e in spec.inputs] or [model.get_layer("embedding")]
+    dims = sorted({layer.output_dim for layer in layers})
+    if len(dims) > 1:
+        raise InvalidInputError(f"The encoders' embeddings have different widths {dims}: one set of pre-trained "
+                                "vectors needs one embedding_dim.")
+    matrix, coverage = load_embedding_matrix(locate_vectors(source, dims[0]), preprocessor.vocabulary, dim=dims[0],
+                                             seed=seed)
+    for layer in layers:
+        if matrix.shape[0] != layer.input_dim:
+            raise InvalidInputError(f"The vocabulary has {matrix.shape[0]:,} ids but the embedding {layer.name!r} "
+                                    f"takes {layer.input_dim:,}: make ModelSpec.vocab_size match the data's.")
+        layer.set_weights([matrix])
+    found = coverage.to_dict()
+    return {"source": source, "file": found.pop("source"), "trainable": spec.embedding_trainable, **found}
+
+
+def _any_length(spec: ModelSpec) -> ModelSpec:
+    """The spec with a variable-length input, for length-bucketed training."""
+    if spec.architecture != "layers" or spec.stateful or spec.inputs or spec.features is not None:
+        raise InvalidInputError(
+            "Length bucketing needs a single token input read by Keras recurrent layers: it does not apply to "
+            "cell-loop, stateful, numeric or multi-input models.")
+    return spec.replace(maxlen=None)
+
+
+def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | None = None,
+                cache: bool = False) -> PreparedData:
+    """Load the recipe's dataset and encode it the way `spec` and `recipe` ask.
+
+    With `cache`, token datasets are encoded once and reloaded from disk afterwards (see `prepare`).
+    """
+    if spec.features is not None or is_sequence_source(recipe.dataset):
+        return prepare_sequences_for(spec, recipe, seed=seed, limit=limit)
+    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit)
+    if spec.inputs:
+        return prepare_fields(train_set, test_set, spec, mode=recipe.tokenizer, padding=recipe.padding,
+                              truncating=recipe.truncating, validation_split=recipe.validation_split, seed=seed)
+    return prepare(train_set, test_set, mode=recipe.tokenizer, vocab_size=spec.vocab_size, maxlen=spec.maxlen,
+                   padding=recipe.padding, truncating=recipe.truncating,
+                   validation_split=recipe.validation_split, length_rule=recipe.length_rule, seed=seed,
+                   cache=cache)
+
+
+def train(model: str | Path | ModelSpec, *, out: str | Path | None = None, seed: int = 0,
+          limit: int | None = None, early_stopping: int | None = None, verbose: str | int = "auto",
+          data: PreparedData | None = None, **overrides) -> TrainResult:
+    """Train `model` (a name, a spec file or a `ModelSpec`) with its recipe; save a bundle to `out`.
+
+    Example:
+
+    >>> result = train("lstm", epochs=1, limit=2000)
+    >>> result.test_accuracy
+    """
+    spec, recipe = resolve(model, **overrides)
+    if data is None:
+        data = prepare_for(spec, recipe, seed=seed, limit=limit)
+    result = fit(spec, data, config_from_recipe(recipe, seed=seed, early_stopping=early_stopping), recipe=recipe,
+                 verbose=verbose)
+    if out is not None:
+        result.save(out)
+    return result

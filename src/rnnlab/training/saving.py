@@ -1,0 +1,34 @@
+"""The bundle format, written: a trained model, its preprocessing, spec and metrics in one folder.
+
+Saving never uses pickle: the model is a ``.keras`` file (loaded in Keras safe mode by
+:mod:`rnnlab.inference.bundle`), everything else is JSON. A bundle is built in a staged
+folder and swapped into place (:func:`rnnlab.files.staged_folder`), so a crash never leaves
+a half-written bundle where a good one was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnlab.files import staged_folder, write_json
+from rnnlab.plots import plot_training_curves
+
+MODEL_FILE = "model.keras"
+PREPROCESSING_FILE = "preprocessing.json"
+SPEC_FILE = "spec.json"
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "training_curves.png"
+REQUIRED = (MODEL_FILE, PREPROCESSING_FILE, SPEC_FILE)
+
+
+def save_bundle(result, out: str | Path) -> Path:
+    """Write a :class:`rnnlab.training.TrainResult` as a bundle folder at ``out`` (replacing an older bundle)."""
+    out = Path(out)
+    with staged_folder(out, marker=MODEL_FILE, what="an rnnlab bundle") as staging:
+        result.model.save(staging / MODEL_FILE)
+        write_json(staging / PREPROCESSING_FILE, result.preprocessor.to_json(), indent=2)
+        write_json(staging / SPEC_FILE, result.spec.to_dict(), indent=2)
+        write_json(staging / METRICS_FILE, result.metrics(), indent=2)
+        if result.history:
+            plot_training_curves(result.history, staging / CURVES_FILE, title=result.spec.name)
+    return out
