@@ -23,6 +23,7 @@ from rnnlab.encoding.bucketing import DEFAULT_BUCKETS, bucketed_outputs, even_bu
 from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.compiled import CompiledModel
+from rnnlab.models.modes import TokenIds
 from rnnlab.models.outputs import class_probabilities
 from rnnlab.training.stateful import is_stateful, predict_stateful
 
@@ -56,8 +57,8 @@ class Prediction:
 def bucketing_is_exact(spec) -> bool:
     """Whether cutting padding changes nothing but float rounding for this model
     (see :mod:`rnnlab.encoding.bucketing`): a masked single-input token model."""
-    return (spec is not None and bool(spec.mask_zero) and spec.architecture == "layers" and not spec.stateful
-            and not spec.inputs and spec.features is None)
+    return (spec is not None and bool(spec.mask_zero) and spec.architecture == "layers"
+            and isinstance(spec.input_mode, TokenIds) and spec.chunks is None)
 
 
 def describe_record(record) -> str:

@@ -13,6 +13,7 @@ from keras import layers
 from rnnlab.errors import InvalidInputError
 from rnnlab.models.cell_loop import CellLoopClassifier
 from rnnlab.models.inputs import build_order
+from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
 from rnnlab.models.spec import ModelSpec
 
@@ -34,25 +35,28 @@ def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
 
 
 def _build_layers(spec: ModelSpec) -> keras.Model:
-    if spec.inputs:
+    mode = spec.input_mode
+    if isinstance(mode, NamedFields):
         return build_multi_input(spec)
-    inputs = _input(spec)
+    inputs = _input(mode, spec.chunks, spec.maxlen)
     x = encode(inputs, spec)
     return keras.Model(inputs, classifier_head(x, spec), name=model_name(spec.name))
 
 
-def _input(spec: ModelSpec):
-    """Token ids `(maxlen,)` or numeric steps `(maxlen, features)`; a fixed batch when stateful."""
-    steps = spec.chunk_length if spec.stateful else spec.maxlen
-    shape = (steps,) if spec.features is None else (steps, spec.features)
-    dtype, name = ("int32", "tokens") if spec.features is None else ("float32", "sequence")
-    if spec.stateful:
-        if spec.batch_size is None:
-            raise InvalidInputError(
-                "A stateful model has a fixed batch size: set ModelSpec.batch_size (rnnlab train takes the "
-                "recipe's batch size when it is unset).")
-        return keras.Input(batch_shape=(spec.batch_size, *shape), dtype=dtype, name=name)
-    return keras.Input(shape=shape, dtype=dtype, name=name)
+def _input(mode: TokenIds | NumericSteps, chunks: Chunks | None, maxlen: int | None):
+    """Token ids `(maxlen,)` or numeric steps `(maxlen, features)`; a fixed batch of chunks when stateful."""
+    steps = chunks.chunk_length if chunks else maxlen
+    if isinstance(mode, NumericSteps):
+        shape, dtype, name = (steps, mode.features), "float32", "sequence"
+    else:
+        shape, dtype, name = (steps,), "int32", "tokens"
+    if chunks is None:
+        return keras.Input(shape=shape, dtype=dtype, name=name)
+    if chunks.batch_size is None:
+        raise InvalidInputError(
+            "A stateful model has a fixed batch size: set ModelSpec.batch_size (rnnlab train takes the "
+            "recipe's batch size when it is unset).")
+    return keras.Input(batch_shape=(chunks.batch_size, *shape), dtype=dtype, name=name)
 
 
 def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_state: bool = False):

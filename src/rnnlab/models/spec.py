@@ -15,6 +15,7 @@ from typing import Any
 
 from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.models.inputs import INPUT_MERGES, EncoderSpec, check_encoders
+from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds, chunks_of, input_mode_of
 
 CELLS = ("simple", "lstm", "gru")
 POOLINGS = ("last", "avg", "max", "concat", "attention")
@@ -170,47 +171,31 @@ class ModelSpec:
             if not isinstance(self.pretrained_embeddings, str) or not self.pretrained_embeddings.strip():
                 raise InvalidInputError("ModelSpec.pretrained_embeddings must be a vectors file path or "
                                         f"'word2vec-imdb', got {self.pretrained_embeddings!r}.")
-            if self.embedding_matrix or self.features is not None:
+            if self.embedding_matrix:
                 raise InvalidInputError("ModelSpec.pretrained_embeddings starts the token embedding: it cannot be "
-                                        "combined with embedding_matrix or with numeric input (features).")
+                                        "combined with embedding_matrix.")
         self._validate_sequence_options()
         return self
 
     def _validate_sequence_options(self) -> None:
-        """Checks for the stateful, numeric and multi-input options (all off by default)."""
-        for name in ("batch_size", "chunk_length", "features"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidInputError(f"ModelSpec.{name} must be a positive integer or null, got {value!r}.")
-        special = self.stateful or self.features is not None or bool(self.inputs)
-        if special and self.architecture != "layers":
+        """The input mode and the chunked reading, each built once (their types check the combinations)."""
+        mode, chunks = input_mode_of(self), chunks_of(self)
+        if (chunks is not None or not isinstance(mode, TokenIds)) and self.architecture != "layers":
             raise InvalidInputError("stateful, features and inputs need architecture 'layers'.")
-        if self.stateful:
-            if self.chunk_length is None:
-                raise InvalidInputError("A stateful ModelSpec needs chunk_length (time steps per chunk).")
-            if self.bidirectional:
-                raise InvalidInputError(
-                    "A stateful model cannot be bidirectional: the backward pass would carry state "
-                    "from the end of one chunk into the end of the next.")
-            if self.pooling != "last":
-                raise InvalidInputError("A stateful model hands on the last state: use pooling 'last'.")
-            if self.inputs:
-                raise InvalidInputError("A stateful model reads one input; remove 'inputs' or 'stateful'.")
-        elif self.chunk_length is not None or self.batch_size is not None:
-            raise InvalidInputError("chunk_length and batch_size belong to stateful models: set stateful=true.")
-        if self.features is not None:
-            if self.mask_zero or self.embedding_matrix:
-                raise InvalidInputError(
-                    "Numeric input (features) has no embedding: drop mask_zero/embedding_matrix and "
-                    "use mask_value to mask padded steps.")
-            if self.inputs:
-                raise InvalidInputError("features describes a single numeric input; remove 'inputs'.")
-        elif self.mask_value is not None:
-            raise InvalidInputError("mask_value masks numeric input: set features, or use mask_zero for tokens.")
         if self.input_merge not in INPUT_MERGES:
             raise unknown_name("input merge", self.input_merge, INPUT_MERGES)
-        if self.inputs:
+        if isinstance(mode, NamedFields):
             check_encoders(self)
+
+    @property
+    def input_mode(self) -> TokenIds | NumericSteps | NamedFields:
+        """What the model reads: token ids, numeric steps or named token fields (`rnnlab.models.modes`)."""
+        return input_mode_of(self)
+
+    @property
+    def chunks(self) -> Chunks | None:
+        """How a stateful model reads in chunks, or None for whole sequences."""
+        return chunks_of(self)
 
     @property
     def layer_units(self) -> list[int]:

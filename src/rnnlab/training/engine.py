@@ -43,6 +43,7 @@ from rnnlab.encoding.prepare import PreparedData, load_splits, prepare
 from rnnlab.encoding.sequences import prepare_sequences_for
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
+from rnnlab.models.modes import NamedFields, NumericSteps, TokenIds
 from rnnlab.models.builder import make_optimizer as make_spec_optimizer
 from rnnlab.text import Preprocessor
 from rnnlab.text.vectors import load_embedding_matrix
@@ -144,6 +145,10 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
         raise TypeError(f"fit() got unexpected arguments: {', '.join(map(str, [*legacy, *legacy_options]))}.")
     config = config or TrainingConfig()
     recipe = recipe or Recipe(epochs=config.whole_epochs, batch_size=config.batch_size)
+    if spec.stateful and backend_name() == "torch":
+        # Keras' torch backend updates the carried state in place, which autograd refuses in backward.
+        raise InvalidInputError("Stateful (chunked) training does not run on Keras' torch backend; train with "
+                                "KERAS_BACKEND=jax. The bundle it makes then predicts and serves on torch too.")
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
     if spec.features is not None and data.info.get("features", spec.features) != spec.features:
@@ -265,7 +270,7 @@ def score_test(model, spec: ModelSpec, data) -> dict | None:
 def bucket_padding(model, spec: ModelSpec, data) -> str | None:
     """The padding side when reading in length buckets is exact for this model (masked, any length)."""
     inputs = getattr(model, "inputs", None) or []
-    exact = (spec.mask_zero and not spec.stateful and not spec.inputs and spec.features is None
+    exact = (spec.mask_zero and isinstance(spec.input_mode, TokenIds) and spec.chunks is None
              and len(inputs) == 1 and inputs[0].shape[1] is None)
     return data.preprocessor.padding if exact else None
 
@@ -298,7 +303,7 @@ def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Pr
 
 def _any_length(spec: ModelSpec) -> ModelSpec:
     """The spec with a variable-length input, for length-bucketed training."""
-    if spec.architecture != "layers" or spec.stateful or spec.inputs or spec.features is not None:
+    if spec.architecture != "layers" or spec.chunks is not None or not isinstance(spec.input_mode, TokenIds):
         raise InvalidInputError(
             "Length bucketing needs a single token input read by Keras recurrent layers: it does not apply to "
             "cell-loop, stateful, numeric or multi-input models.")
@@ -311,10 +316,11 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
 
     With `cache`, token datasets are encoded once and reloaded from disk afterwards (see `prepare`).
     """
-    if spec.features is not None or is_sequence_source(recipe.dataset):
+    mode = spec.input_mode
+    if isinstance(mode, NumericSteps) or is_sequence_source(recipe.dataset):
         return prepare_sequences_for(spec, recipe, seed=seed, limit=limit)
     train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit)
-    if spec.inputs:
+    if isinstance(mode, NamedFields):
         return prepare_fields(train_set, test_set, spec, mode=recipe.tokenizer, padding=recipe.padding,
                               truncating=recipe.truncating, validation_split=recipe.validation_split, seed=seed)
     return prepare(train_set, test_set, mode=recipe.tokenizer, vocab_size=spec.vocab_size, maxlen=spec.maxlen,
