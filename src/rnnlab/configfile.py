@@ -9,6 +9,7 @@ by name: ``rnnlab experiment run imdb-best-cpu``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import tomllib
@@ -19,7 +20,7 @@ from rnnlab.errors import InvalidInputError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 SUFFIXES = (".toml", ".json")
 
-__all__ = ["CONFIG_DIR", "check_keys", "find_config", "named_configs", "read_config"]
+__all__ = ["CONFIG_DIR", "check_keys", "find_config", "from_fields", "named_configs", "read_config"]
 
 
 def named_configs() -> list[str]:
@@ -72,10 +73,22 @@ def check_keys(where: str, data, known) -> dict:
     """``data`` as a dict, after refusing any key not in ``known`` (the message names both)."""
     if not isinstance(data, dict):
         raise InvalidInputError(f"{where} must be a table of settings, got {type(data).__name__}.")
+    _refuse_unknown(f"key(s) in {where}", data, known)
+    return dict(data)
+
+
+def from_fields(cls, data, what: str | None = None):
+    """``cls(**data)`` for a dataclass, refusing keys that are not its fields (the message lists them)."""
+    what = what or cls.__name__
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{what} must be an object of fields, got {type(data).__name__}.")
+    _refuse_unknown(f"{what} field(s)", data, [f.name for f in dataclasses.fields(cls)])
+    return cls(**data)
+
+
+def _refuse_unknown(what: str, data: dict, known) -> None:
     unknown = sorted(set(data) - set(known))
     if unknown:
         close = {u: difflib.get_close_matches(u, list(known), n=1) for u in unknown}
         hints = "".join(f" ({u!r}: did you mean {c[0]!r}?)" for u, c in close.items() if c)
-        raise InvalidInputError(f"Unknown key(s) in {where}: {', '.join(unknown)}.{hints} "
-                                f"Valid keys: {', '.join(sorted(known))}.")
-    return dict(data)
+        raise InvalidInputError(f"Unknown {what}: {', '.join(unknown)}.{hints} Valid: {', '.join(sorted(known))}.")

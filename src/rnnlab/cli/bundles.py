@@ -16,9 +16,9 @@ import typer
 from rich.table import Table
 
 from rnnlab.cli.output import JsonFlag, console, print_json, print_test
+from rnnlab.encoding.records import dataset_records, read_records
 from rnnlab.errors import InvalidInputError
 from rnnlab.files import atomic_path
-from rnnlab.encoding.records import dataset_records, read_records
 from rnnlab.plots import plot_token_scores
 
 app = typer.Typer()
@@ -38,10 +38,9 @@ def evaluate(
 ):
     """Score a saved bundle on a dataset split (split as in training)."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.training.metrics import classification_metrics
-
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.inference import Bundle
+    from rnnlab.training.metrics import classification_metrics
 
     loaded = Bundle.load(bundle)
     seed = int(loaded.metrics.get("seed", 0))

@@ -57,10 +57,9 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
 
 def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: bool) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.runner import run_experiment
-
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.report import write_report
+    from rnnlab.experiments.runner import run_experiment
 
     out = out or Path("experiments") / config.name
     console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
@@ -113,10 +112,9 @@ def run(
 
 def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.training.finetune import run_lm_finetune
-
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.recipe import run_recipe
+    from rnnlab.training.finetune import run_lm_finetune
 
     kind = raw.get("kind")
     console.print(f"[bold]{raw.get('name', kind)}[/] ({kind}) -> {out}")

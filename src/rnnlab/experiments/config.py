@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnlab import configfile
-from rnnlab.configfile import find_config
+from rnnlab.configfile import find_config, from_fields
 from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.models import ModelSpec
 from rnnlab.models.zoo import MODELS
@@ -107,12 +107,7 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ExperimentConfig":
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise InvalidInputError(f"Unknown experiment config field(s): {', '.join(extra)}. "
-                                    f"Known fields: {', '.join(sorted(known))}.")
-        return cls(**data)
+        return from_fields(cls, data, "experiment config")
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -13,8 +13,8 @@ from keras import layers
 from rnnlab.errors import InvalidInputError
 from rnnlab.models.cell_loop import CellLoopClassifier
 from rnnlab.models.inputs import build_order
-from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
+from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 from rnnlab.models.spec import ModelSpec
 
 RNN_LAYERS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}

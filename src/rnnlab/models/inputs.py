@@ -10,9 +10,10 @@ and its states become the `initial_state` of the target's first recurrent layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rnnlab.configfile import from_fields
 from rnnlab.errors import InvalidInputError
 
 if TYPE_CHECKING:  # the spec imports this module, not the other way round
@@ -66,14 +67,9 @@ class EncoderSpec:
     def from_dict(cls, data: dict[str, Any]) -> "EncoderSpec":
         if not isinstance(data, dict):
             raise InvalidInputError(f"Each entry of ModelSpec.inputs must be an object, got {data!r}.")
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise InvalidInputError(
-                f"Unknown EncoderSpec field(s): {', '.join(extra)}. Known fields: {', '.join(sorted(known))}.")
         if "name" not in data:
             raise InvalidInputError("Each entry of ModelSpec.inputs needs a 'name' (the dataset field it reads).")
-        return cls(**data)
+        return from_fields(cls, data)
 
     def as_spec(self, spec: "ModelSpec") -> "ModelSpec":
         """A single-input spec with this encoder's settings, the model's for the unset ones."""

@@ -9,13 +9,21 @@ arrangement go through the same code.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnlab.configfile import from_fields
 from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.models.inputs import INPUT_MERGES, EncoderSpec, check_encoders
-from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds, chunks_of, input_mode_of
+from rnnlab.models.modes import (
+    Chunks,
+    NamedFields,
+    NumericSteps,
+    TokenIds,
+    chunks_of,
+    input_mode_of,
+)
 
 CELLS = ("simple", "lstm", "gru")
 POOLINGS = ("last", "avg", "max", "concat", "attention")
@@ -220,13 +228,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise InvalidInputError(
-                f"Unknown ModelSpec field(s): {', '.join(extra)}. Known fields: {', '.join(sorted(known))}."
-            )
-        return cls(**data)
+        return from_fields(cls, data)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rnnlab.configfile import check_keys, read_config
 from rnnlab.errors import InvalidInputError

@@ -43,8 +43,8 @@ from rnnlab.encoding.prepare import PreparedData, load_splits, prepare
 from rnnlab.encoding.sequences import prepare_sequences_for
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
-from rnnlab.models.modes import NamedFields, NumericSteps, TokenIds
 from rnnlab.models.builder import make_optimizer as make_spec_optimizer
+from rnnlab.models.modes import NamedFields, NumericSteps, TokenIds
 from rnnlab.text import Preprocessor
 from rnnlab.text.vectors import load_embedding_matrix
 from rnnlab.text.word2vec import PRETRAINED_NAMES, locate_vectors
@@ -59,6 +59,7 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
 from rnnlab.training.metrics import evaluate
 from rnnlab.training.saving import save_bundle
 from rnnlab.training.stateful import fit_stateful, is_stateful
+
 
 def versions() -> dict[str, str]:
     found = {"rnnlab": __version__, "keras": keras.__version__, "numpy": np.__version__,
@@ -154,9 +155,10 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
     if spec.features is not None and data.info.get("features", spec.features) != spec.features:
         spec = spec.replace(features=data.info["features"])
     if config.members > 1:
-        members = [_fit_one(spec.replace(name=f"{spec.name}_{k + 1}"), data, config.replace(seed=config.seed + k,
-                                                                                              members=1),
-                            recipe, callbacks, verbose) for k in range(config.members)]
+        unscored = dataclasses.replace(data, x_test=None, y_test=None)  # the test split is read once, by the average
+        members = [_fit_one(spec.replace(name=f"{spec.name}_{k + 1}"), unscored,
+                            config.replace(seed=config.seed + k, members=1), recipe, callbacks, verbose)
+                   for k in range(config.members)]
         model = average_members([m.model for m in members])
         test = score_test(model, spec, data)
         seconds = sum(m.train_seconds for m in members)
@@ -197,9 +199,8 @@ def make_optimizer(spec: ModelSpec, config: TrainingConfig, steps: int):
 def steps_per_epoch(data, config: TrainingConfig) -> int:
     """Optimizer steps in one epoch over ``data.x_train`` (bucketed batches counted as they are drawn)."""
     x = data.x_train
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     if not config.buckets:
-        return max(1, math.ceil(n / config.batch_size))
+        return max(1, math.ceil(_rows(x) / config.batch_size))
     lengths = sequence_lengths(x)
     buckets = config.buckets
     cuts = bucket_lengths(lengths, x.shape[1], buckets) if isinstance(buckets, int) else tuple(buckets)
@@ -222,6 +223,9 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     epochs = config.whole_epochs
+    if not float(config.epochs).is_integer() and (config.buckets or is_stateful(model)):
+        raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; length-bucketed and stateful "
+                                "training run whole epochs.")
     if is_stateful(model):
         history = fit_stateful(model, data.x_train, data.y_train, epochs=epochs, validation=validation,
                                callbacks=callbacks, verbose=verbose, seed=config.seed)

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnlab.configfile import check_keys
+from rnnlab.configfile import check_keys, from_fields
 from rnnlab.encoding.prepare import PreparedData, load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
@@ -146,12 +146,7 @@ class FinetuneSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> FinetuneSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInputError(f"Unknown fine-tuning setting(s): {', '.join(unknown)}. "
-                                    f"Known: {', '.join(sorted(known))}.")
-        return cls(**data)
+        return from_fields(cls, data, "fine-tuning setting")
 
 
 # ------------------------------------------------------------------- the pieces, one by one

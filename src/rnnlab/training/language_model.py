@@ -18,7 +18,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from itertools import chain, repeat
 from pathlib import Path
 
@@ -26,10 +26,14 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from rnnlab.configfile import from_fields
 from rnnlab.data import load_imdb
+from rnnlab.encoding.prepare import PreparedData
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import staged_folder, write_json
 from rnnlab.text import Preprocessor
+from rnnlab.training.config import TrainingConfig
+from rnnlab.training.engine import train_model
 
 WEIGHTS_FILE = "lm.weights.h5"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -115,12 +119,7 @@ class LMSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> LMSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidInputError(
-                f"Unknown language model setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-        return cls(**data)
+        return from_fields(cls, data, "language model setting")
 
 
 def _positive_int(name: str, value, minimum: int = 1) -> None:
@@ -375,17 +374,18 @@ def pretrain(settings: LMSettings | None = None, texts: list[str] | None = None,
     history: dict[str, list[float]] = {"loss": []}
     trained_tokens = 0
     train_started = time.perf_counter()
-    remaining = float(settings.epochs)
+    remaining, passes = float(settings.epochs), 0
     while remaining > 1e-9:
+        # Each pass cuts the stream into windows at a new offset; the engine's loop trains on them
+        # (a final fractional pass on that share of them).
         x, y = windows(train_stream, settings.window, offset=int(rng.integers(settings.window)))
-        order = rng.permutation(len(x))
-        if remaining < 1.0:
-            order = order[: max(settings.batch_size, int(round(len(x) * remaining)))]
-        remaining -= 1.0
-        result = model.fit([x[order], y[order]], y[order], batch_size=settings.batch_size, epochs=1,
-                           shuffle=False, verbose=verbose)
-        history["loss"] += [float(v) for v in result.history["loss"]]
-        trained_tokens += len(order) * settings.window
+        share = min(1.0, remaining)
+        one_pass = PreparedData(preprocessor, {"tokens": x, "targets": y}, y, None, None, None, None, ())
+        config = TrainingConfig(epochs=share, batch_size=settings.batch_size, seed=settings.seed + passes)
+        logs = train_model(model, one_pass, config, verbose=verbose)
+        history["loss"] += logs["loss"]
+        trained_tokens += max(1, int(round(len(x) * share))) * settings.window
+        remaining, passes = remaining - 1.0, passes + 1
     train_seconds = time.perf_counter() - train_started
 
     lm = LanguageModel(model, preprocessor, settings)
