@@ -38,7 +38,6 @@ def evaluate(
 ):
     """Score a saved bundle on a dataset split (split as in training)."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.inference import Bundle
     from rnnlab.training.metrics import classification_metrics
 

@@ -57,7 +57,6 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
 
 def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: bool) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.report import write_report
     from rnnlab.experiments.runner import run_experiment
 
@@ -111,7 +110,6 @@ def run(
 
 
 def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.recipe import run_recipe
     from rnnlab.training.finetune import run_lm_finetune

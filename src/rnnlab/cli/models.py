@@ -9,6 +9,7 @@ from rich.table import Table
 
 from rnnlab.cli.output import JsonFlag, console, print_json
 from rnnlab.models import MODELS
+from rnnlab.training.config import resolve
 
 app = typer.Typer()
 
@@ -32,9 +33,6 @@ def models(as_json: JsonFlag = False):
 
 
 def _build_named_or_spec(model: str):
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.training.engine import resolve
-
     spec, _ = resolve(model)
     return spec.build(compile=False)
 

@@ -4,7 +4,7 @@
 the bundle's input kind, runs the compiled model and returns labelled predictions.
 """
 
-import importlib
+from rnnlab._lazy import lazy_exports
 
 # Names resolved on first use (PEP 562): they import Keras, which takes seconds.
 _EXPORTS = {
@@ -14,10 +14,4 @@ _EXPORTS = {
     "Predictor": "rnnlab.inference.predictor",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -80,7 +80,8 @@ class ModelSpec:
         output_dropout: Dropout rate after the recurrent block. Defaults to 0.
         head: hidden Dense layers before the output. Defaults to none.
         num_classes: 2 gives one sigmoid unit; more gives a softmax. Defaults to 2.
-        optimizer, learning_rate, clipnorm: the optimizer the model is compiled with.
+        optimizer, learning_rate, clipnorm: the optimizer the architecture is trained with by
+            default (a tutorial's choice); a `TrainingConfig` that sets its own overrides them.
         loss: Keras loss name; defaults to binary or sparse categorical cross-entropy.
         architecture: `"layers"` (Keras RNN layers) or `"cell-loop"` (cells looped over
             time steps by hand, as in the low-level TF2 tutorial). Defaults to `"layers"`.

@@ -4,7 +4,7 @@
 the engine under it; :class:`TrainResult` what both return.
 """
 
-import importlib
+from rnnlab._lazy import lazy_exports
 
 # Names resolved on first use (PEP 562): the engine imports Keras, which takes seconds, and
 # `rnnlab.training.config` (plain data) should not pay for it.
@@ -21,10 +21,4 @@ _EXPORTS = {
     "save_bundle": "rnnlab.training.saving",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
