@@ -134,7 +134,7 @@ def test_input_modes_are_types_and_conflicts_fail_once():
     assert {TokenIds.kind, NumericSteps.kind, NamedFields.kind} == {"text", "sequences", "fields"}
     with pytest.raises(InvalidInputError, match="keep one of them"):
         ModelSpec(features=8, inputs=[{"name": "title"}])
-    with pytest.raises(InvalidInputError, match="no embedding"):
+    with pytest.raises(InvalidInputError, match="numeric input, which has no embedding"):
         ModelSpec(features=8, mask_zero=True)
     with pytest.raises(InvalidInputError, match="reads one input"):
         ModelSpec(stateful=True, chunk_length=20, inputs=[{"name": "title"}])

@@ -85,8 +85,9 @@ def input_mode_of(spec: "ModelSpec") -> TokenIds | NumericSteps | NamedFields:
                                 "keep one of them.")
     if spec.features is not None:
         if spec.mask_zero or spec.embedding_matrix or spec.pretrained_embeddings:
-            raise InvalidInputError("Numeric input (features) has no embedding: drop mask_zero, embedding_matrix "
-                                    "and pretrained_embeddings, and use mask_value to mask padded steps.")
+            raise InvalidInputError("features makes a numeric input, which has no embedding: drop mask_zero, "
+                                    "embedding_matrix and pretrained_embeddings, and use mask_value to mask "
+                                    "padded steps.")
         return NumericSteps(spec.features, spec.mask_value)
     if spec.mask_value is not None:
         raise InvalidInputError("mask_value masks numeric input: set features, or use mask_zero for tokens.")
