@@ -30,7 +30,7 @@ demo: install
 
 test: install-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
 
 bench-serve: install-dev
