@@ -33,7 +33,7 @@ def evaluate(
     bundle: BundleArg,
     dataset: Annotated[Optional[str], typer.Option(help="Dataset name or file; default: the one it was trained on.")] = None,
     split: str = "test",
-    limit: Optional[int] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Evaluate on N examples.")] = None,
     as_json: JsonFlag = False,
 ):
     """Score a saved bundle on a dataset split (split as in training)."""
@@ -155,11 +155,11 @@ def explain(
 def serve(
     bundle: BundleArg,
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Processes, each loading the model once.")] = 1,
-    max_texts: Annotated[int, typer.Option(help="Most records per predict request.")] = 64,
-    max_chars: Annotated[int, typer.Option(help="Most characters per text.")] = 20_000,
-    max_body_bytes: Annotated[Optional[int], typer.Option(help="Largest request body; default: room for the other limits.")] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port).")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Processes, each loading the model once.")] = 1,
+    max_texts: Annotated[int, typer.Option(min=1, help="Most records per predict request.")] = 64,
+    max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
+    max_body_bytes: Annotated[Optional[int], typer.Option(min=1, help="Largest request body; default: room for the other limits.")] = None,
 ):
     """Serve a bundle: JSON API under /v1, a page to try it at /, API docs at /docs."""
     # Imported on use: FastAPI and uvicorn are for this command only.

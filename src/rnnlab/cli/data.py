@@ -21,8 +21,8 @@ def data_stats(
     dataset: str = "imdb",
     split: str = "train",
     tokenizer: Annotated[str, typer.Option(help="keras or nltk.")] = "keras",
-    maxlen: Annotated[Optional[int], typer.Option(help="Report how well this length covers the reviews.")] = 200,
-    limit: Optional[int] = None,
+    maxlen: Annotated[Optional[int], typer.Option(min=1, help="Report how well this length covers the reviews.")] = 200,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Look at N reviews.")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="Write a length histogram PNG here.")] = None,
     as_json: JsonFlag = False,
 ):
@@ -54,7 +54,7 @@ def data_stats(
 @app.command("export-keras")
 def data_export_keras(
     out: Annotated[Path, typer.Option(help="Folder for imdb.npz and imdb_word_index.json.")] = Path("keras-imdb"),
-    limit: Annotated[Optional[int], typer.Option(help="Export at most N train and N test reviews.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Export at most N train and N test reviews.")] = None,
 ):
     """Write the parsed IMDB archive in the keras.datasets.imdb format (imdb.npz + word index)."""
 

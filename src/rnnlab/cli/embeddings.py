@@ -21,14 +21,14 @@ app = typer.Typer(help="Pre-trained word vectors: train word2vec on IMDB, check 
 
 @app.command("train")
 def embeddings_train(
-    dim: Annotated[int, typer.Option(help="Vector size.")] = 100,
-    epochs: Annotated[int, typer.Option(help="Passes over the reviews.")] = 5,
-    min_count: Annotated[int, typer.Option(help="Words seen fewer times get no vector.")] = 2,
-    window: Annotated[int, typer.Option(help="Context words on each side.")] = 5,
+    dim: Annotated[int, typer.Option(min=1, help="Vector size.")] = 100,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the reviews.")] = 5,
+    min_count: Annotated[int, typer.Option(min=1, help="Words seen fewer times get no vector.")] = 2,
+    window: Annotated[int, typer.Option(min=1, help="Context words on each side.")] = 5,
     skip_gram: Annotated[bool, typer.Option("--skip-gram", help="Skip-gram instead of CBOW.")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Training threads; default: every core.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Training threads; default: every core.")] = None,
     seed: int = 0,
-    limit: Annotated[Optional[int], typer.Option(help="Train on a sample of N reviews (quick look).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Train on a sample of N reviews (quick look).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also copy the vectors file here.")] = None,
     as_json: JsonFlag = False,
 ):
@@ -55,9 +55,9 @@ def embeddings_train(
 @app.command("coverage")
 def embeddings_coverage(
     vectors: Annotated[str, typer.Argument(help="GloVe or word2vec vectors file (text or binary), or word2vec-imdb.")],
-    vocab_size: Annotated[int, typer.Option(help="Vocabulary ids, padding and OOV included; 0: every word.")] = 8000,
-    dim: Annotated[int, typer.Option(help="Vector size of word2vec-imdb (trained if missing).")] = 100,
-    limit: Annotated[Optional[int], typer.Option(help="Fit the vocabulary on N training reviews.")] = None,
+    vocab_size: Annotated[int, typer.Option(min=0, help="Vocabulary ids, padding and OOV included; 0: every word.")] = 8000,
+    dim: Annotated[int, typer.Option(min=1, help="Vector size of word2vec-imdb (trained if missing).")] = 100,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Fit the vocabulary on N training reviews.")] = None,
     as_json: JsonFlag = False,
 ):
     """How much of the IMDB training vocabulary, and of its tokens, a vectors file covers."""

@@ -24,16 +24,16 @@ err = Console(stderr=True)
 
 Out = Annotated[Optional[Path], typer.Option(help="Experiment folder (default: experiments/NAME).")]
 Models = Annotated[Optional[str], typer.Option(help="Comma-separated subset of the models.")]
-Runs = Annotated[Optional[int], typer.Option(help="Runs per model.")]
-Epochs = Annotated[Optional[int], typer.Option(help="Override every model's epochs.")]
+Runs = Annotated[Optional[int], typer.Option(min=1, help="Runs per model.")]
+Epochs = Annotated[Optional[int], typer.Option(min=1, help="Override every model's epochs.")]
 Dataset = Annotated[Optional[str], typer.Option(help="imdb, amazon, or a data file.")]
-VocabSize = Annotated[Optional[int], typer.Option(help="Vocabulary size.")]
-Maxlen = Annotated[Optional[int], typer.Option(help="Sequence length fed to the models.")]
+VocabSize = Annotated[Optional[int], typer.Option(min=3, help="Vocabulary size.")]
+Maxlen = Annotated[Optional[int], typer.Option(min=1, help="Sequence length fed to the models.")]
 LengthRule = Annotated[Optional[str], typer.Option(
     help="filter: drop texts longer than maxlen (Keras load_data(maxlen=...)); truncate: cut them.")]
 Limit = Annotated[Optional[int], typer.Option(
-    help="Use at most N train and N test examples, drawn before the length rule (quick look).")]
-Workers = Annotated[int, typer.Option(help="Training processes in parallel (threads are split between them).")]
+    min=1, help="Use at most N train and N test examples, drawn before the length rule (quick look).")]
+Workers = Annotated[int, typer.Option(min=1, help="Training processes in parallel (threads are split between them).")]
 Seed = Annotated[Optional[int], typer.Option(help="Base of every derived seed.")]
 VaryInit = Annotated[Optional[bool], typer.Option(
     "--vary-init/--same-init", help="Give each run its own initial weights, or start every run of a model "

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rnnlab.cli.output import JsonFlag, console, print_json
+from rnnlab.errors import InvalidInputError
 from rnnlab.models.zoo import TEXTBOOK_NAMES
 
 app = typer.Typer(help="Reproduce a tutorial's experiment on the real data.", no_args_is_help=True)
@@ -18,8 +19,8 @@ app = typer.Typer(help="Reproduce a tutorial's experiment on the real data.", no
 def reproduce_textbook(
     out: Annotated[Path, typer.Option(help="Folder for results and the best bundle.")] = Path("runs/textbook"),
     seed: int = 0,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most N train and N test reviews (quick look).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Override every recipe's epochs (quick look).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test reviews (quick look).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Override every recipe's epochs (quick look).")] = None,
     models: Annotated[Optional[str], typer.Option(help="Comma-separated subset of the five models.")] = None,
     as_json: JsonFlag = False,
 ):
@@ -59,12 +60,15 @@ beyond_app = typer.Typer(help="Stateful chunks, star ratings, numeric sequences 
                   no_args_is_help=True)
 Seeds = Annotated[str, typer.Option(help="Comma-separated training seeds.")]
 Out = Annotated[Path, typer.Option(help="Folder for the results JSON.")]
-Epochs = Annotated[Optional[int], typer.Option(help="Override the configs' epochs (quick look).")]
+Epochs = Annotated[Optional[int], typer.Option(min=1, help="Override the configs' epochs (quick look).")]
 Configs = Annotated[Optional[Path], typer.Option(help="Folder holding the beyond training configs.")]
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    return tuple(int(s) for s in text.split(",") if s.strip())
+    parts = [s.strip() for s in text.split(",") if s.strip()]
+    if not parts or not all(p.lstrip("-").isdigit() for p in parts):
+        raise InvalidInputError(f"--seeds takes comma-separated integers such as 0,1,2; got {text!r}.")
+    return tuple(int(p) for p in parts)
 
 
 def _show(result: dict) -> None:
@@ -73,7 +77,7 @@ def _show(result: dict) -> None:
 
 @beyond_app.command("stateful")
 def stateful_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: Epochs = None,
-                     limit: Annotated[Optional[int], typer.Option(help="At most N train and N test reviews.")] = None,
+                     limit: Annotated[Optional[int], typer.Option(min=1, help="At most N train and N test reviews.")] = None,
                      configs: Configs = None):
     """IMDB: stateful chunks of 100 tokens vs the first / last 100 tokens."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
@@ -84,7 +88,7 @@ def stateful_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs:
 
 @beyond_app.command("ratings")
 def ratings_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: Epochs = None,
-                    limit: Annotated[Optional[int], typer.Option(help="At most N train and N test reviews.")] = None,
+                    limit: Annotated[Optional[int], typer.Option(min=1, help="At most N train and N test reviews.")] = None,
                     configs: Configs = None):
     """IMDB star ratings as 8 classes, with baselines."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.

@@ -22,21 +22,21 @@ def train(
     dataset: Annotated[Optional[str], typer.Option(
         help="imdb, imdb-ratings (8 star classes), amazon, digits, or a data file (.csv/.txt texts; "
              ".npz/.npy/.csv numeric sequences for a spec with features); default: the recipe's.")] = None,
-    vocab_size: Optional[int] = None,
-    maxlen: Optional[int] = None,
-    epochs: Optional[int] = None,
-    batch_size: Optional[int] = None,
-    validation_split: Optional[float] = None,
+    vocab_size: Annotated[Optional[int], typer.Option(min=3, help="Vocabulary ids, padding and OOV included.")] = None,
+    maxlen: Annotated[Optional[int], typer.Option(min=1, help="Tokens fed per text.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
+    validation_split: Annotated[Optional[float], typer.Option(min=0.0, max=1.0)] = None,
     optimizer: Optional[str] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate.")] = None,
-    clipnorm: Optional[float] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", min=0.0, help="Learning rate.")] = None,
+    clipnorm: Annotated[Optional[float], typer.Option(min=0.0)] = None,
     tokenizer: Annotated[Optional[str], typer.Option(help="keras or nltk.")] = None,
-    early_stopping: Annotated[Optional[int], typer.Option(help="Patience in epochs on validation loss.")] = None,
+    early_stopping: Annotated[Optional[int], typer.Option(min=1, help="Patience in epochs on validation loss.")] = None,
     chunk_length: Annotated[Optional[int], typer.Option(
-        help="Read each sequence (maxlen steps) in chunks of N steps with a stateful model that carries its "
+        min=1, help="Read each sequence (maxlen steps) in chunks of N steps with a stateful model that carries its "
              "state across batches; the batch size is fixed.")] = None,
     seed: int = 0,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most N train and N test examples.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
     as_json: JsonFlag = False,
 ):
@@ -64,8 +64,8 @@ def baseline(
     name: Annotated[str, typer.Argument(help="tfidf-lr (TF-IDF n-grams + logistic regression) or nbsvm.")],
     dataset: Annotated[str, typer.Option(help="imdb, amazon, imdb-ratings or a data file, as for `train`.")] = "imdb",
     seed: Annotated[int, typer.Option(help="The `train` seed whose data and validation rows to use.")] = 0,
-    validation_split: Annotated[float, typer.Option(help="Fraction of training texts held out to tune on.")] = 0.2,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most N train and N test examples.")] = None,
+    validation_split: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fraction of training texts held out to tune on.")] = 0.2,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the result to this JSON file.")] = None,
     as_json: JsonFlag = False,
 ):

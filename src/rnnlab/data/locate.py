@@ -100,21 +100,22 @@ def _explicit(filename: str, path: Path) -> Path:
 
 
 def _not_found_message(filename, searched, url, download_missing, failure) -> str:
-    places = "\n".join(f"  - {candidate}  ({origin})" for candidate, origin in searched)
-    lines = [f"Could not find {filename!r}. Searched:", places]
+    # One line, like every rnnlab error: the places searched, then what to do.
+    places = "; ".join(f"{candidate} ({origin})" for candidate, origin in searched)
+    parts = [f"Could not find {filename!r} (searched: {places})."]
     if url:
         if not download_missing:
-            lines.append(f"Downloading was disabled (${OFFLINE_ENV} or download_missing=False); "
+            parts.append(f"Downloading was disabled (${OFFLINE_ENV} or download_missing=False); "
                          f"the file is available from {url}.")
         elif failure:
-            lines.append(failure)
-        lines.append(
-            f"Download {url} by hand and put it in one of the folders above "
+            parts.append(failure)
+        parts.append(
+            f"Download {url} by hand and put it in one of those folders "
             f"(or set ${DATA_DIR_ENV} to the folder holding it), or pass its path explicitly."
         )
     else:
-        lines.append(
-            f"There is no download for this file: put {filename!r} in one of the folders above "
+        parts.append(
+            f"There is no download for this file: put {filename!r} in one of those folders "
             f"(or set ${DATA_DIR_ENV} to the folder holding it), or pass its path explicitly."
         )
-    return "\n".join(lines)
+    return " ".join(" ".join(part.split()) for part in parts)
