@@ -18,7 +18,8 @@ from pathlib import Path
 
 from rnnlab.errors import DataFormatError, DataNotFoundError, RnnlabError
 
-__all__ = ["atomic_path", "write_text", "write_json", "read_json", "staged_folder", "swap_into_place"]
+__all__ = ["atomic_path", "write_text", "write_json", "read_json", "staged_folder", "swap_into_place",
+           "recover_folder", "set_aside"]
 
 
 @contextlib.contextmanager
@@ -87,14 +88,64 @@ def swap_into_place(staging: Path, out: Path, marker: str = "model.keras", what:
     """Replace the folder ``out`` by ``staging`` so a reader never sees half of either.
 
     An existing ``out`` is only replaced when it holds ``marker`` (it is one of ours) or is empty.
+    On Linux the two folders are exchanged in one system call (``renameat2`` with
+    ``RENAME_EXCHANGE``), so a kill at any instant leaves ``out`` complete, old or new. Elsewhere
+    ``out`` is first moved aside to ``.NAME.old``; a kill between the two renames leaves it there,
+    where `Bundle.load` still reads it and the next save moves it back (:func:`recover_folder`).
     """
+    recover_folder(out)
     if out.exists():
+        if not out.is_dir():
+            raise RnnlabError(f"{out} is a file, not {what}; choose another --out folder.")
         if not (out / marker).exists() and any(out.iterdir()):
             raise RnnlabError(f"{out} exists and is not {what}; choose another --out folder.")
-        old = out.with_name(f".{out.name}.old")
+        if _exchange(staging, out):
+            shutil.rmtree(staging, ignore_errors=True)  # now the old folder
+            return
+        old = set_aside(out)
         shutil.rmtree(old, ignore_errors=True)
         os.replace(out, old)
         os.replace(staging, out)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, out)
+
+
+def recover_folder(out) -> None:
+    """Move a folder left aside by an interrupted :func:`swap_into_place` back to ``out``."""
+    out = Path(out)
+    old = set_aside(out)
+    if not out.exists() and old.is_dir():
+        os.replace(old, out)
+
+
+def set_aside(out) -> Path:
+    """Where :func:`swap_into_place` moves a folder aside while it swaps (systems without exchange)."""
+    out = Path(out)
+    return out.with_name(f".{out.name}.old")
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where the system cannot."""
+    global _renameat2
+    if _renameat2 is None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            _renameat2 = libc.renameat2
+            _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        except (OSError, AttributeError):
+            _renameat2 = False
+    if not _renameat2:
+        return False
+    at_fdcwd = -100
+    if _renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    return False  # e.g. a file system without exchange support: fall back to two renames
+
+
+_renameat2 = None

@@ -16,7 +16,7 @@ import rnnlab.models.cell_loop  # noqa: F401  (registers the custom model class 
 import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers for loading)
 from rnnlab.encoding.inputs import inputs_for, load_inputs
 from rnnlab.errors import RnnlabError
-from rnnlab.files import read_json
+from rnnlab.files import read_json, set_aside
 from rnnlab.inference.predictor import Prediction, Predictor
 from rnnlab.models import ModelSpec
 from rnnlab.training.saving import (
@@ -59,6 +59,8 @@ class Bundle:
     @classmethod
     def load(cls, path: str | Path) -> "Bundle":
         path = Path(path)
+        if not path.exists() and set_aside(path).is_dir():
+            path = set_aside(path)  # a save killed between its two renames (systems without an atomic exchange)
         if not path.is_dir():
             raise RnnlabError(f"No model bundle at {path}: expected a folder made by `rnnlab train --out`.")
         missing = [name for name in REQUIRED if not (path / name).exists()]
