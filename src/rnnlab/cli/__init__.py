@@ -20,10 +20,12 @@ try:  # recent Typer carries its own copy of click
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-from rnnlab import _backend  # noqa: F401  (before keras)
+from rnnlab import _backend, _interrupt  # noqa: F401  (_backend before keras)
 from rnnlab.cli import bundles, data, embeddings, experiment, models, reproduce, train
 from rnnlab.cli.output import err
 from rnnlab.errors import RnnlabError
+
+INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
 
 
 class OneLineGroup(TyperGroup):
@@ -36,6 +38,7 @@ class OneLineGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        _interrupt.install()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:  # `rnnlab data`: the group's help
@@ -48,13 +51,15 @@ class OneLineGroup(TyperGroup):
             err.print(f"[bold red]error:[/] {message} See '{where} --help'.", highlight=False, soft_wrap=True,
                       markup=True)
             sys.exit(2)
-        except (typer.Abort, KeyboardInterrupt):  # Ctrl-C: every file rnnlab writes is staged and renamed, so none is half-written
-            err.print("interrupted: nothing half-written was kept; rerun the same command to start again "
-                      "(experiments resume where they stopped).", highlight=False, soft_wrap=True)
-            sys.exit(130)
+        except (typer.Abort, KeyboardInterrupt):
+            code = INTERRUPTED
         except ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
+        if code == INTERRUPTED:  # Ctrl-C (Typer turns it into exit status 130)
+            # Every file rnnlab writes is staged and renamed into place, so none is half-written.
+            err.print("interrupted: nothing half-written was kept; rerun the same command to start again "
+                      "(experiments resume where they stopped).", highlight=False, soft_wrap=True)
         sys.exit(code if isinstance(code, int) else 0)
 
 

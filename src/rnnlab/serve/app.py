@@ -10,6 +10,7 @@ Endpoints: `POST /v1/predict`, `POST /v1/explain`, `GET /v1/model`, `GET /health
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -191,14 +192,31 @@ def run(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, work
     options = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes}
     _show_logs(log_level)
     if workers == 1:
-        uvicorn.run(create_app(path, **options), host=host, port=port, log_level=log_level)
+        app = create_app(path, **options)
+        _stop_quietly()  # after the warm-up, so Ctrl-C still interrupts a slow start
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
     # Worker processes import the app by name, so the bundle and limits travel in the environment.
     os.environ[BUNDLE_ENV] = str(path)
     os.environ[OPTIONS_ENV] = json.dumps(options)
     os.environ[LOG_LEVEL_ENV] = log_level
+    _stop_quietly()
     uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level)
+
+
+def _stop_quietly() -> None:
+    """SIGTERM and Ctrl-C end a graceful shutdown with exit status 0.
+
+    uvicorn stops accepting connections, finishes the requests in flight, then raises the
+    signal again with the handlers it found installed. The default ones would kill the process
+    (status 143 or 130), which a supervisor reads as a crash; these handlers let `run` return.
+    """
+    def stopped(signum, frame):
+        log.info("stopped by %s", signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopped)
 
 
 def _show_logs(level: str) -> None:

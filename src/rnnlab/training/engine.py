@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from rnnlab import _interrupt
 from rnnlab._backend import backend_name
 from rnnlab._version import __version__
 from rnnlab.data.numeric import is_sequence_source
@@ -216,7 +217,7 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
     share of a shuffled pass; otherwise this is Keras' ``fit``. ``config.early_stopping`` adds
     Keras' ``EarlyStopping`` with its monitor, mode and best-epoch restore.
     """
-    callbacks = list(callbacks)
+    callbacks = [*callbacks, InterruptCheck()]
     validation = (data.x_val, data.y_val) if data.x_val is not None and _rows(data.x_val) else None
     if config.early_stopping is not None:
         callbacks.append(config.early_stopping.callback(validation is not None))
@@ -244,6 +245,19 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
         history = model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=epochs,
                             validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+class InterruptCheck(keras.callbacks.Callback):
+    """Raise a Ctrl-C that JAX's array conversion swallowed, at the next batch (see `rnnlab._interrupt`)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        _interrupt.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        _interrupt.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        _interrupt.check()
 
 
 def pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""Graceful stops: SIGTERM to `rnnlab serve` finishes the requests in flight and exits 0;
+Ctrl-C during training leaves nothing half-written and says how to go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.timeout(400)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def small_bundle(tmp_path_factory, amazon_file) -> Path:
+    from rnnlab.training.engine import train
+
+    out = tmp_path_factory.mktemp("graceful") / "bundle"
+    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
+    return out
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_sigterm_finishes_requests_in_flight_and_exits_0(small_bundle):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "rnnlab", "serve", str(small_bundle), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not start")
+        # Requests in flight for certain: headers and half of each body are sent before the
+        # signal, the rest after it. Each must still be answered in full.
+        body = json.dumps({"texts": ["A fine film, well acted and moving.", "Dull and far too long."] * 8}).encode()
+        head = (f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(4)]
+        for sock in sockets:
+            sock.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        with pytest.raises(OSError):  # no new connections once stopping
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        answers = []
+        for sock in sockets:
+            sock.sendall(body[len(body) // 2:])
+            answers.append(_read_all(sock))
+            sock.close()
+        code = server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    log = server.stderr.read()
+    assert code == 0, log[-2000:]
+    for answer in answers:
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.startswith(b"HTTP/1.1 200"), answer[:500]
+        assert len(json.loads(rest.partition(b"\r\n\r\n")[2])["predictions"]) == 16
+    assert "stopped by SIGTERM" in log
+
+
+def test_ctrl_c_during_training_keeps_nothing_half_written(amazon_file, tmp_path):
+    out = tmp_path / "bundle"
+    command = [sys.executable, "-m", "rnnlab", "train", "lstm", "--dataset", str(amazon_file), "--epochs", "100000",
+               "--vocab-size", "2000", "--maxlen", "64", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen = b""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    selector.register(proc.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + 200
+    while b"Epoch 2/" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        for key, _ in selector.select(timeout=1):
+            seen += os.read(key.fileobj.fileno(), 65536)
+    assert b"Epoch 2/" in seen, seen[-2000:]
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 130, rest[-2000:]
+    last = rest.decode().strip().splitlines()[-1]
+    assert last.startswith("interrupted:") and "rerun" in last
+    assert b"Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []  # no bundle, no staged folder
