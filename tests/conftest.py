@@ -70,3 +70,15 @@ def pytest_unconfigure(config):
     import shutil
 
     shutil.rmtree(getattr(config, "_rnnlab_cache", ""), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory, amazon_file) -> Path:
+    """A small LSTM bundle trained for one epoch on 300 Amazon reviews (seconds): a real bundle
+    for tests about files, commands and the service rather than about accuracy. Treat it as
+    read-only; copy it to change it."""
+    from rnnlab.training.engine import train
+
+    out = tmp_path_factory.mktemp("small") / "bundle"
+    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
+    return out

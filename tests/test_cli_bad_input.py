@@ -130,20 +130,16 @@ def test_every_command_is_in_the_table():
 
 
 @pytest.fixture(scope="module")
-def places(tmp_path_factory, amazon_file):
-    """Paths for the placeholders, and one real (small) bundle trained on the Amazon sample."""
-    from rnnlab.training.engine import train
-
+def places(tmp_path_factory, small_bundle):
+    """Paths for the placeholders; "bundle" is a real (small) bundle trained on the Amazon sample."""
     root = tmp_path_factory.mktemp("bad-input")
     for name, content in FILES.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     (root / "emptydir").mkdir()
-    bundle = root / "bundle"
-    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=bundle, verbose=0)
     found = {name: str(root / name) for name in FILES}
-    found.update({"emptydir": str(root / "emptydir"), "bundle": str(bundle), "missing": str(root / "nope"),
+    found.update({"emptydir": str(root / "emptydir"), "bundle": str(small_bundle), "missing": str(root / "nope"),
                   "notbundle": str(root / "notbundle"), "corrupt-bundle": str(root / "corrupt-bundle"),
                   "corrupt-store": str(root / "corrupt-store")})
     for suffix in ("csv", "json", "toml"):

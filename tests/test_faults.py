@@ -34,15 +34,6 @@ runner = CliRunner()
 REVIEWS = ["A wonderful, moving film with a great cast.", "Dull, slow and badly acted; a waste of time."]
 
 
-@pytest.fixture(scope="module")
-def small_bundle(tmp_path_factory, amazon_file) -> Path:
-    from rnnlab.training.engine import train
-
-    out = tmp_path_factory.mktemp("faults") / "bundle"
-    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
-    return out
-
-
 def _copy(bundle: Path, tmp_path: Path) -> Path:
     target = tmp_path / "copy"
     shutil.copytree(bundle, target)

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,15 +22,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def small_bundle(tmp_path_factory, amazon_file) -> Path:
-    from rnnlab.training.engine import train
-
-    out = tmp_path_factory.mktemp("graceful") / "bundle"
-    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
-    return out
 
 
 def _read_all(sock: socket.socket) -> bytes:

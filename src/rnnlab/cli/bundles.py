@@ -160,6 +160,10 @@ def serve(
     max_texts: Annotated[int, typer.Option(min=1, help="Most records per predict request.")] = 64,
     max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text.")] = 20_000,
     max_body_bytes: Annotated[Optional[int], typer.Option(min=1, help="Largest request body; default: room for the other limits.")] = None,
+    batching: Annotated[bool, typer.Option("--batching/--no-batching", help=(
+        "Predict the records of concurrent requests in one model call."))] = True,
+    batch_wait_ms: Annotated[float, typer.Option(min=0.0, max=1000.0, help=(
+        "Under load, how long a batch may wait for more requests (a lone client never waits)."))] = 2.0,
 ):
     """Serve a bundle: JSON API under /v1, a page to try it at /, API docs at /docs."""
     # Imported on use: FastAPI and uvicorn are for this command only.
@@ -167,4 +171,4 @@ def serve(
 
     console.print(f"loading {bundle} and compiling the model...")
     run(bundle, host=host, port=port, workers=workers, max_texts=max_texts, max_chars=max_chars,
-        max_body_bytes=max_body_bytes)
+        max_body_bytes=max_body_bytes, batching=batching, batch_wait_ms=batch_wait_ms)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from rnnlab._version import __version__
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.inference.bundle import REQUIRED, Bundle
+from rnnlab.serve.batching import MicroBatcher
 from rnnlab.serve.body_limit import BodySizeLimit
 from rnnlab.serve.schemas import (
     MAX_CHARS,
@@ -56,7 +57,8 @@ def default_max_body_bytes(max_texts: int, max_chars: int) -> int:
 
 
 def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = MAX_TEXTS,
-               max_chars: int = MAX_CHARS, max_body_bytes: int | None = None, warm_up: bool = True) -> FastAPI:
+               max_chars: int = MAX_CHARS, max_body_bytes: int | None = None, warm_up: bool = True,
+               batching: bool = True, batch_wait_ms: float = 2.0) -> FastAPI:
     """A FastAPI app serving one bundle: the model is loaded (and compiled) here, once.
 
     Args:
@@ -67,19 +69,27 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
             enough for `max_texts` texts of `max_chars` characters, however encoded.
         warm_up: compile and run the model before returning (default True), so the first
             request is as fast as the others.
+        batching: predict the records of concurrent requests in one model call (default True;
+            `rnnlab.serve.batching`). False: each request is its own call, in a thread pool.
+        batch_wait_ms: under load, how long a batch may wait for more requests (default 2 ms);
+            a lone client never waits.
 
     Example:
         >>> app = create_app("runs/lstm")  # doctest: +SKIP
         >>> TestClient(app).post("/v1/predict", json={"texts": ["An excellent movie!"]}).json()  # doctest: +SKIP
     """
     _check_limits(max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body_bytes)
+    if not isinstance(batch_wait_ms, (int, float)) or isinstance(batch_wait_ms, bool) \
+            or not 0 <= batch_wait_ms <= 1000:
+        raise InvalidInputError(f"batch_wait_ms must be a number of milliseconds from 0 to 1000, got {batch_wait_ms!r}.")
     if max_body_bytes is None:
         max_body_bytes = default_max_body_bytes(max_texts, max_chars)
     bundle = bundle_or_path if isinstance(bundle_or_path, Bundle) else Bundle.load(bundle_or_path)
     service = ModelService(bundle, max_texts=max_texts)
     if warm_up:
         service.warm_up()
-    limits = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes}
+    limits = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes,
+              "batching": batching, "batch_wait_ms": batch_wait_ms if batching else None}
     card = {**service.info(), "limits": limits}
     inputs = bundle.inputs
     PredictRequest, ExplainRequest = request_models(
@@ -106,10 +116,19 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RnnlabError, _input_error)
 
-    @app.post("/v1/predict", response_model=PredictResponse, responses=_ERRORS, tags=["model"])
-    def predict(request: PredictRequest) -> dict:
-        """Label and class probabilities of each text, with the tokens used, OOV count and truncation."""
-        return {"model": service.name, "predictions": service.predict(records(request))}
+    if batching:
+        batcher = MicroBatcher(service.predict, max_rows=max_texts, max_wait=batch_wait_ms / 1000)
+        app.state.batcher = batcher
+
+        @app.post("/v1/predict", response_model=PredictResponse, responses=_ERRORS, tags=["model"])
+        async def predict(request: PredictRequest) -> dict:
+            """Label and class probabilities of each text, with the tokens used, OOV count and truncation."""
+            return {"model": service.name, "predictions": await batcher.predict(records(request))}
+    else:
+        @app.post("/v1/predict", response_model=PredictResponse, responses=_ERRORS, tags=["model"])
+        def predict(request: PredictRequest) -> dict:
+            """Label and class probabilities of each text, with the tokens used, OOV count and truncation."""
+            return {"model": service.name, "predictions": service.predict(records(request))}
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=_ERRORS, tags=["model"])
     def explain(request: ExplainRequest) -> dict:
@@ -168,7 +187,7 @@ def app_from_env() -> FastAPI:
 
 def run(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
         max_texts: int = MAX_TEXTS, max_chars: int = MAX_CHARS, max_body_bytes: int | None = None,
-        log_level: str = "info") -> None:
+        batching: bool = True, batch_wait_ms: float = 2.0, log_level: str = "info") -> None:
     """Serve the bundle at `path` with uvicorn until interrupted.
 
     Args:
@@ -177,6 +196,7 @@ def run(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, work
         port: TCP port (default 8000).
         workers: processes; each loads the model once (default 1).
         max_texts, max_chars, max_body_bytes: request limits, as in `create_app`.
+        batching, batch_wait_ms: cross-request batching, as in `create_app`.
         log_level: uvicorn log level (default ``"info"``).
 
     Example:
@@ -189,7 +209,8 @@ def run(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, work
     missing = [name for name in REQUIRED if not (path / name).exists()]
     if not path.is_dir() or missing:
         raise RnnlabError(f"No complete model bundle at {path}: expected a folder made by `rnnlab train --out`.")
-    options = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes}
+    options = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes,
+               "batching": batching, "batch_wait_ms": batch_wait_ms}
     _show_logs(log_level)
     if workers == 1:
         app = create_app(path, **options)

@@ -140,6 +140,8 @@ class Limits(BaseModel):
     max_texts: int
     max_chars: int
     max_body_bytes: int
+    batching: bool = Field(True, description="Records of concurrent requests are predicted in one model call.")
+    batch_wait_ms: float | None = Field(None, description="How long a batch may wait for more requests under load.")
 
 
 class ModelInfo(BaseModel):
