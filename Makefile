@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export RNNLAB_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test install install-dev clean bench-serve
+.PHONY: demo test install install-dev clean bench-serve bench-load
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench-serve: install-dev
 	test -d runs/bench-lstm || $(BIN)/rnnlab train lstm --out runs/bench-lstm
 	test -d runs/bench-bilstm || $(BIN)/rnnlab train bilstm --out runs/bench-bilstm
 	$(BIN)/python benchmarks/bench_serve.py runs/bench-lstm runs/bench-bilstm --out runs/bench_serve.json
+
+# Concurrent clients (1, 8, 32, 128; 30 s each) against the textbook BiLSTM, with and without
+# cross-request batching; wrk drives the load on 127.0.0.1.
+bench-load: install-dev
+	command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; $$SUDO apt-get install -y -q wrk; }
+	test -d runs/textbook/best || $(BIN)/rnnlab reproduce textbook --models bilstm --out runs/textbook
+	$(BIN)/python benchmarks/bench_load.py runs/textbook/best --out runs/bench_load.json --markdown runs/bench_load.md
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info

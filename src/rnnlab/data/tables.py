@@ -25,6 +25,9 @@ from rnnlab.errors import (
 FORMATS = ("csv", "tsv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _INT = re.compile(r"[+-]?\d+")
+# Integer labels are class ids 0..k-1; a larger id is a column of numbers, not of classes
+# (and would make a model with that many outputs).
+MAX_CLASS_ID = 9_999
 
 
 def load_table(
@@ -161,6 +164,12 @@ def _encode_labels(values: list, lines: list[int], class_names, path: Path) -> t
     names = tuple(str(c) for c in class_names) if class_names is not None else None
     if all(i is not None for i in as_ints) and (names is not None or min(as_ints) >= 0):
         # Integer labels are already class ids: keep them, so a split lacking a class keeps its ids.
+        if names is None and max(as_ints) > MAX_CLASS_ID:
+            line = lines[as_ints.index(max(as_ints))]
+            raise DataFormatError(
+                f"{path}, line {line}: label {max(as_ints)} is too large for a class id (integer labels are "
+                f"class ids 0..{MAX_CLASS_ID}). Pass class_names=, or check that the label column holds classes."
+            )
         k = len(names) if names is not None else max(as_ints) + 1
         for value, line in zip(as_ints, lines):
             if not 0 <= value < k:

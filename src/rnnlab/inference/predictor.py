@@ -50,8 +50,15 @@ class Prediction:
     n_oov: int
     truncated: bool
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, tokens: bool = True) -> dict:
+        """The fields as a plain dict; ``tokens=False`` leaves out ``text`` and ``tokens`` (the
+        service's answer: the client has the text, and copying every token costs more than the
+        forward pass)."""
+        if tokens:
+            return asdict(self)
+        return {"label": self.label, "label_id": self.label_id, "probability": self.probability,
+                "probabilities": dict(self.probabilities), "n_tokens": self.n_tokens, "n_oov": self.n_oov,
+                "truncated": self.truncated}
 
 
 def bucketing_is_exact(spec) -> bool:

@@ -1,9 +1,10 @@
 """Requests that arrive together are predicted together: one model call for many clients.
 
-A recurrent model's forward pass costs nearly the same for 1 row as for 32 on a CPU (the
-time goes into the sequential scan, not the width), so 32 clients each sending one review are
-served far faster by one call of 32 rows than by 32 calls of one. :class:`MicroBatcher` queues
-the records of concurrent requests and hands them to the model in one call:
+Each model call pays a fixed cost (Python dispatch, encoding set-up, one compiled call per
+length bucket) besides its rows; on the textbook BiLSTM on a 2-core CPU one review alone takes
+1.55 ms and 32 together 0.99 ms each. Concurrent requests in one thread pool also contend for
+the same cores. :class:`MicroBatcher` queues the records of concurrent requests and hands them
+to the model in one call:
 
 - a lone client never waits: a batch starts as soon as the model is free;
 - under load (the last batch held more than one request) a batch waits up to ``max_wait``

@@ -58,8 +58,7 @@ class ModelService:
 
     def predict(self, records: list) -> list[dict]:
         """One dict per record (fields of `schemas.TextPrediction`), all records in one model call."""
-        return [{k: v for k, v in p.to_dict().items() if k not in ("text", "tokens")}
-                for p in self.predictor.predict(records)]
+        return [p.to_dict(tokens=False) for p in self.predictor.predict(records)]
 
     def explain(self, record) -> dict:
         """The prediction for one record with a score per fed token or step (`schemas.ExplainResponse`)."""
