@@ -45,6 +45,8 @@ LOG_LEVEL_ENV = "RNNLAB_SERVE_LOG_LEVEL"
 log = logging.getLogger("rnnlab.serve")
 
 _ERRORS = {
+    400: {"model": ErrorResponse, "description": "A body that cannot be read as JSON text (not UTF-8, cut short) "
+                                                 "or a bad Content-Length."},
     413: {"model": ErrorResponse, "description": "Request body over max_body_bytes (refused before parsing)."},
     422: {"model": ValidationErrorResponse, "description": "Invalid JSON, wrong types, empty or too long text, "
                                                            "too many texts; `loc` says where."},

@@ -43,7 +43,8 @@ def request_models(max_texts: int = MAX_TEXTS, max_chars: int = MAX_CHARS, *, ki
         str,
         StringConstraints(min_length=1, max_length=max_chars),
         AfterValidator(_usable_text),
-        Field(description=f"A raw review: 1 to {max_chars:,} characters, not only whitespace."),
+        Field(description=f"A raw review: 1 to {max_chars:,} characters, not only whitespace.",
+              json_schema_extra={"pattern": r"\S"}),  # declared; enforced (with its message) by _usable_text
     ]
     if kind == "text":
         class PredictRequest(BaseModel):
