@@ -2,7 +2,6 @@
 
 import io
 import tarfile
-import time
 
 import numpy as np
 import pytest
@@ -29,9 +28,7 @@ def _cache_files():
 def test_second_load_comes_from_cache(imdb_archive, monkeypatch):
     for old in cache_dir().glob("imdb-*.npz"):
         old.unlink()
-    start = time.perf_counter()
     first = load_imdb("train", imdb_archive)
-    parse_s = time.perf_counter() - start
     caches = list(cache_dir().glob("imdb-*.npz"))
     assert len(caches) == 1 and caches[0].stat().st_size > 100_000_000
 
@@ -39,11 +36,7 @@ def test_second_load_comes_from_cache(imdb_archive, monkeypatch):
         raise AssertionError("the archive was parsed a second time")
 
     monkeypatch.setattr(imdb_module, "_read_archive", parse_again)
-    start = time.perf_counter()
-    second = load_imdb("train", imdb_archive)
-    cached_s = time.perf_counter() - start
-    print(f"IMDB first load {parse_s:.2f}s, cached {cached_s:.2f}s")
-    assert cached_s < parse_s / 2
+    second = load_imdb("train", imdb_archive)  # from the cache: parsing again would fail (speed: make bench)
     assert second.texts == first.texts
     np.testing.assert_array_equal(second.labels, first.labels)
     np.testing.assert_array_equal(second.ratings, first.ratings)

@@ -47,13 +47,11 @@ def test_keras_mode_on_real_reviews_matches_keras_text_to_word_sequence(imdb_arc
     assert not any("<br" in t or t == "br" for toks in tokens for t in toks)
 
 
-def test_keras_mode_is_fast_enough_for_whole_datasets(imdb_archive):
-    import time
-
+def test_keras_mode_many_equals_one_by_one(imdb_archive):
+    # The batched path used for whole datasets (its speed is measured by `make bench`).
     texts, _ = imdb_reviews(imdb_archive, "train", 3000)
-    start = time.perf_counter()
-    Tokenizer().tokenize_many(texts * 5)  # 15,000 reviews
-    assert time.perf_counter() - start < 5.0  # ~0.5 s measured: 50,000 reviews in a few seconds
+    tokenizer = Tokenizer()
+    assert tokenizer.tokenize_many(texts) == [tokenizer.tokenize(t) for t in texts]
 
 
 # -- nltk mode --------------------------------------------------------------------------
