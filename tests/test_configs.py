@@ -7,6 +7,7 @@ wrong types and undecodable files fail with one clear line; pre-0.2 module names
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import sys
 import warnings
@@ -152,3 +153,33 @@ def test_pre_0_2_module_names_still_import_with_a_warning():
         assert module.__spec__.name == new  # the target module is left as it was
     with pytest.raises(ImportError, match="imdb-fast"):
         importlib.import_module("rnnlab.fast_recipe")
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("name, options", [
+    ("imdb-fast", ["--limit", "200", "--epochs", "1"]),
+    ("quick-gru-vs-lstm", ["--limit", "200", "--epochs", "1", "--runs", "1", "--models", "lstm"]),
+    ("arrangements", ["--limit", "200", "--epochs", "1", "--runs", "1", "--models", "MS_RST_biGRU"]),
+])
+def test_committed_configs_run_at_toy_scale(name, options, imdb_archive, tmp_path):
+    # The success path of `rnnlab experiment run` for committed configs. imdb-best-cpu and
+    # imdb-lm-finetune train word vectors or a language model on all 75,000 reviews even at
+    # --limit (minutes): their parts are tested in test_recipe.py and test_language_model.py.
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["experiment", "run", name, "--out", str(out), *options])
+    assert result.exit_code == 0, result.output[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results, results
+
+
+def test_sweep_options_are_refused_for_a_recipe_config():
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["experiment", "run", "imdb-fast", "--runs", "2"])
+    assert result.exit_code == 2 and "apply to sweeps only" in result.output

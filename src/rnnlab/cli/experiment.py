@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from rnnlab import _backend  # noqa: F401  (before keras)
-from rnnlab.errors import unknown_name
+from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.experiments import presets
 from rnnlab.experiments.config import load_config, read_config
 from rnnlab.files import write_json
@@ -102,11 +102,37 @@ def run(
 
     raw = read_config(config)
     if raw.get("kind", "sweep") != "sweep":
+        raw = _recipe_changes(raw, config, limit=limit, epochs=epochs, models=models, runs=runs, dataset=dataset,
+                              vocab_size=vocab_size, maxlen=maxlen, length_rule=length_rule, seed=seed,
+                              vary_init=vary_init, fixed_split=fixed_split)
         _final_recipe(raw, out or Path("experiments") / str(raw.get("name", config.stem)), validation_only)
         return
     loaded = load_config(config, **_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit,
                                             seed, vary_init, fixed_split))
     _sweep(loaded, out, workers, retry_failed, report)
+
+
+def _recipe_changes(raw: dict, config: Path, *, limit, epochs, **sweep_only) -> dict:
+    """A recipe config with the command line's --limit (and --epochs, for a kind="recipe") applied.
+
+    The other options shape a sweep; given for a recipe they would be silently ignored, so they
+    are refused.
+    """
+    given = sorted(name.replace("_", "-") for name, value in sweep_only.items() if value is not None)
+    kind = raw.get("kind")
+    if epochs is not None and kind != "recipe":
+        given.append("epochs")
+    if given:
+        raise InvalidInputError(f"{config} is a {kind} config: --{', --'.join(given)} apply to sweeps only; change "
+                                f"the config file's values instead.")
+    raw = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
+    if limit is not None:
+        raw.setdefault("data", {})["limit"] = limit
+        if kind == "lm-finetune":
+            raw.setdefault("pretrain", {})["limit"] = limit
+    if epochs is not None:
+        raw.setdefault("training", {})["epochs"] = epochs
+    return raw
 
 
 def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
