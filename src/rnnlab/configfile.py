@@ -31,20 +31,30 @@ def named_configs() -> list[str]:
 
 def find_config(name_or_path: str | Path) -> Path:
     """An existing config file: the path itself, else a committed config of that name."""
-    path = Path(name_or_path).expanduser()
-    if path.is_file():
+    try:
+        path = Path(name_or_path).expanduser()
+    except (RuntimeError, ValueError):  # "~someone" of an unknown user (or with a NUL): not a file
+        path = Path(name_or_path)
+    if _is_file(path):
         return path
     name = str(name_or_path)
     for candidate in (CONFIG_DIR / name, *(CONFIG_DIR / f"{name}{s}" for s in SUFFIXES)):
-        if candidate.is_file() and candidate.suffix in SUFFIXES:
+        if _is_file(candidate) and candidate.suffix in SUFFIXES:
             return candidate
-    if path.suffix in SUFFIXES and (CONFIG_DIR / path.name).is_file():
+    if path.suffix in SUFFIXES and _is_file(CONFIG_DIR / path.name):
         return CONFIG_DIR / path.name  # "configs/x.toml" from another working directory
     known = named_configs()
     close = difflib.get_close_matches(path.stem, known, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise InvalidInputError(f"Config {name!r} is neither a file nor a committed config.{hint} "
                             f"Committed configs: {', '.join(known)}.")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name the file system refuses (too long, say) names no file
+        return False
 
 
 def read_config(name_or_path: str | Path, what: str = "Config") -> dict:
@@ -61,7 +71,7 @@ def read_config(name_or_path: str | Path, what: str = "Config") -> dict:
         raise InvalidInputError(f"{what} {path} cannot be read: {exc.strerror or exc}.") from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # syntax errors, a 5,000-digit number, nesting too deep
         raise InvalidInputError(f"{what} {path} is not valid {path.suffix[1:].upper()}: {exc}.") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{what} {path} must hold an object of config fields, got {type(data).__name__}.")
@@ -83,6 +93,10 @@ def from_fields(cls, data, what: str | None = None):
     if not isinstance(data, dict):
         raise InvalidInputError(f"{what} must be an object of fields, got {type(data).__name__}.")
     _refuse_unknown(f"{what} field(s)", data, [f.name for f in dataclasses.fields(cls)])
+    missing = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise InvalidInputError(f"{what} needs the field(s) {', '.join(missing)}; add them.")
     return cls(**data)
 
 

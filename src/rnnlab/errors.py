@@ -36,7 +36,8 @@ def unknown_name(kind: str, name: str, choices) -> UnknownNameError:
     import difflib
 
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    # A config can hold any JSON value where a name belongs: only a string has close matches.
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5) if isinstance(name, str) else []
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return UnknownNameError(
         f"Unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(choices)}."

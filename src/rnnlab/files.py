@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import lzma
 import os
 import shutil
 import tempfile
+import tokenize
 import uuid
+import zipfile
+import zlib
 from pathlib import Path
 
 from rnnlab.errors import DataFormatError, DataNotFoundError, RnnlabError
 
-__all__ = ["atomic_path", "write_text", "write_json", "read_json", "staged_folder", "swap_into_place",
-           "recover_folder", "set_aside"]
+# What reading a damaged NumPy file raises besides ValueError. An .npz is a zip archive: a broken
+# deflate, bzip2 or lzma stream, a seek past the end, an unknown compression method, an
+# "encrypted" flag; an .npy header that is not a Python literal goes through a tokenizer, and
+# one that claims a huge shape makes NumPy allocate it before reading.
+DAMAGED_NUMPY_FILE_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError,
+                             RuntimeError, SyntaxError, tokenize.TokenError, MemoryError)
+
+__all__ = ["DAMAGED_NUMPY_FILE_ERRORS", "atomic_path", "write_text", "write_json", "read_json", "staged_folder",
+           "swap_into_place", "recover_folder", "set_aside"]
 
 
 @contextlib.contextmanager
@@ -66,7 +77,7 @@ def read_json(path, what: str):
             return json.load(f)
     except FileNotFoundError:
         raise DataNotFoundError(f"{what} file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5,000-digit number, deep nesting
         raise DataFormatError(f"{what} file {path} is not valid JSON: {exc}") from None
 
 

@@ -90,7 +90,10 @@ def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
 def _is_review_label_csv(path: Path) -> bool:
     """True for the two-column ``review_text,label`` layout, which load_table's defaults do not fit."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-        first = next(csv.reader(f), [])
+        try:
+            first = next(csv.reader(f), [])
+        except csv.Error:  # load_table reports it, with the line
+            return False
     cells = [c.strip().lower() for c in first]
     return cells == ["review_text", "label"] or (len(cells) == 2 and cells[1] in ("0", "1"))
 

@@ -196,7 +196,13 @@ def _to_arrays(entries: _Entries, source: Path) -> dict[str, np.ndarray]:
                     f"{source} has no reviews in aclImdb/{folder}/{cls}/: {_LAYOUT_HELP}. "
                     f"Check the path, or download {ARCHIVE_NAME} again from {IMDB_URL}."
                 )
-            for _, rating, raw in reviews:
+            for review_id, rating, raw in reviews:
+                if rating > 10:  # stored as int8; IMDB's are 1-10 (0 in unsup)
+                    raise DataFormatError(
+                        f"{source}: review aclImdb/{folder}/{cls}/{review_id}_{rating}.txt has rating {rating}, "
+                        f"but IMDB ratings are 1-10: {_LAYOUT_HELP}. Check the path, or download {ARCHIVE_NAME} "
+                        f"again from {IMDB_URL}."
+                    )
                 try:
                     texts.append(raw.decode("utf-8"))
                 except UnicodeDecodeError:

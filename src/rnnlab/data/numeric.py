@@ -22,6 +22,7 @@ from rnnlab.errors import (
     InvalidInputError,
     unknown_name,
 )
+from rnnlab.files import DAMAGED_NUMPY_FILE_ERRORS
 
 SEQUENCE_DATASETS = ("digits",)
 ARRAY_SUFFIXES = (".npz", ".npy")
@@ -138,24 +139,41 @@ def load_arrays(path, labels=None, class_names: Sequence[str] | None = None) -> 
     if not path.is_file():
         raise DataNotFoundError(f"{path} does not exist or is not a file.")
     lengths = names = None
+    is_npz = path.suffix.lower() == ".npz"
+    labels_file = None if is_npz else _labels_file(path, labels)
     try:
-        if path.suffix.lower() == ".npz":
+        if is_npz:
             with np.load(path, allow_pickle=False) as archive:
                 x = _first_key(archive, _X_KEYS, path, "sequences")
                 y = _first_key(archive, _Y_KEYS, path, "labels")
                 lengths = archive["lengths"] if "lengths" in archive.files else None
-                names = archive["class_names"].tolist() if "class_names" in archive.files else None
+                names = archive["class_names"] if "class_names" in archive.files else None
         else:
             x = np.load(path, allow_pickle=False)
-            y = np.load(_labels_file(path, labels), allow_pickle=False)
-    except ValueError as exc:  # object arrays need pickle, which we never enable
+            y = np.load(labels_file, allow_pickle=False)
+    except ValueError as exc:  # object arrays (they need pickle, which we never enable), a bad header
         raise DataFormatError(f"Cannot read {path} without pickle: {exc}. Save plain numeric arrays.") from None
+    except DAMAGED_NUMPY_FILE_ERRORS as exc:  # np.load of an empty, truncated or damaged file
+        raise DataFormatError(f"{path} is not a readable NumPy file ({exc or type(exc).__name__}): it is empty, "
+                              "truncated or damaged. Save the arrays again with np.savez or np.save.") from None
+    for name, array in (("sequences", x), ("labels", y)):
+        if not isinstance(array, np.ndarray):  # a .npy name on an .npz archive
+            raise DataFormatError(f"{path}: the {name} file holds several arrays; save one array per .npy file.")
     if x.ndim not in (2, 3):
         raise DataFormatError(f"{path}: sequences must be (n, steps) or (n, steps, features), got shape {x.shape}.")
-    if len(y) != len(x):
-        raise DataFormatError(f"{path}: {len(x)} sequences but {len(y)} labels.")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataFormatError(f"{path}: {len(x)} sequences need labels of shape ({len(x)},), got {y.shape}.")
+    if not len(x):
+        raise DataFormatError(f"{path} holds no sequences.")
     if not np.issubdtype(x.dtype, np.number):
         raise DataFormatError(f"{path}: sequences must be numbers, got dtype {x.dtype}.")
+    if lengths is not None and (lengths.shape != (len(x),) or lengths.dtype.kind not in "iu"):
+        raise DataFormatError(f"{path}: lengths must hold one integer per sequence, got shape {lengths.shape} "
+                              f"and dtype {lengths.dtype}.")
+    if names is not None:
+        if names.ndim != 1:
+            raise DataFormatError(f"{path}: class_names must be a list of names, got shape {names.shape}.")
+        names = names.tolist()
     sequences = list(x.astype(np.float32))
     if lengths is not None:
         sequences = [s[: int(n)] for s, n in zip(sequences, lengths)]
@@ -174,7 +192,10 @@ def _first_key(archive, keys, path: Path, what: str) -> np.ndarray:
 
 def _labels_file(path: Path, labels) -> Path:
     if labels is not None:
-        return Path(labels).expanduser()
+        labels = Path(labels).expanduser()
+        if not labels.is_file():
+            raise DataNotFoundError(f"Labels file {labels} does not exist or is not a file.")
+        return labels
     stem = path.name[: -len(".npy")]
     candidates = [path.with_name(f"{stem}.labels.npy")]
     if stem.endswith(("x", "X")):
@@ -212,7 +233,8 @@ def load_sequence_csv(path, id_column: str = "sequence_id", label_column: str = 
         raise DataNotFoundError(f"{path} does not exist or is not a file.")
     delimiter = TABLE_SUFFIXES.get(path.suffix.lower(), ",")
     reader = csv.reader(io.StringIO(read_utf8(path), newline=""), delimiter=delimiter)
-    header = next(reader, None)
+    rows = _checked_rows(reader, path)
+    header = next(rows, None)
     if not header:
         raise DataFormatError(f"{path} is empty: expected a header row.")
     header = [h.strip() for h in header]
@@ -226,7 +248,7 @@ def load_sequence_csv(path, id_column: str = "sequence_id", label_column: str = 
     position = {h: i for i, h in enumerate(header)}
     steps: dict[str, list[tuple[float, list[float]]]] = {}
     seq_labels: dict[str, tuple[str, int]] = {}
-    for cells in reader:
+    for cells in rows:
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
@@ -250,6 +272,14 @@ def load_sequence_csv(path, id_column: str = "sequence_id", label_column: str = 
     lines = [seq_labels[k][1] for k in steps]
     ids, names = _encode_labels(labels, lines, class_names, path)
     return SequenceDataset(sequences, ids, names, name=path.name.split(".")[0])
+
+
+def _checked_rows(reader, path: Path):
+    """The reader's rows; a malformed one (a cell over the csv module's size limit) is a DataFormatError."""
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise DataFormatError(f"{path}, line {reader.line_num}: {err}.") from None
 
 
 def _number(cell: str, path: Path, line: int, column: str) -> float:

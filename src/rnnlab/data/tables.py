@@ -151,8 +151,9 @@ def _jsonl_rows(path: Path, content: str) -> Iterator[tuple[int, dict]]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(f"{path}, line {line_number}: not valid JSON ({err.msg}).") from None
+        except (ValueError, RecursionError) as err:  # also a 5,000-digit number or nesting too deep
+            reason = err.msg if isinstance(err, json.JSONDecodeError) else str(err)
+            raise DataFormatError(f"{path}, line {line_number}: not valid JSON ({reason}).") from None
         if not isinstance(row, dict):
             raise DataFormatError(f"{path}, line {line_number}: expected a JSON object per line.")
         yield line_number, row

@@ -235,7 +235,7 @@ def load_inputs(source: str | Path | dict) -> TextInputs | FieldInputs | Sequenc
     """The input kind saved in a ``preprocessing.json`` (a path or its parsed content)."""
     data = read_json(source, "Preprocessing") if isinstance(source, (str, Path)) else source
     tag = data.get("format") if isinstance(data, dict) else None
-    if tag not in KINDS:
+    if not isinstance(tag, str) or tag not in KINDS:  # a list or an object is no tag (and cannot be looked up)
         known = ", ".join(KINDS)
         raise DataFormatError(f"Preprocessing {source if isinstance(source, (str, Path)) else ''} has format "
                               f"{tag!r}; rnnlab reads {known}. The bundle is damaged or from another program.")

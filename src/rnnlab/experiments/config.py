@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,12 @@ class ExperimentConfig:
     preset: str | None = None
 
     def __post_init__(self):
+        if not isinstance(self.models, (list, tuple)):
+            raise InvalidInputError(f"models must be a list of model names, spec files or inline specs, got "
+                                    f"{self.models!r}.")
+        for name in ("data", "training"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise InvalidInputError(f"{name} must be a table of settings, got {getattr(self, name)!r}.")
         self.models = [_normalise_model(m) for m in self.models]
         self.data = {k: v for k, v in dict(self.data).items() if v is not None}
         self.training = {k: v for k, v in dict(self.training).items() if v is not None}

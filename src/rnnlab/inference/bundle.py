@@ -76,6 +76,10 @@ class Bundle:
         spec = ModelSpec.from_dict(_object(read_json(path / SPEC_FILE, "Model spec"), path / SPEC_FILE))
         metrics = _object(read_json(path / METRICS_FILE, "Metrics"), path / METRICS_FILE) \
             if (path / METRICS_FILE).exists() else {}
+        names = metrics.get("class_names")
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise RnnlabError(f"{path / METRICS_FILE}: class_names must be a list of names, got {names!r}; the bundle "
+                              "is damaged: retrain it.")
         return cls(model, inputs.preprocessor, spec, metrics, path)
 
     @functools.cached_property

@@ -118,7 +118,7 @@ def check_encoders(spec: "ModelSpec") -> None:
         source_name = encoder.initial_state_from
         if source_name is None:
             continue
-        if source_name not in resolved:
+        if not isinstance(source_name, str) or source_name not in resolved:
             raise InvalidInputError(
                 f"Encoder {encoder.name!r} takes its initial state from {source_name!r}, which is not one of "
                 f"the inputs ({', '.join(names)}).")

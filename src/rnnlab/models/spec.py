@@ -29,6 +29,7 @@ CELLS = ("simple", "lstm", "gru")
 POOLINGS = ("last", "avg", "max", "concat", "attention")
 ARCHITECTURES = ("layers", "cell-loop")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
+MAX_DEPTH = 1000
 
 
 @dataclass
@@ -145,7 +146,11 @@ class ModelSpec:
     input_merge: str = "concat"
 
     def __post_init__(self):
-        self.head = [h if isinstance(h, DenseSpec) else DenseSpec(**h) for h in self.head]
+        for name in ("head", "inputs"):
+            if not isinstance(getattr(self, name), (list, tuple)):
+                raise InvalidInputError(f"ModelSpec.{name} must be a list, got {getattr(self, name)!r}.")
+        self.head = [h if isinstance(h, DenseSpec) else from_fields(DenseSpec, h, "ModelSpec.head entry")
+                     for h in self.head]
         self.inputs = [e if isinstance(e, EncoderSpec) else EncoderSpec.from_dict(e) for e in self.inputs]
         self.validate()
 
@@ -164,15 +169,18 @@ class ModelSpec:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"ModelSpec.{name} must be a positive integer, got {value!r}.")
+        if self.depth > MAX_DEPTH:  # layer_units would be a list of that many entries
+            raise InvalidInputError(f"ModelSpec.depth is {self.depth}: at most {MAX_DEPTH} stacked recurrent layers.")
         if self.num_classes < 2:
             raise InvalidInputError("ModelSpec.num_classes must be at least 2.")
         if self.maxlen is not None and (not isinstance(self.maxlen, int) or self.maxlen < 1):
             raise InvalidInputError(f"ModelSpec.maxlen must be a positive integer or null, got {self.maxlen!r}.")
-        if any(not isinstance(u, int) or u < 1 for u in self.layer_units):
-            raise InvalidInputError(f"ModelSpec.units must be positive integers, got {self.units!r}.")
+        if not self.layer_units or any(not isinstance(u, int) or u < 1 for u in self.layer_units):
+            raise InvalidInputError(f"ModelSpec.units must be a positive integer or a non-empty list of them, got "
+                                    f"{self.units!r}.")
         for name in ("spatial_dropout", "dropout", "recurrent_dropout", "output_dropout"):
             rate = getattr(self, name)
-            if not 0.0 <= rate < 1.0:
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
                 raise InvalidInputError(f"ModelSpec.{name} must be in [0, 1), got {rate!r}.")
         if self.architecture == "cell-loop" and self.maxlen is None:
             raise InvalidInputError("A cell-loop model unrolls a fixed number of steps: set maxlen.")
@@ -238,7 +246,7 @@ class ModelSpec:
     def from_json(cls, text: str) -> "ModelSpec":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # also a 5,000-digit number or nesting too deep
             raise InvalidInputError(f"Model spec is not valid JSON: {exc}.") from exc
         if not isinstance(data, dict):
             raise InvalidInputError("A model spec must be a JSON object of ModelSpec fields.")
@@ -251,6 +259,11 @@ class ModelSpec:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise InvalidInputError(f"Model spec file {path} does not exist.") from exc
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"Model spec file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                                    "re-save it as UTF-8.") from None
+        except OSError as exc:
+            raise InvalidInputError(f"Model spec file {path} cannot be read: {exc.strerror or exc}.") from None
         return cls.from_json(text)
 
     def replace(self, **changes) -> "ModelSpec":

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError
-from rnnlab.files import atomic_path, read_json, write_json
+from rnnlab.files import DAMAGED_NUMPY_FILE_ERRORS, atomic_path, read_json, write_json
 from rnnlab.text.tokenize import Tokenizer
 
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -53,7 +53,12 @@ def _read_npy(stream) -> np.ndarray:
             np.lib.format.read_array_header_1_0(stream)
         else:  # 2.0 and 3.0 headers have the same layout
             np.lib.format.read_array_header_2_0(stream)
-        return _ArrayOnlyUnpickler(stream).load()
+        try:
+            return _ArrayOnlyUnpickler(stream).load()
+        except pickle.UnpicklingError:
+            raise
+        except Exception as exc:  # a damaged pickle stream fails in a dozen ways (KeyError, struct.error...)
+            raise pickle.UnpicklingError(f"damaged pickle data ({type(exc).__name__}: {exc})") from None
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -65,12 +70,25 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             for name in archive.namelist():
                 if name.endswith(".npy") and name[:-4] in _ARRAYS:
                     arrays[name[:-4]] = _read_npy(io.BytesIO(archive.read(name)))
-    except (zipfile.BadZipFile, pickle.UnpicklingError, ValueError, EOFError) as exc:
+    except (*DAMAGED_NUMPY_FILE_ERRORS, pickle.UnpicklingError, ValueError) as exc:
         raise DataFormatError(f"{path} is not a Keras IMDB .npz file: {exc}") from None
     missing = [name for name in _ARRAYS if name not in arrays]
     if missing:
         raise DataFormatError(f"{path} lacks the arrays {', '.join(missing)}.")
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.ndim in (1, 2) and y.ndim == 1
+                and len(x) == len(y) and y.dtype.kind in "biu"):
+            raise DataFormatError(
+                f"{path} is not a Keras IMDB .npz file: x_{split} must hold one word-id list per review and "
+                f"y_{split} one integer label per review; got {_describe(x)} and {_describe(y)}.")
     return arrays
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
 
 
 def load_keras_imdb(npz_path, *, num_words=None, skip_top=0, maxlen=None, seed=113,
@@ -98,12 +116,16 @@ def load_keras_imdb(npz_path, *, num_words=None, skip_top=0, maxlen=None, seed=1
     rng.shuffle(indices)
     x_test, labels_test = x_test[indices], labels_test[indices]
 
-    if start_char is not None:
-        x_train = [[start_char] + [w + index_from for w in x] for x in x_train]
-        x_test = [[start_char] + [w + index_from for w in x] for x in x_test]
-    else:
-        x_train = [[w + index_from for w in x] for x in x_train]
-        x_test = [[w + index_from for w in x] for x in x_test]
+    try:
+        if start_char is not None:
+            x_train = [[start_char] + [w + index_from for w in x] for x in x_train]
+            x_test = [[start_char] + [w + index_from for w in x] for x in x_test]
+        else:
+            x_train = [[w + index_from for w in x] for x in x_train]
+            x_test = [[w + index_from for w in x] for x in x_test]
+    except TypeError:  # a review that is not a list, or a word id that is not a number
+        raise DataFormatError(f"{npz_path} is not a Keras IMDB .npz file: its reviews must be lists of integer "
+                              "word ids.") from None
 
     if maxlen:
         x_train, labels_train = _remove_long(maxlen, x_train, labels_train)

@@ -22,7 +22,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,17 +132,22 @@ class EmbeddingCoverage:
 # -- reading -----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
 def _open(path: Path):
-    """The file as a binary stream, gunzipped when it is gzip data."""
+    """The file as a binary stream, gunzipped when it is gzip data (damaged gzip data is a DataFormatError)."""
     if not path.is_file():
         where = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise DataNotFoundError(f"Word vectors file {path} {where}.")
-    handle = open(path, "rb")
-    if handle.read(2) == b"\x1f\x8b":
-        handle.close()
-        return gzip.open(path, "rb")
-    handle.seek(0)
-    return handle
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
+        try:
+            yield f
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            if not gzipped:
+                raise
+            raise DataFormatError(f"{path} is damaged gzip data ({exc}): the file is truncated or corrupt; "
+                                  "download or compress it again.") from None
 
 
 def _decode(raw: bytes, path: Path, where: str, errors: str) -> str:

@@ -170,7 +170,9 @@ class Vocabulary:
             vocab._set_words(list(zip(words, counts)))
             vocab.n_distinct = int(data.get("n_distinct", len(words)))
             vocab.n_tokens = int(data.get("n_tokens", sum(counts)))
-        except (KeyError, TypeError) as exc:
+        except (DataFormatError, InvalidInputError):
+            raise
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # int("x"), int(nan), int(inf)
             raise DataFormatError(f"Saved vocabulary is missing or has a bad field: {exc}") from None
         return vocab
 

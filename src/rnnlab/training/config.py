@@ -42,6 +42,9 @@ class EarlyStopping:
     restore_best: bool = True
 
     def __post_init__(self):
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise InvalidInputError(f"early_stopping.monitor must be a Keras log key such as 'val_loss', got "
+                                    f"{self.monitor!r}.")
         if self.mode is None:
             self.mode = "max" if "acc" in self.monitor else "min"
         if self.mode not in MODES:
@@ -117,12 +120,18 @@ class TrainingConfig:
         self.validate()
 
     def validate(self) -> "TrainingConfig":
-        if not isinstance(self.epochs, (int, float)) or isinstance(self.epochs, bool) or self.epochs <= 0:
+        if (not isinstance(self.epochs, (int, float)) or isinstance(self.epochs, bool) or self.epochs <= 0
+                or (isinstance(self.epochs, float) and not math.isfinite(self.epochs))):
             raise InvalidInputError(f"epochs must be a positive number, got {self.epochs!r}.")
         for name in ("batch_size", "members"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive integer, got {value!r}.")
+        for name, optional in (("final_rate", False), ("warmup_epochs", False), ("decay_epochs", True),
+                               ("learning_rate", True), ("clipnorm", True)):
+            value = getattr(self, name)
+            if (value is not None or not optional) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidInputError(f"{name} must be a number{' or unset' if optional else ''}, got {value!r}.")
         if self.schedule not in SCHEDULES:
             raise InvalidInputError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}.")
         if not 0.0 <= self.final_rate <= 1.0:
