@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import subprocess
@@ -207,11 +206,11 @@ def test_kill_during_word2vec_training_then_rerun(imdb_archive, tmp_path):
 
 # -- full disk ------------------------------------------------------------------------------------
 
-def _small_file_limit(limit: int):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
-    return apply
+# The limit is set in the child itself (a preexec_fn would fork this multithreaded JAX process).
+LIMITED = ("import resource, runpy, signal, sys; limit = int(sys.argv.pop(1)); "
+           "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+           "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "  # writes past the limit fail with EFBIG instead
+           "sys.argv[0] = 'rnnlab'; runpy.run_module('rnnlab', run_name='__main__')")
 
 
 def test_full_disk_during_save_keeps_the_old_bundle(small_bundle, amazon_file, tmp_path):
@@ -219,9 +218,9 @@ def test_full_disk_during_save_keeps_the_old_bundle(small_bundle, amazon_file, t
     shutil.copytree(small_bundle, target)
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     limit = (target / "model.keras").stat().st_size // 3  # the new model.keras cannot be written
-    command = [sys.executable, "-m", "rnnlab", "train", "lstm", "--dataset", str(amazon_file), "--limit", "300",
-               "--epochs", "1", "--vocab-size", "2000", "--maxlen", "64", "--out", str(target)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400, preexec_fn=_small_file_limit(limit))
+    command = [sys.executable, "-c", LIMITED, str(limit), "train", "lstm", "--dataset", str(amazon_file), "--limit",
+               "300", "--epochs", "1", "--vocab-size", "2000", "--maxlen", "64", "--out", str(target)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=400)
     assert done.returncode == 2, done.stderr[-3000:]
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and "File too large" in last and "Traceback" not in done.stderr
