@@ -21,34 +21,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_serve import free_port, load_reviews, stop_server  # noqa: E402
-
-SERVER = ("import sys; from rnnlab.serve import run; "
-          "run(sys.argv[1], port=int(sys.argv[2]), batching=sys.argv[3] == 'on', log_level='warning')")
-
-
-def start(bundle: Path, port: int, batching: bool, timeout: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(bundle), str(port), "on" if batching else "off"],
-                            start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    stop_server(proc)
-    raise RuntimeError(f"server did not answer within {timeout:.0f} s")
-
+from bench_serve import free_port, load_reviews, start_server, stop_server  # noqa: E402
 
 WRK_SCRIPT = r"""
 local bodies = {}
@@ -96,7 +73,7 @@ def bench(bundle: Path, modes: list[bool], bodies: Path, args) -> list[dict]:
     try:
         for batching in modes:
             port = free_port()
-            servers[batching] = (start(bundle, port, batching, args.start_timeout), f"http://127.0.0.1:{port}")
+            servers[batching] = (start_server(bundle, port, args.start_timeout, batching), f"http://127.0.0.1:{port}")
             level(servers[batching][1], 4, bodies, 2.0, bodies.parent)  # warm connections and caches
         rows = {batching: [] for batching in modes}
         for clients in args.clients:

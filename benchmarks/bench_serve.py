@@ -35,7 +35,8 @@ FALLBACK_REVIEWS = [
     "The first hour is great fun, but the plot falls apart and the ending is dull.",
     "I expected more from this director. Some good scenes, too many slow ones.",
 ]
-SERVER = "import sys; from rnnlab.serve import run; run(sys.argv[1], port=int(sys.argv[2]), log_level='warning')"
+SERVER = ("import sys; from rnnlab.serve import run; "
+          "run(sys.argv[1], port=int(sys.argv[2]), batching=sys.argv[3] == 'on', log_level='warning')")
 
 
 def free_port() -> int:
@@ -54,8 +55,9 @@ def load_reviews(n: int, seed: int = 0) -> tuple[list[str], str]:
         return FALLBACK_REVIEWS, "built-in"
 
 
-def start_server(bundle: Path, port: int, timeout: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(bundle), str(port)], start_new_session=True)
+def start_server(bundle: Path, port: int, timeout: float, batching: bool = True) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(bundle), str(port), "on" if batching else "off"],
+                            start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -12,16 +12,10 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
+from test_serve_e2e import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.timeout(400)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _read_all(sock: socket.socket) -> bytes:
@@ -32,20 +26,12 @@ def _read_all(sock: socket.socket) -> bytes:
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(small_bundle):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "rnnlab", "serve", str(small_bundle), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not start")
+        wait_until_healthy(url, 120, server)
         # Requests in flight for certain: headers and half of each body are sent before the
         # signal, the rest after it. Each must still be answered in full.
         body = json.dumps({"texts": ["A fine film, well acted and moving.", "Dull and far too long."] * 8}).encode()
