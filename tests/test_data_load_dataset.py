@@ -59,6 +59,28 @@ def test_unknown_names_and_paths(tmp_path):
         load_dataset("imbd")
     with pytest.raises(DataNotFoundError, match="does not exist"):
         load_dataset(str(tmp_path / "missing.csv"))
-    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    (tmp_path / "x.feather").write_bytes(b"ARROW1")
     with pytest.raises(DataFormatError, match="Cannot tell how to read"):
+        load_dataset(tmp_path / "x.feather")
+    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DataFormatError, match="not a readable Parquet file"):
         load_dataset(tmp_path / "x.parquet")
+
+
+def test_folders_of_class_folders(tmp_path):
+    for split, cls, n in [("train", "pos", 3), ("train", "neg", 2), ("test", "pos", 1), ("test", "neg", 1),
+                          ("train", "unsup", 2)]:
+        (tmp_path / "r" / split / cls).mkdir(parents=True)
+        for i in range(n):
+            (tmp_path / "r" / split / cls / f"{i}.txt").write_text(f"{cls} review {i}")
+    train = load_dataset(tmp_path / "r")
+    assert train.class_names == ("neg", "pos") and train.labels.tolist() == [0, 0, 1, 1, 1]
+    assert train.texts[0] == "neg review 0"
+    assert len(load_dataset(tmp_path / "r", "test")) == 2
+    flat = load_dataset(tmp_path / "r" / "train")
+    assert len(flat) == 5 and flat.class_names == ("neg", "pos")  # unsup is not a class
+    with pytest.raises(InvalidInputError, match="text_column applies to table files"):
+        load_dataset(tmp_path / "r", text_column="x")
+    (tmp_path / "r" / "train" / "pos" / "bad.txt").write_bytes(b"caf\xe9")
+    with pytest.raises(DataFormatError, match=r"bad.txt: not UTF-8"):
+        load_dataset(tmp_path / "r")

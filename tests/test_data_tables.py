@@ -27,15 +27,24 @@ def test_csv_with_three_string_classes(tmp_path):
 
 
 def test_integer_labels_stay_class_ids(tmp_path):
-    path = _write(tmp_path / "ints.csv", "text,label\na,2\nb,0\nc,2\n")
+    path = _write(tmp_path / "ints.csv", "text,label\na,2\nb,0\nc,1\n")
     ds = load_table(path)
-    assert ds.labels.tolist() == [2, 0, 2]
-    assert ds.class_names == ("0", "1", "2")  # class 1 absent from this file, ids unchanged
-    named = load_table(path, class_names=["neg", "mid", "pos"], name="mine")
+    assert ds.labels.tolist() == [2, 0, 1] and ds.class_names == ("0", "1", "2")
+    gap = _write(tmp_path / "gap.csv", "text,label\na,2\nb,0\nc,2\n")
+    named = load_table(gap, class_names=["neg", "mid", "pos"], name="mine")
     assert named.class_names == ("neg", "mid", "pos") and named.labels.tolist() == [2, 0, 2]
     assert named.name == "mine"
     with pytest.raises(DataFormatError, match="line 2: label 2 is not a class id"):
-        load_table(path, class_names=["neg", "pos"])
+        load_table(gap, class_names=["neg", "pos"])
+
+
+def test_other_integer_labels_are_class_names(tmp_path):
+    stars = load_table(_write(tmp_path / "stars.csv", "text,stars\na,5\nb,1\nc,3\nd,5\n"))
+    assert stars.class_names == ("1", "3", "5") and stars.labels.tolist() == [2, 0, 1, 2]
+    signs = load_table(_write(tmp_path / "signs.jsonl", '{"text": "a", "label": -1}\n{"text": "b", "label": 1}\n'))
+    assert signs.class_names == ("-1", "1") and signs.labels.tolist() == [0, 1]
+    # class 1 absent and no names given: the labels present are the classes
+    assert load_table(_write(tmp_path / "gap.csv", "text,label\na,2\nb,0\n")).class_names == ("0", "2")
 
 
 def test_string_labels_with_given_class_names(tmp_path):
@@ -78,11 +87,42 @@ def test_unlabelled_table(tmp_path):
 
 def test_missing_column_lists_the_columns_present(tmp_path):
     path = _write(tmp_path / "r.csv", "review,sentiment\ngood,1\n")
-    with pytest.raises(DataFormatError, match=r"no column 'text'. Columns present: 'review', 'sentiment'"):
-        load_table(path)
+    with pytest.raises(DataFormatError, match=r"no column 'text'. Columns present: 'review', 'sentiment'. Name them "
+                                              r"with --text-column"):
+        load_table(path, text_column="text")
     jsonl = _write(tmp_path / "r.jsonl", '{"text": "a", "label": 1}\n{"txt": "b", "label": 0}\n')
     with pytest.raises(DataFormatError, match=r"line 2: no column 'text'. Columns present: 'txt', 'label'"):
         load_table(jsonl)
+
+
+def test_columns_are_found_by_name_or_content(tmp_path):
+    by_name = load_table(_write(tmp_path / "k.csv", "id,Review,Sentiment\n1,good film,positive\n2,bad,negative\n"))
+    assert by_name.columns == {"text": "Review", "label": "Sentiment"}
+    assert by_name.texts == ["good film", "bad"] and by_name.class_names == ("negative", "positive")
+    rows = [{"id": i, "opinion": f"a rather long opinion number {i} about this film", "verdict": "yes" if i % 2 else "no"}
+            for i in range(6)]
+    by_content = load_table(_write(tmp_path / "c.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert by_content.columns == {"text": "opinion", "label": "verdict"}
+    with pytest.raises(DataFormatError, match=r"cannot tell which column holds the text .*--text-column"):
+        load_table(_write(tmp_path / "n.csv", "a,b\nx,1\ny,0\n"))
+
+
+def test_parquet_and_field_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"Summary": ["great", "awful", "fine"], "Text": ["loved it", "hated it", "liked it"],
+                             "Score": [5, 1, 4]}), path)
+    ds = load_table(path, text_column="Text", label_column="Score", field_columns={"title": "Summary", "body": "Text"})
+    assert ds.texts == ["loved it", "hated it", "liked it"] and ds.class_names == ("1", "4", "5")
+    assert ds.fields == {"title": ["great", "awful", "fine"], "body": ["loved it", "hated it", "liked it"]}
+    with pytest.raises(DataFormatError, match=r"r.parquet, row 1: no column 'nope'"):
+        load_table(path, text_column="nope", label_column="Score")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(DataFormatError, match="not a readable Parquet file"):
+        load_table(broken)
 
 
 def test_empty_text_cell_names_the_line(tmp_path):

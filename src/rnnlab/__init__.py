@@ -4,7 +4,8 @@ The package is layered; each layer imports only the ones before it::
 
     data -> text -> encoding -> models -> training -> inference -> experiments -> serve -> cli
 
-``rnnlab.load(DIR)`` opens a saved bundle; ``rnnlab.training.train`` trains one. See
+``rnnlab.load(DIR)`` opens a saved bundle; ``rnnlab.training.train`` trains one;
+``rnnlab.TextClassifier`` is a scikit-learn estimator over raw texts. See
 docs/architecture.md for where each concept lives.
 """
 
@@ -25,4 +26,13 @@ def load(path):
     return Bundle.load(path)
 
 
-__all__ = ["__version__", "load"]
+def __getattr__(name):
+    # Resolved on first use: the estimator pulls in Keras and scikit-learn.
+    if name == "TextClassifier":
+        from rnnlab.inference.estimator import TextClassifier
+
+        return TextClassifier
+    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
+
+
+__all__ = ["TextClassifier", "__version__", "load"]

@@ -20,6 +20,10 @@ from rnnlab.encoding.records import dataset_records, read_records
 from rnnlab.errors import InvalidInputError
 from rnnlab.files import atomic_path
 from rnnlab.plots import plot_token_scores
+from rnnlab.progress import task
+
+# Records per model call in batch prediction (the progress bar moves once per chunk).
+PREDICT_CHUNK = 1_000
 
 app = typer.Typer()
 
@@ -91,7 +95,11 @@ def predict(
         items += read_records(input, loaded.inputs, text_column=text_column)
     if not items:
         raise InvalidInputError("Nothing to classify: give texts as arguments or --input FILE.")
-    predictions = loaded.predict(items)
+    predictions = []
+    with task("predicting", total=len(items), unit="records", quiet_below=5_000) as advance:
+        for start in range(0, len(items), PREDICT_CHUNK):
+            predictions += loaded.predict(items[start:start + PREDICT_CHUNK])
+            advance(min(PREDICT_CHUNK, len(items) - start))
     if output is not None:
         _write_predictions_csv(output, predictions, loaded.class_names)
         console.print(f"{len(predictions):,} predictions written to {output}")

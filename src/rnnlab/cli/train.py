@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from rnnlab.cli.output import JsonFlag, console, print_json, print_test
+from rnnlab.cli.output import JsonFlag, console, err, print_json, print_test
+from rnnlab.errors import InvalidInputError
 from rnnlab.files import write_json
 
 app = typer.Typer()
@@ -17,14 +18,26 @@ app = typer.Typer()
 @app.command()
 def train(
     model: Annotated[str, typer.Argument(
-        help="Named model (see `rnnlab models`), a spec JSON file, or a training config "
-             "({\"spec\": ..., \"recipe\": ...}, e.g. configs/beyond/*.json).")],
+        help="Named model (see `rnnlab models`), `auto` (settings chosen from the data, a linear baseline "
+             "beside it), a spec JSON file, or a training config ({\"spec\": ..., \"recipe\": ...}).")],
     dataset: Annotated[Optional[str], typer.Option(
-        help="imdb, imdb-ratings (8 star classes), amazon, digits, or a data file (.csv/.txt texts; "
-             ".npz/.npy/.csv numeric sequences for a spec with features); default: the recipe's.")] = None,
+        help="imdb, imdb-ratings (8 star classes), amazon, digits, or your data: a .csv/.tsv/.jsonl/.parquet "
+             "table, a folder with a folder of .txt files per class, a fastText .txt file (.npz/.npy/.csv numeric "
+             "sequences for a spec with features); default: the recipe's.")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="The table's text column (default: found).")] = None,
+    label_column: Annotated[Optional[str], typer.Option(help="The table's label column (default: found).")] = None,
+    field_column: Annotated[Optional[list[str]], typer.Option(
+        help="FIELD=COLUMN for a model reading several fields, e.g. --field-column title=Summary (repeatable).")
+    ] = None,
+    test: Annotated[Optional[str], typer.Option(
+        help="A file or folder of test examples, read like --dataset (default: the dataset's test split, "
+             "else a held-out share).")] = None,
+    test_fraction: Annotated[Optional[float], typer.Option(
+        min=0.01, max=0.9, help="Share of a dataset without a test split held out for testing (default 0.2).")
+    ] = None,
     vocab_size: Annotated[Optional[int], typer.Option(min=3, help="Vocabulary ids, padding and OOV included.")] = None,
     maxlen: Annotated[Optional[int], typer.Option(min=1, help="Tokens fed per text.")] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (for `auto`: the most it trains).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
     validation_split: Annotated[Optional[float], typer.Option(min=0.0, max=1.0)] = None,
     optimizer: Optional[str] = None,
@@ -35,28 +48,152 @@ def train(
     chunk_length: Annotated[Optional[int], typer.Option(
         min=1, help="Read each sequence (maxlen steps) in chunks of N steps with a stateful model that carries its "
              "state across batches; the batch size is fixed.")] = None,
+    baseline_name: Annotated[str, typer.Option("--baseline", help="For `auto`: the linear baseline trained beside "
+                                               "it, nbsvm, tfidf-lr or none.")] = "nbsvm",
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
+    mlflow: Annotated[Optional[str], typer.Option(
+        "--mlflow", is_flag=False, flag_value="mlruns", metavar="[URI]",
+        help="Also log the run (parameters, curves, test metrics, bundle) to MLflow: a tracking URI or a local "
+             "folder; alone, ./mlruns.")] = None,
     as_json: JsonFlag = False,
 ):
-    """Train a model with its recipe, evaluate it on the test split, save a bundle."""
+    """Train a model with its recipe, evaluate it on the test split, save a bundle.
+
+    Every bundle holds TensorBoard event files: `tensorboard --logdir OUT/logs`.
+    """
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
+    from rnnlab.training.engine import prepare_for, resolve
     from rnnlab.training.engine import train as run_training
 
-
+    source = {"text_column": text_column, "label_column": label_column, "field_columns": _field_columns(field_column),
+              "test": test, "test_fraction": test_fraction}
+    if model == "auto":
+        return _train_auto(dataset, source, out=out, seed=seed, limit=limit, vocab_size=vocab_size, maxlen=maxlen,
+                           epochs=epochs, tokenizer=tokenizer, baseline=baseline_name, as_json=as_json, mlflow=mlflow,
+                           unused={"--batch-size": batch_size, "--validation-split": validation_split,
+                                   "--optimizer": optimizer, "--lr": lr, "--clipnorm": clipnorm,
+                                   "--early-stopping": early_stopping, "--chunk-length": chunk_length})
+    if baseline_name != "nbsvm":
+        raise InvalidInputError("--baseline applies to `rnnlab train auto` only.")
+    overrides = dict(dataset=dataset, vocab_size=vocab_size, maxlen=maxlen, epochs=epochs, batch_size=batch_size,
+                     validation_split=validation_split, optimizer=optimizer, learning_rate=lr, clipnorm=clipnorm,
+                     tokenizer=tokenizer, chunk_length=chunk_length, **source)
+    spec, recipe = resolve(model, **overrides)
+    data = prepare_for(spec, recipe, seed=seed, limit=limit)
+    if not as_json and data.info.get("profile"):
+        print_profile(data.info["profile"], data.info.get("columns"))
     result = run_training(model, out=out, seed=seed, limit=limit, early_stopping=early_stopping,
-                          verbose=2 if as_json else "auto", dataset=dataset, vocab_size=vocab_size, maxlen=maxlen,
-                          epochs=epochs, batch_size=batch_size, validation_split=validation_split,
-                          optimizer=optimizer, learning_rate=lr, clipnorm=clipnorm, tokenizer=tokenizer,
-                          chunk_length=chunk_length)
+                          verbose=2 if as_json else "auto", data=data, **overrides)
+    run_id = _log_mlflow(result, out, mlflow)
     if as_json:
-        return print_json(result.metrics())
+        return print_json({**result.metrics(), **({"mlflow_run": run_id} if run_id else {})})
     console.print(f"[bold]{result.spec.name}[/]: {result.params:,} parameters, trained in {result.train_seconds:.1f} s")
     if result.test:
         print_test(result.test)
     if out:
-        console.print(f"bundle saved to {out}")
+        console.print(f"bundle saved to {out} (curves: tensorboard --logdir {out}/logs)")
+    if run_id:
+        console.print(f"logged to MLflow ({mlflow}): run {run_id}")
+
+
+def _log_mlflow(result, out, uri):
+    if uri is None:
+        return None
+    from rnnlab.training.tracking import log_mlflow
+
+    return log_mlflow(result, out, uri)
+
+
+def _field_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    found = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            raise InvalidInputError(f"--field-column {pair!r}: write FIELD=COLUMN, e.g. --field-column title=Summary.")
+        found[name.strip()] = column.strip()
+    return found
+
+
+def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs, tokenizer, baseline, as_json,
+                mlflow, unused):
+    from rnnlab.experiments.auto import MAX_EPOCHS, train_auto
+
+    given = [name for name, value in unused.items() if value is not None]
+    if given:
+        raise InvalidInputError(f"`rnnlab train auto` chooses {', '.join(given)} itself; leave it out, or train a "
+                                "named model to set it.")
+    if dataset is None:
+        raise InvalidInputError("`rnnlab train auto` needs --dataset: a file or folder of your data, or a dataset "
+                                "name (imdb, amazon).")
+    if source.pop("field_columns"):
+        raise InvalidInputError("`rnnlab train auto` reads one text column; --field-column is for a fields model.")
+
+    def show(train_set, test_set, settings):
+        if as_json:
+            return
+        from rnnlab.data.profile import profile
+
+        print_profile({"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()},
+                      train_set.columns)
+        console.print(f"chosen: vocabulary {settings['vocab_size']:,}, maxlen {settings['maxlen']} tokens, "
+                      f"batches of {settings['batch_size']}")
+
+    auto = train_auto(dataset, out=out, seed=seed, limit=limit, vocab_size=vocab_size, maxlen=maxlen,
+                      epochs=epochs or MAX_EPOCHS, tokenizer=tokenizer or "keras",
+                      baseline=None if baseline == "none" else baseline, verbose=2 if as_json else "auto",
+                      on_data=show, **{k: v for k, v in source.items() if v is not None})
+    summary = auto.summary()
+    run_id = _log_mlflow(auto.result, out, mlflow)
+    if as_json:
+        return print_json({**summary, **({"mlflow_run": run_id} if run_id else {})})
+    result = auto.result
+    console.print(f"[bold]{result.spec.name}[/]: {result.params:,} parameters, trained in "
+                  f"{result.train_seconds:.1f} s ({len(result.history.get('loss', []))} epochs)")
+    if result.test:
+        print_test(result.test)
+    table = Table(title="recurrent model against the linear baseline (same split)")
+    for column in ("model", "validation", "test", "seconds"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    table.add_row(result.spec.name, f"{100 * summary['validation_accuracy']:.2f}%",
+                  f"{100 * summary['test_accuracy']:.2f}%", f"{result.train_seconds:.1f}")
+    if auto.baseline:
+        b = auto.baseline
+        table.add_row(f"{b['name']} ({b['ngram_range'][0]}-{b['ngram_range'][1]} grams, C={b['C']:g})",
+                      f"{100 * b['validation_accuracy']:.2f}%", f"{100 * b['test_accuracy']:.2f}%",
+                      f"{b['seconds']:.1f}")
+    console.print(table)
+    if auto.baseline:
+        gap = 100 * (summary["test_accuracy"] - auto.baseline["test_accuracy"])
+        verdict = "earned its cost" if gap > 0 else "did not beat the baseline here"
+        console.print(f"the recurrent model {verdict}: {gap:+.2f} points on test")
+    console.print(f"total {auto.seconds:.1f} s" + (f"; bundle saved to {out}" if out else ""))
+    if run_id:
+        console.print(f"logged to MLflow ({mlflow}): run {run_id}")
+
+
+def print_profile(profiles: dict, columns: dict | None = None) -> None:
+    """Class balance, text lengths and warnings of the training and test data."""
+    if columns:
+        console.print("columns: " + ", ".join(f"{role} = {name!r}" for role, name in columns.items()))
+    train, test = profiles["train"], profiles.get("test") or {}
+    table = Table(title=f"data: {train['examples']:,} training, {test.get('examples', 0):,} test examples")
+    table.add_column("class")
+    table.add_column("train", justify="right")
+    table.add_column("test", justify="right")
+    for name, count in train["classes"].items():
+        share = count / max(1, train["examples"])
+        table.add_row(name, f"{count:,} ({100 * share:.1f}%)", f"{test.get('classes', {}).get(name, 0):,}")
+    console.print(table)
+    words = train["words"]
+    console.print(f"words per text: median {words['median']:g}, mean {words['mean']:g}, 90% under {words['p90']:g}, "
+                  f"longest {words['max']:g}")
+    for where, found in (("training", train), ("test", test)):
+        for warning in found.get("warnings", []):
+            err.print(f"[yellow]warning[/] ({where} data): {warning}")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Datasets as :class:`TextDataset` records: IMDB, Amazon polarity, and the user's own tables.
+"""Datasets as :class:`TextDataset` records: IMDB, Amazon polarity, and the user's own tables and folders.
 
 ``load_dataset("imdb")`` is the one-line path; the loaders, :func:`locate` and
 :func:`download` beneath it are public for anything the one-liner does not cover.
@@ -13,7 +13,8 @@ from pathlib import Path
 from rnnlab.data.amazon import load_amazon
 from rnnlab.data.dataset import TextDataset
 from rnnlab.data.download import download
-from rnnlab.data.imdb import IMDB_SHA256, IMDB_URL, load_imdb
+from rnnlab.data.folders import has_splits, load_folders
+from rnnlab.data.imdb import ARCHIVE_NAME, IMDB_SHA256, IMDB_URL, load_imdb
 from rnnlab.data.locate import cache_dir, locate
 from rnnlab.data.numeric import SequenceDataset, load_sequences
 from rnnlab.data.ratings import RATING_CLASSES, by_rating
@@ -35,9 +36,11 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
     Args:
         name_or_path: a known dataset name (``"imdb-ratings"`` is IMDB labelled by its eight
             star ratings), or a path: an IMDB archive or ``aclImdb`` folder,
-            a fastText ``.txt`` file, or a ``.csv`` / ``.tsv`` / ``.jsonl`` table.
+            a fastText ``.txt`` file, a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` table, or
+            a folder of class folders of text files (:func:`load_folders`).
         split: ``"train"``, ``"test"`` or ``"unsup"`` for IMDB; ``"train"`` or ``"all"`` for
-            the Amazon sample. A single file is a whole dataset, so ``split`` is ignored for it.
+            the Amazon sample; ``"train"`` or ``"test"`` for a folder with those folders.
+            A single file is a whole dataset, so ``split`` is ignored for it.
         **kwargs: passed to the loader (e.g. ``path=`` for a name, ``text_column=`` for a table).
 
     Example:
@@ -45,10 +48,9 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
         >>> mine = load_dataset("reviews.csv", text_column="review")  # doctest: +SKIP
     """
     key = str(name_or_path).strip().lower()
-    if key == "imdb":
-        return load_imdb(split, **kwargs)
-    if key == "imdb-ratings":
-        return by_rating(load_imdb(split, **kwargs))
+    if key in ("imdb", "imdb-ratings"):
+        imdb = load_imdb(split, **_only_for("the IMDB dataset", kwargs, ("path",)))
+        return imdb if key == "imdb" else by_rating(imdb)
     if key == "amazon":
         if split == "test":
             raise InvalidInputError(
@@ -57,7 +59,7 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
             )
         if split not in ("train", "all"):
             raise unknown_name("Amazon split", split, ("all", "train", "test"))
-        return load_amazon(**kwargs)
+        return load_amazon(**_only_for("the Amazon sample", kwargs, ("path",)))
 
     path = Path(name_or_path).expanduser()
     if path.exists():
@@ -73,10 +75,12 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
 def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
     """Pick the loader from what the path looks like."""
     name = path.name.lower()
-    if path.is_dir() or name.endswith(_ARCHIVE_SUFFIXES):
-        return load_imdb(split, path=path, **kwargs)
+    if name.endswith(_ARCHIVE_SUFFIXES) or (path.is_dir() and is_imdb_folder(path)):
+        return load_imdb(split, path=path, **_only_for("the IMDB archive", kwargs))
+    if path.is_dir():
+        return load_folders(path, split, **_only_for("a folder of class folders", kwargs, ("class_names", "name")))
     if name.endswith(".txt"):
-        return load_amazon(path, **kwargs)
+        return load_amazon(path, **_only_for("a fastText .txt file", kwargs))
     if name.endswith(".csv") and not kwargs and _is_review_label_csv(path):
         return load_amazon(path)
     if path.suffix.lower() in EXTENSIONS or "format" in kwargs:
@@ -85,6 +89,21 @@ def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
         f"Cannot tell how to read {path}. Supported: an IMDB archive (.tar.gz) or aclImdb folder, "
         f"fastText .txt, and tables ({', '.join(sorted(EXTENSIONS))}; or pass format=)."
     )
+
+
+def is_imdb_folder(path: Path) -> bool:
+    """True for the extracted archive (or a folder holding it), which `load_imdb` reads with its ratings."""
+    return (path.name == "aclImdb" or (path / "imdb.vocab").is_file() or (path / "aclImdb").is_dir()
+            or (path / ARCHIVE_NAME).is_file())
+
+
+def _only_for(what: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> dict:
+    """Refuse table options (text_column=...) for a source that has no columns."""
+    extra = sorted(set(kwargs) - set(allowed))
+    if extra:
+        raise InvalidInputError(f"{', '.join(extra)} applies to table files (.csv, .tsv, .jsonl, .parquet), not to "
+                                f"{what}.")
+    return kwargs
 
 
 def _is_review_label_csv(path: Path) -> bool:
@@ -108,6 +127,9 @@ __all__ = [
     "by_rating",
     "cache_dir",
     "download",
+    "has_splits",
+    "is_imdb_folder",
+    "load_folders",
     "load_amazon",
     "load_dataset",
     "load_imdb",

@@ -20,6 +20,7 @@ class TextDataset:
         name: a short label for messages and reports (default ``""``).
         ratings: per-example star rating where the source has one (IMDB), else ``None``.
         fields: extra per-example text fields, e.g. ``{"title": [...], "body": [...]}``.
+        columns: for a table, the columns read: ``{"text": ..., "label": ...}`` and one per field.
 
     Example:
         >>> ds = TextDataset(["good", "bad"], np.array([1, 0]), ("neg", "pos"))
@@ -33,6 +34,7 @@ class TextDataset:
     name: str = ""
     ratings: np.ndarray | None = None
     fields: dict[str, list[str]] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.texts = list(self.texts)
@@ -87,6 +89,7 @@ class TextDataset:
             name=self.name,
             ratings=None if self.ratings is None else self.ratings[idx],
             fields={key: [values[i] for i in positions] for key, values in self.fields.items()},
+            columns=self.columns,
         )
 
     def sample(self, n: int, seed: int = 0) -> TextDataset:

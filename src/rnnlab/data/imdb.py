@@ -21,6 +21,7 @@ from rnnlab.data.dataset import TextDataset
 from rnnlab.data.locate import cache_dir, data_dir, locate
 from rnnlab.data.textcache import pack_texts, read_npz, unpack_texts, write_npz
 from rnnlab.errors import DataFormatError, DataNotFoundError, unknown_name
+from rnnlab.progress import task
 
 IMDB_URL = "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_SHA256 = (
@@ -153,12 +154,20 @@ def _read_archive(path: Path) -> _Entries:
     entries: _Entries = defaultdict(list)
     try:
         # Stream mode: one sequential pass, no index of 100,000 members held in memory.
-        with tarfile.open(path, "r|*") as tar:
+        size = path.stat().st_size
+        with open(path, "rb") as raw_file, tarfile.open(fileobj=raw_file, mode="r|*") as tar, \
+                task(f"parsing {path.name}", total=round(size / 2**20, 1), unit="MB") as advance:
+            shown, count = 0.0, 0
             for member in tar:
                 match = _REVIEW.search(member.name)
                 if match and member.isfile():
                     raw = tar.extractfile(member).read()
                     entries[match[1], match[2]].append((int(match[3]), int(match[4]), raw))
+                    count += 1
+                    if count % 2_000 == 0:
+                        done = round(raw_file.tell() / 2**20, 1)
+                        advance(done - shown, info=f"{count:,} reviews")
+                        shown = done
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise DataFormatError(
             f"{path} is not a readable IMDB archive ({err}); it may be truncated or corrupt. "

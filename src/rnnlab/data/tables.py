@@ -1,6 +1,10 @@
-"""Load a user's own labelled texts from CSV, TSV or JSON Lines.
+"""Load a user's own labelled texts from CSV, TSV, JSON Lines or Parquet.
 
-Errors name the file and line, because the usual fix is to open the file at that line.
+Errors name the file and line (the row, for Parquet), because the usual fix is to open the
+file at that line. When the caller does not name the text and label columns, they are
+found: a column with a usual name (``text``, ``review``...; ``label``, ``sentiment``...),
+else the column of longest cells for the text and the one with fewest distinct values for
+the label.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +26,17 @@ from rnnlab.errors import (
     unknown_name,
 )
 
-FORMATS = ("csv", "tsv", "jsonl")
-EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+              ".parquet": "parquet", ".pq": "parquet"}
+AUTO = "auto"
+# Usual names, in order of preference (compared without case).
+TEXT_NAMES = ("text", "review", "review_text", "sentence", "content", "body", "comment", "document", "tweet",
+              "message", "question")
+LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "polarity", "y", "rating", "stars")
+# A label column names classes: a column with more distinct values than this is not one.
+MAX_GUESSED_CLASSES = 100
+COLUMN_ADVICE = "Name them with --text-column and --label-column (text_column= and label_column= in Python)."
 _INT = re.compile(r"[+-]?\d+")
 # Integer labels are class ids 0..k-1; a larger id is a column of numbers, not of classes
 # (and would make a model with that many outputs).
@@ -32,58 +45,129 @@ MAX_CLASS_ID = 9_999
 
 def load_table(
     path,
-    text_column: str = "text",
-    label_column: str | None = "label",
+    text_column: str | None = AUTO,
+    label_column: str | None = AUTO,
     *,
     format: str | None = None,  # noqa: A002  (the user-facing word)
     class_names: Sequence[str] | None = None,
     name: str = "",
+    field_columns: Mapping[str, str] | None = None,
 ) -> TextDataset:
     """Read a table with one text column and, optionally, one label column.
 
     Args:
-        path: a ``.csv``, ``.tsv`` or ``.jsonl`` file (CSV/TSV need a header row).
-        text_column: the column holding the text (default ``"text"``).
-        label_column: the column holding the class, or ``None`` for unlabelled data
-            (default ``"label"``).
-        format: ``"csv"``, ``"tsv"`` or ``"jsonl"``; default: from the file extension.
-        class_names: names of class ids ``0..k-1``. Integer labels are used as ids as they are;
-            string labels are looked up in ``class_names``, or, when not given, numbered in
-            sorted order. Pass it when a file may lack some classes (e.g. a small test split).
+        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file (CSV/TSV need a header row).
+        text_column: the column holding the text; ``"auto"`` (default) finds it (see the module
+            docstring). The columns used are in the dataset's ``columns``.
+        label_column: the column holding the class, ``"auto"`` (default) to find it, or
+            ``None`` for unlabelled data.
+        format: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``; default: from the file extension.
+        class_names: names of class ids ``0..k-1``. With it, integer labels are used as ids
+            and other labels are looked up in it. Without it, labels that are exactly the
+            integers ``0..k-1`` are the ids; any other labels (words, stars 1-5, -1/1, true/false)
+            are the class names, numbered in sorted order. Pass the training data's names when
+            reading a file that may lack some classes (e.g. a small test split).
         name: the dataset's name (default: the file name without extension).
+        field_columns: ``{field: column}`` for a model reading several fields (e.g.
+            ``{"title": "Summary", "body": "Text"}``); they land in the dataset's ``fields``.
 
     Example:
         >>> ds = load_table("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
+        >>> ds.columns  # doctest: +SKIP
+        {'text': 'review', 'label': 'sentiment'}
     """
     path = Path(path).expanduser()
-    rows = table_rows(path, format)
+    rows = list(table_rows(path, format))
+    if not rows:
+        raise DataFormatError(f"{path} has a header but no examples.")
+    at = _where(path, _format_of(path, format))
+    text_column, label_column = choose_columns(path, rows, text_column, label_column)
+    fields = dict(field_columns or {})
     texts, raw_labels, lines = [], [], []
+    field_values: dict[str, list[str]] = {f: [] for f in fields}
     for line, row in rows:
-        for column in (text_column, label_column):
+        for column in (text_column, label_column, *fields.values()):
             if column is not None and column not in row:
                 present = ", ".join(repr(c) for c in row) or "none"
-                raise DataFormatError(
-                    f"{path}, line {line}: no column {column!r}. Columns present: {present}. "
-                    f"Choose the text and label columns with text_column= and label_column=."
-                )
+                raise DataFormatError(f"{at(line)}: no column {column!r}. Columns present: {present}. {COLUMN_ADVICE}")
         text = row[text_column]
         if not isinstance(text, str) or not text.strip():
-            raise DataFormatError(f"{path}, line {line}: the {text_column!r} cell is empty or not text.")
+            raise DataFormatError(f"{at(line)}: the {text_column!r} cell is empty or not text.")
         texts.append(text)
+        for field_name, column in fields.items():
+            value = row[column]
+            if value is not None and not isinstance(value, str):
+                raise DataFormatError(f"{at(line)}: the {column!r} cell is not text.")
+            field_values[field_name].append(value or "")
         if label_column is not None:
             label = row[label_column]
             if label is None or (isinstance(label, str) and not label.strip()):
-                raise DataFormatError(f"{path}, line {line}: the {label_column!r} cell is empty.")
+                raise DataFormatError(f"{at(line)}: the {label_column!r} cell is empty.")
             raw_labels.append(label)
             lines.append(line)
-    if not texts:
-        raise DataFormatError(f"{path} has a header but no examples.")
 
     if label_column is None:
         labels, names = None, tuple(class_names or ())
     else:
-        labels, names = _encode_labels(raw_labels, lines, class_names, path)
-    return TextDataset(texts, labels, names, name=name or path.name.split(".")[0])
+        labels, names = _encode_labels(raw_labels, lines, class_names, at)
+    columns = {"text": text_column, **({"label": label_column} if label_column else {}), **fields}
+    return TextDataset(texts, labels, names, name=name or path.name.split(".")[0], fields=field_values,
+                       columns=columns)
+
+
+def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | None, label_column: str | None
+                   ) -> tuple[str, str | None]:
+    """The text and label columns: the ones asked for, or found when asked for ``"auto"``."""
+    columns = list(dict.fromkeys(k for _, row in rows[:1000] for k in row))
+    sample = [row for _, row in rows[:2000]]
+    if text_column == AUTO and AUTO not in columns:
+        text_column = _by_name(columns, TEXT_NAMES) or _longest_cells(columns, sample)
+        if text_column is None:
+            raise DataFormatError(f"{path}: cannot tell which column holds the text (columns: "
+                                  f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
+    if label_column == AUTO and AUTO not in columns:
+        others = [c for c in columns if c != text_column]
+        label_column = _by_name(others, LABEL_NAMES) or _fewest_values(others, sample)
+        if label_column is None:
+            raise DataFormatError(f"{path}: cannot tell which column holds the labels (columns: "
+                                  f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
+    return text_column, label_column
+
+
+def _by_name(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in reversed(columns)}
+    return next((lowered[n] for n in names if n in lowered), None)
+
+
+def _longest_cells(columns: list[str], rows: list[dict]) -> str | None:
+    """The column whose cells are text and longest on average (at least a few words)."""
+    best, best_length = None, 15.0
+    for column in columns:
+        cells = [row.get(column) for row in rows]
+        if not all(isinstance(c, str) for c in cells if c is not None):
+            continue
+        mean = sum(len(c or "") for c in cells) / max(1, len(cells))
+        if mean > best_length:
+            best, best_length = column, mean
+    return best
+
+
+def _fewest_values(columns: list[str], rows: list[dict]) -> str | None:
+    """The column with the fewest distinct values, when it could name classes."""
+    best, best_count = None, None
+    for column in columns:
+        values = [row.get(column) for row in rows]
+        if any(isinstance(v, (dict, list)) for v in values):
+            continue
+        count = len({str(v).strip() for v in values if v is not None})
+        if 2 <= count <= min(MAX_GUESSED_CLASSES, max(2, len(rows) // 2)) and (best_count is None or count < best_count):
+            best, best_count = column, count
+    return best
+
+
+def _where(path: Path, fmt: str):
+    """How a message names a place in the file: its line, or its row for Parquet (no lines)."""
+    return (lambda n: f"{path}, row {n}") if fmt == "parquet" else (lambda n: f"{path}, line {n}")
 
 
 def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  # noqa: A002
@@ -95,6 +179,8 @@ def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  
     if not path.is_file():
         raise DataNotFoundError(f"{path} does not exist or is not a file. Check the path.")
     fmt = _format_of(path, format)
+    if fmt == "parquet":
+        return _parquet_rows(path)
     content = read_utf8(path)
     if not content.strip():
         raise DataFormatError(f"{path} is empty: expected a header row and at least one example.")
@@ -145,6 +231,25 @@ def _delimited_rows(path: Path, content: str, fmt: str) -> Iterator[tuple[int, d
         raise DataFormatError(f"{path}, line {reader.line_num}: {err}.") from None
 
 
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    # pyarrow is imported on use: only Parquet files need it.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataFormatError(f"{path} is not a readable Parquet file ({reason}).") from None
+    if table.num_rows == 0:
+        raise DataFormatError(f"{path} holds no rows.")
+    row = 0
+    for batch in table.to_batches(max_chunksize=10_000):
+        for record in batch.to_pylist():
+            row += 1
+            yield row, record
+
+
 def _jsonl_rows(path: Path, content: str) -> Iterator[tuple[int, dict]]:
     for line_number, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
@@ -159,23 +264,27 @@ def _jsonl_rows(path: Path, content: str) -> Iterator[tuple[int, dict]]:
         yield line_number, row
 
 
-def _encode_labels(values: list, lines: list[int], class_names, path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+def _encode_labels(values: list, lines: list[int], class_names, at) -> tuple[np.ndarray, tuple[str, ...]]:
     """Turn raw label cells into class ids and the matching class names."""
     as_ints = [_as_int(v) for v in values]
     names = tuple(str(c) for c in class_names) if class_names is not None else None
-    if all(i is not None for i in as_ints) and (names is not None or min(as_ints) >= 0):
-        # Integer labels are already class ids: keep them, so a split lacking a class keeps its ids.
+    distinct = set(as_ints)
+    dense = None not in distinct and min(distinct) == 0 and max(distinct) == len(distinct) - 1
+    by_name = names is not None and all(str(v).strip() in names for v in values)
+    if not by_name and all(i is not None for i in as_ints) and (names is not None or dense):
+        # Integer labels 0..k-1 (or with class names given) are already class ids: keep them.
+        # Other integers (stars 1-5, -1/1) are names of classes like any other label.
         if names is None and max(as_ints) > MAX_CLASS_ID:
             line = lines[as_ints.index(max(as_ints))]
             raise DataFormatError(
-                f"{path}, line {line}: label {max(as_ints)} is too large for a class id (integer labels are "
+                f"{at(line)}: label {max(as_ints)} is too large for a class id (integer labels are "
                 f"class ids 0..{MAX_CLASS_ID}). Pass class_names=, or check that the label column holds classes."
             )
         k = len(names) if names is not None else max(as_ints) + 1
         for value, line in zip(as_ints, lines):
             if not 0 <= value < k:
                 raise DataFormatError(
-                    f"{path}, line {line}: label {value} is not a class id 0..{k - 1} for class names {names}."
+                    f"{at(line)}: label {value} is not a class id 0..{k - 1} for class names {names}."
                 )
         return np.asarray(as_ints, dtype=np.int64), names or tuple(str(i) for i in range(k))
 
@@ -185,7 +294,7 @@ def _encode_labels(values: list, lines: list[int], class_names, path: Path) -> t
     index = {n: i for i, n in enumerate(names)}
     for key, line in zip(keys, lines):
         if key not in index:
-            raise DataFormatError(f"{path}, line {line}: label {key!r} is not one of the class names {names}.")
+            raise DataFormatError(f"{at(line)}: label {key!r} is not one of the class names {names}.")
     return np.asarray([index[k] for k in keys], dtype=np.int64), names
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.data import TextDataset, load_dataset, load_imdb
+from rnnlab.data import TextDataset, has_splits, is_imdb_folder, load_dataset, load_imdb
+from rnnlab.data.tables import EXTENSIONS
 from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import InvalidInputError
 from rnnlab.text import Preprocessor
@@ -44,23 +45,66 @@ def _is_imdb(dataset: str) -> bool:
     return dataset == "imdb" or dataset.endswith(".tar.gz") or path.name == "aclImdb" or (path / "aclImdb").is_dir()
 
 
-def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None,
-                test_fraction: float = 0.2) -> tuple[TextDataset, TextDataset]:
-    """Train and test examples of a dataset; datasets without a test split get a held-out one."""
+def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_fraction: float = 0.2,
+                test: str | None = None, text_column: str | None = None, label_column: str | None = None,
+                field_columns: dict | None = None) -> tuple[TextDataset, TextDataset]:
+    """Train and test examples of a dataset; datasets without a test split get a held-out one.
+
+    Args:
+        dataset: a dataset name or path (see :func:`rnnlab.data.load_dataset`).
+        seed: the seed of the held-out split and of the ``limit`` subsample.
+        limit: keep at most this many train and this many test examples (stratified).
+        test_fraction: the share held out as test data when the dataset has no test split
+            and no ``test`` file is given.
+        test: a file (or folder) of test examples, read with the same columns; its labels
+            are mapped to the training data's classes.
+        text_column, label_column, field_columns: the columns of a table file (default: found).
+    """
     dataset = str(dataset)
-    if _is_imdb(dataset):
+    columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
+                                 ("field_columns", field_columns)) if v}
+    if _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
-        train, test = load_imdb("train", path=path), load_imdb("test", path=path)
-    elif dataset.lower() == "imdb-ratings":
-        train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
+        train = load_imdb("train", path=path)
+        test_set = load_imdb("test", path=path) if test is None else None
+    elif dataset.lower() == "imdb-ratings" and not columns:
+        train = load_dataset(dataset, "train")
+        test_set = load_dataset(dataset, "test") if test is None else None
+    elif Path(dataset).is_dir() and has_splits(Path(dataset)) and not columns:
+        train = load_dataset(dataset, "train")
+        test_set = load_dataset(dataset, "test", class_names=train.class_names) if test is None else None
     else:
-        whole = load_dataset(dataset, "train")
-        if whole.labels is None:
-            raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
-        train, test = split_holdout(whole, test_fraction, seed)
+        train = load_dataset(dataset, "train", **columns)
+        test_set = None
+    if train.labels is None:
+        raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
+    if len(np.unique(train.labels)) < 2:
+        raise InvalidInputError(f"Every example of {dataset!r} has the label {train.class_names[train.labels[0]]!r}: a "
+                                "classifier needs two or more classes. Check the label column (--label-column).")
+    if test is not None:
+        test_set = _load_test(test, train, columns)
+        if test_set.labels is None:
+            raise InvalidInputError(f"The test file {test} has no labels to score against.")
+    elif test_set is None:
+        train, test_set = split_holdout(train, test_fraction, seed)
     if limit:
-        train, test = train.sample(limit, seed=seed), test.sample(limit, seed=seed)
-    return train, test
+        train, test_set = train.sample(limit, seed=seed), test_set.sample(limit, seed=seed)
+    return train, test_set
+
+
+def _load_test(test, train: TextDataset, columns: dict) -> TextDataset:
+    """A separate test file or folder, read with the training data's columns and classes."""
+    path = Path(str(test)).expanduser()
+    if path.suffix.lower() in EXTENSIONS:
+        options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"), **columns}
+        return load_dataset(path, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
+    if path.is_dir() and not is_imdb_folder(path):
+        return load_dataset(path, "test", class_names=train.class_names)
+    test_set = load_dataset(path, "test")
+    if test_set.class_names != train.class_names:
+        raise InvalidInputError(f"The test data {test} has classes {test_set.class_names} but the training data has "
+                                f"{train.class_names}.")
+    return test_set
 
 
 def prepare(train: TextDataset, test: TextDataset | None, *, mode: str = "keras", vocab_size: int | None = 8000,

@@ -45,6 +45,16 @@ def split_holdout(dataset, fraction: float, seed: int = 0):
 
     if not 0.0 < fraction < 1.0:
         raise InvalidInputError(f"The held-out test fraction must be in (0, 1), got {fraction!r}.")
-    train_idx, test_idx = train_test_split(np.arange(len(dataset)), test_size=fraction, random_state=seed,
-                                           stratify=dataset.labels)
+    counts = np.bincount(dataset.labels, minlength=len(dataset.class_names))
+    lonely = [name for name, count in zip(dataset.class_names, counts) if count == 1]
+    if lonely:
+        raise InvalidInputError(f"Cannot hold out a test set with every class: class(es) {lonely} have a single "
+                                "example. Add examples, or give a test file (--test).")
+    try:
+        train_idx, test_idx = train_test_split(np.arange(len(dataset)), test_size=fraction, random_state=seed,
+                                               stratify=dataset.labels)
+    except ValueError as err:  # too few rows for one test example per class, for instance
+        raise InvalidInputError(f"Cannot hold out {fraction:g} of {len(dataset)} examples as a test set with every "
+                                f"class in it ({err}). Add examples, change the share (--test-fraction), or give a "
+                                "test file (--test).") from None
     return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))

@@ -191,10 +191,11 @@ def validation_rows(n: int, validation_split: float = 0.2, seed: int = 0) -> tup
 
 
 def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_split: float = 0.2,
-                 limit: int | None = None, C_grid=None, ngram_ranges=None) -> dict:
+                 limit: int | None = None, C_grid=None, ngram_ranges=None, source: dict | None = None) -> dict:
     """Tune a linear baseline on the classifier's validation rows, then score the test split once.
 
-    The data are what `rnnlab train --dataset DATASET --seed SEED --limit LIMIT` sees: the same
+    The data are what `rnnlab train --dataset DATASET --seed SEED --limit LIMIT` sees (``source``:
+    the recipe's columns and test file, `Recipe.source_options`): the same
     examples, and the validation rows `prepare` holds out. Every (n-gram range, C) of the grid
     is fit on the fit part and scored on validation; the best (the simplest on ties) is the
     final model as it stands, fit on the fit part only and never on validation, so its
@@ -208,7 +209,7 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
     if name not in BASELINE_NAMES:
         raise unknown_name("baseline", name, BASELINE_NAMES)
     started = time.perf_counter()
-    train, test = load_splits(dataset, seed=seed, limit=limit)
+    train, test = load_splits(dataset, seed=seed, limit=limit, **(source or {}))
     fit_rows, val_rows = validation_rows(len(train), validation_split, seed)
     fit_part, val_part = train.subset(fit_rows), train.subset(val_rows)
     n_classes = len(train.class_names)

@@ -33,12 +33,17 @@ class DataRequest:
     validation_split: float
     length_rule: str
     split_seed: int
+    source: tuple = ()  # the recipe's source options (columns, test file), as sorted pairs
 
     @classmethod
     def for_run(cls, spec, recipe, *, limit: int | None, sample_seed: int, split_seed: int) -> "DataRequest":
+        source = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in recipe.source_options().items()))
         return cls(str(recipe.dataset), limit, sample_seed, recipe.tokenizer, spec.vocab_size, spec.maxlen,
                    recipe.padding, recipe.truncating, float(recipe.validation_split), recipe.length_rule,
-                   split_seed)
+                   split_seed, source)
+
+    def source_options(self) -> dict:
+        return {k: json.loads(v) for k, v in self.source}
 
     @property
     def key(self) -> str:
@@ -78,9 +83,10 @@ class DataCache:
     def raw(self, request: DataRequest) -> tuple[TextDataset, TextDataset]:
         # The subsample is drawn with the experiment's seed, not the run's: every run of a
         # --limit sweep sees the same examples, and only their split and order change.
-        key = (request.dataset, request.limit, request.sample_seed)
+        key = (request.dataset, request.limit, request.sample_seed, request.source)
         if key not in self._raw:
-            self._raw[key] = load_splits(request.dataset, seed=request.sample_seed, limit=request.limit)
+            self._raw[key] = load_splits(request.dataset, seed=request.sample_seed, limit=request.limit,
+                                         **request.source_options())
         return self._raw[key]
 
     def prepared(self, request: DataRequest):

@@ -29,6 +29,11 @@ class Recipe:
             `imdb.load_data(maxlen=...)` does. Defaults to `"truncate"`.
         published_accuracy: test accuracy (%) the source reports, if any.
         source: where the recipe comes from.
+        text_column, label_column: the columns of a table file (default: found from the file).
+        field_columns: ``{field: column}`` for a model reading several fields from a table.
+        test: a file or folder of test examples (default: the dataset's test split, else a
+            held-out share of it).
+        test_fraction: that held-out share. Defaults to 0.2.
     """
 
     dataset: str = "imdb"
@@ -41,9 +46,19 @@ class Recipe:
     length_rule: str = "truncate"
     published_accuracy: float | None = None
     source: str = ""
+    text_column: str | None = None
+    label_column: str | None = None
+    field_columns: dict[str, str] | None = None
+    test: str | None = None
+    test_fraction: float = 0.2
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def source_options(self) -> dict:
+        """Where the examples come from, as `rnnlab.encoding.load_splits` takes it."""
+        return {"text_column": self.text_column, "label_column": self.label_column,
+                "field_columns": self.field_columns, "test": self.test, "test_fraction": self.test_fraction}
 
 
 @dataclass

@@ -39,6 +39,7 @@ from rnnlab.errors import (
     unknown_name,
 )
 from rnnlab.files import atomic_path
+from rnnlab.progress import task
 from rnnlab.text.vocab import Vocabulary
 
 FORMATS = ("glove", "word2vec-text", "word2vec-binary")
@@ -225,15 +226,23 @@ def read_vectors(path, words: Iterable[str] | None = None, *, dim: int | None = 
     kept_words: list[str] = []
     kept: list[np.ndarray] = []
     seen: set[str] = set()
-    with _open(path) as f:
+    size = path.stat().st_size
+    with _open(path) as f, task(f"reading {path.name}", total=round(size / 2**20, 1), unit="MB",
+                                quiet_below=50) as advance:
         if info.count is not None:
             f.readline(_CHUNK)  # the header
         reader = _binary_records if info.format == "word2vec-binary" else _text_records
-        for word, vector in reader(f, path, info, wanted, limit, unicode_errors):
+        raw = getattr(f, "fileobj", None) or f  # gzip: the compressed bytes read so far
+        shown = 0.0
+        for count, (word, vector) in enumerate(reader(f, path, info, wanted, limit, unicode_errors)):
             if word not in seen:
                 seen.add(word)
                 kept_words.append(word)
                 kept.append(vector)
+            if count % 20_000 == 0:
+                done = round(raw.tell() / 2**20, 1)
+                advance(done - shown, info=f"{len(kept_words):,} words kept")
+                shown = done
     vectors = np.stack(kept).astype(np.float32, copy=False) if kept else np.zeros((0, info.dim), np.float32)
     return WordVectors(kept_words, vectors, info.format, path)
 

@@ -24,6 +24,7 @@ from rnnlab.data import load_imdb
 from rnnlab.data.locate import cache_dir
 from rnnlab.errors import DataNotFoundError, InvalidInputError
 from rnnlab.files import atomic_path
+from rnnlab.progress import task
 from rnnlab.text.cache import tokenizer_fingerprint
 from rnnlab.text.tokenize import keras_tokens
 from rnnlab.text.vectors import write_vectors
@@ -127,7 +128,15 @@ def _train(path: Path, *, dim, window, min_count, epochs, seed, limit, sg, worke
         if not model.wv.index_to_key:
             raise InvalidInputError(f"No word occurs {min_count} times in {len(texts):,} reviews: lower "
                                     "min_count or raise limit.")
-        model.train(corpus_file=str(corpus), total_words=model.corpus_total_words, epochs=epochs)
+        from gensim.models.callbacks import CallbackAny2Vec
+
+        with task(f"word2vec on {len(texts):,} reviews", total=epochs, unit="epochs") as advance:
+            class Epochs(CallbackAny2Vec):
+                def on_epoch_end(self, _model):
+                    advance()
+
+            model.train(corpus_file=str(corpus), total_words=model.corpus_total_words, epochs=epochs,
+                        callbacks=[Epochs()])
     finally:
         corpus.unlink(missing_ok=True)
     write_vectors(path, list(model.wv.index_to_key), model.wv.vectors)

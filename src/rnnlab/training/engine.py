@@ -29,10 +29,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from rnnlab import _interrupt
+from rnnlab import _interrupt, progress
 from rnnlab._backend import backend_name
 from rnnlab._version import __version__
 from rnnlab.data.numeric import is_sequence_source
+from rnnlab.data.profile import profile
 from rnnlab.encoding.bucketing import (
     BucketedBatches,
     bucket_lengths,
@@ -88,6 +89,7 @@ class TrainResult:
     init_seed: int | None = None
     config: TrainingConfig | None = None
     members: list["TrainResult"] | None = None
+    notes: dict = field(default_factory=dict)  # more entries for metrics.json (e.g. what `train auto` chose)
 
     @property
     def params(self) -> int:
@@ -114,6 +116,7 @@ class TrainResult:
             "backend": backend_name(),
             "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **self.notes,
         }
 
     def save(self, out: str | Path) -> Path:
@@ -222,28 +225,37 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
     if config.early_stopping is not None:
         callbacks.append(config.early_stopping.callback(validation is not None))
     if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
+        # A rich bar per epoch on a terminal, a line per epoch in a log, nothing with RNNLAB_PROGRESS=0.
+        shown = progress.mode()
+        verbose = {"bar": 0, "lines": 2, "off": 0}[shown]
+        if shown == "bar":
+            callbacks.append(EpochBars())
     epochs = config.whole_epochs
     if not float(config.epochs).is_integer() and (config.buckets or is_stateful(model)):
         raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; length-bucketed and stateful "
                                 "training run whole epochs.")
-    if is_stateful(model):
-        history = fit_stateful(model, data.x_train, data.y_train, epochs=epochs, validation=validation,
-                               callbacks=callbacks, verbose=verbose, seed=config.seed)
-    elif config.buckets:
-        buckets = tuple(config.buckets) if not isinstance(config.buckets, int) else config.buckets
-        batches = BucketedBatches(data.x_train, data.y_train, batch_size=config.batch_size, buckets=buckets,
-                                  padding=data.preprocessor.padding, seed=config.seed)
-        history = model.fit(batches, epochs=epochs, validation_data=validation, callbacks=callbacks,
-                            verbose=verbose)
-    elif not float(config.epochs).is_integer():
-        rows = pass_rows(_rows(data.x_train), config.epochs, np.random.default_rng(config.seed))
-        x = {k: v[rows] for k, v in data.x_train.items()} if isinstance(data.x_train, dict) else data.x_train[rows]
-        history = model.fit(x, data.y_train[rows], batch_size=config.batch_size, epochs=1, shuffle=False,
-                            validation_data=validation, callbacks=callbacks, verbose=verbose)
-    else:
-        history = model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=epochs,
-                            validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
+    try:
+        if is_stateful(model):
+            history = fit_stateful(model, data.x_train, data.y_train, epochs=epochs, validation=validation,
+                                   callbacks=callbacks, verbose=verbose, seed=config.seed)
+        elif config.buckets:
+            buckets = tuple(config.buckets) if not isinstance(config.buckets, int) else config.buckets
+            batches = BucketedBatches(data.x_train, data.y_train, batch_size=config.batch_size, buckets=buckets,
+                                      padding=data.preprocessor.padding, seed=config.seed)
+            history = model.fit(batches, epochs=epochs, validation_data=validation, callbacks=callbacks,
+                                verbose=verbose)
+        elif not float(config.epochs).is_integer():
+            rows = pass_rows(_rows(data.x_train), config.epochs, np.random.default_rng(config.seed))
+            x = {k: v[rows] for k, v in data.x_train.items()} if isinstance(data.x_train, dict) else data.x_train[rows]
+            history = model.fit(x, data.y_train[rows], batch_size=config.batch_size, epochs=1, shuffle=False,
+                                validation_data=validation, callbacks=callbacks, verbose=verbose)
+        else:
+            history = model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=epochs,
+                                validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
+    finally:
+        for callback in callbacks:
+            if isinstance(callback, EpochBars):
+                callback.close()
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
@@ -258,6 +270,52 @@ class InterruptCheck(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         _interrupt.check()
+
+
+class EpochBars(keras.callbacks.Callback):
+    """Rich progress bars on a terminal: one over the epochs, one over the current epoch's batches, with ETA."""
+
+    def on_train_begin(self, logs=None):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bars = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                              console=Console(stderr=True))
+        self._bars.start()
+        self._epochs = self._bars.add_task("epochs", total=self.params.get("epochs"), info="")
+        self._batches = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._batches is not None:
+            self._bars.remove_task(self._batches)
+        self._batches = self._bars.add_task(f"epoch {epoch + 1}", total=self.params.get("steps"), info="")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bars.update(self._batches, advance=1, info=_format_logs(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._bars.update(self._epochs, advance=1, info=_format_logs(logs))
+
+    def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self) -> None:
+        bars = getattr(self, "_bars", None)
+        if bars is not None:
+            bars.stop()
+            self._bars = None
+
+
+def _format_logs(logs) -> str:
+    return "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items()
+                     if k in ("loss", "accuracy", "val_loss", "val_accuracy"))
 
 
 def pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:
@@ -337,14 +395,19 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
     mode = spec.input_mode
     if isinstance(mode, NumericSteps) or is_sequence_source(recipe.dataset):
         return prepare_sequences_for(spec, recipe, seed=seed, limit=limit)
-    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit)
+    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, **recipe.source_options())
     if isinstance(mode, NamedFields):
-        return prepare_fields(train_set, test_set, spec, mode=recipe.tokenizer, padding=recipe.padding,
+        data = prepare_fields(train_set, test_set, spec, mode=recipe.tokenizer, padding=recipe.padding,
                               truncating=recipe.truncating, validation_split=recipe.validation_split, seed=seed)
-    return prepare(train_set, test_set, mode=recipe.tokenizer, vocab_size=spec.vocab_size, maxlen=spec.maxlen,
-                   padding=recipe.padding, truncating=recipe.truncating,
-                   validation_split=recipe.validation_split, length_rule=recipe.length_rule, seed=seed,
-                   cache=cache)
+    else:
+        data = prepare(train_set, test_set, mode=recipe.tokenizer, vocab_size=spec.vocab_size, maxlen=spec.maxlen,
+                       padding=recipe.padding, truncating=recipe.truncating,
+                       validation_split=recipe.validation_split, length_rule=recipe.length_rule, seed=seed,
+                       cache=cache)
+    data.info["profile"] = {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}
+    if train_set.columns:
+        data.info["columns"] = dict(train_set.columns)
+    return data
 
 
 def train(model: str | Path | ModelSpec, *, out: str | Path | None = None, seed: int = 0,

@@ -1,6 +1,7 @@
 """The bundle format, written: a trained model, its preprocessing, spec and metrics in one folder.
 
-Saving never uses pickle: the model is a ``.keras`` file (loaded in Keras safe mode by
+Beside them: ``training_curves.png`` and TensorBoard event files in ``logs/``
+(:mod:`rnnlab.training.tracking`). Saving never uses pickle: the model is a ``.keras`` file (loaded in Keras safe mode by
 :mod:`rnnlab.inference.bundle`), everything else is JSON. A bundle is built in a staged
 folder and swapped into place (:func:`rnnlab.files.staged_folder`), so a crash never leaves
 a half-written bundle where a good one was.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from rnnlab.files import staged_folder, write_json
 from rnnlab.plots import plot_training_curves
+from rnnlab.training.tracking import TENSORBOARD_DIR, write_tensorboard
 
 MODEL_FILE = "model.keras"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -31,4 +33,6 @@ def save_bundle(result, out: str | Path) -> Path:
         write_json(staging / METRICS_FILE, result.metrics(), indent=2)
         if result.history:
             plot_training_curves(result.history, staging / CURVES_FILE, title=result.spec.name)
+            write_tensorboard(result.history, staging / TENSORBOARD_DIR,
+                              text={"model": f"{result.spec.name}: {result.params:,} parameters"})
     return out

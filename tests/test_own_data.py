@@ -1,0 +1,151 @@
+"""The user's own data: tables with their own column names and labels, folders per class, test files,
+the data profile, and `rnnlab train auto` from a `review,sentiment` CSV to predictions in the user's labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rnnlab.cli import app
+from rnnlab.data import TextDataset, load_imdb
+from rnnlab.data.profile import covering_length, profile
+from rnnlab.encoding.prepare import load_splits
+from rnnlab.errors import InvalidInputError
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def reviews(imdb_archive):
+    """Real IMDB reviews, balanced, in a fixed order."""
+    return load_imdb("train").sample(1200, seed=3)
+
+
+def _write_csv(path, rows, header):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def review_csv(tmp_path_factory, reviews):
+    """The common Kaggle layout: `review,sentiment` with positive / negative."""
+    path = tmp_path_factory.mktemp("own") / "reviews.csv"
+    names = {0: "negative", 1: "positive"}
+    return _write_csv(path, [(t, names[int(y)]) for t, y in zip(reviews.texts, reviews.labels)],
+                      ["review", "sentiment"])
+
+
+@pytest.mark.timeout(300)
+def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
+    out = tmp_path / "auto"
+    result = runner.invoke(app, ["train", "auto", "--dataset", str(review_csv), "--epochs", "4", "--out", str(out),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    # 960 training reviews: well above chance for both models
+    assert summary["test_accuracy"] > 0.65
+    assert summary["baseline"]["name"] == "nbsvm" and summary["baseline"]["test_accuracy"] > 0.65
+    assert summary["settings"]["maxlen"] % 50 == 0 and 2_000 <= summary["settings"]["vocab_size"] <= 30_000
+    assert summary["profile"]["train"]["classes"] == {"negative": 480, "positive": 480}
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["class_names"] == ["negative", "positive"]
+    assert metrics["data"]["columns"] == {"text": "review", "label": "sentiment"}
+    assert metrics["auto"]["baseline"]["test_accuracy"] == summary["baseline"]["test_accuracy"]
+    assert metrics["recipe"]["dataset"] == str(review_csv)
+
+    predicted = runner.invoke(app, ["predict", str(out), "An absolute masterpiece, moving and beautifully acted.",
+                                    "The worst film I have ever seen, a boring waste of time.", "--json"])
+    assert predicted.exit_code == 0, predicted.output
+    labels = [json.loads(line)["label"] for line in predicted.stdout.strip().splitlines()]
+    assert labels == ["positive", "negative"]  # the user's own labels come back
+
+
+@pytest.mark.timeout(300)
+def test_named_model_with_columns_a_test_file_and_labels_of_any_type(reviews, tmp_path):
+    stars = {0: -1, 1: 1}
+    rows = [(i, t, stars[int(y)]) for i, (t, y) in enumerate(zip(reviews.texts, reviews.labels))]
+    train_file = tmp_path / "train.tsv"
+    with open(train_file, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter="\t")
+        writer.writerow(["id", "opinion", "verdict"])
+        writer.writerows(rows[:900])
+    test_file = tmp_path / "test.jsonl"
+    test_file.write_text("".join(json.dumps({"opinion": t, "verdict": v}) + "\n" for _, t, v in rows[900:]))
+    spec = tmp_path / "gru-max.json"
+    spec.write_text(json.dumps({"name": "gru-max", "vocab_size": 8000, "maxlen": 200, "embedding_dim": 32,
+                                "mask_zero": True, "cell": "gru", "units": 16, "pooling": "max",
+                                "optimizer": "adam", "learning_rate": 0.004}))
+    out = tmp_path / "bundle"
+    result = runner.invoke(app, ["train", str(spec), "--dataset", str(train_file), "--text-column", "opinion",
+                                 "--label-column", "verdict", "--test", str(test_file), "--epochs", "3",
+                                 "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["class_names"] == ["-1", "1"]
+    assert metrics["test"]["examples"] == 300  # the test file, whole; the training file is not split
+    assert metrics["data"]["train_examples"] + metrics["data"]["validation_examples"] == 900
+    assert metrics["test"]["accuracy"] > 0.6
+    assert metrics["recipe"]["test"] == str(test_file)
+
+
+def test_folders_per_class_with_their_own_test_split(reviews, tmp_path):
+    root = tmp_path / "movies"
+    for split, part in (("train", reviews.subset(range(300))), ("test", reviews.subset(range(300, 400)))):
+        for i, (text, label) in enumerate(zip(part.texts, part.labels)):
+            folder = root / split / ("good" if label else "bad")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{i}.txt").write_text(text, encoding="utf-8")
+    train, test = load_splits(str(root))
+    assert (len(train), len(test)) == (300, 100)
+    assert train.class_names == test.class_names == ("bad", "good")
+    assert sorted(test.texts) == sorted(reviews.subset(range(300, 400)).texts)
+
+
+def test_parquet_with_a_held_out_share(reviews, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"body": reviews.texts[:500], "is_positive": [bool(y) for y in reviews.labels[:500]]}),
+                   path)
+    train, test = load_splits(str(path), test_fraction=0.3, seed=1)
+    assert (len(train), len(test)) == (350, 150)
+    assert train.columns == {"text": "body", "label": "is_positive"}
+    assert train.class_names == ("0", "1")  # booleans are the class ids 0 and 1
+
+
+def test_profile_counts_lengths_and_warns():
+    texts = [f"review number {i} " + "word " * (i % 40) for i in range(200)]
+    labels = np.array([0] * 195 + [1] * 5)
+    found = profile(TextDataset(texts, labels, ("common", "rare")))
+    assert found.classes == {"common": 195, "rare": 5}
+    assert found.words["max"] == 42 and found.words["median"] == pytest.approx(22.5)
+    assert any("'rare' has only 5 of 200" in w for w in found.warnings)
+
+    swapped = TextDataset(["pos"] * 30, np.arange(30), tuple(f"a long review text number {i}" for i in range(30)))
+    assert any("swapped" in w for w in profile(swapped).warnings)
+    conflicting = TextDataset(["same words here"] * 2 + ["other words here"], np.array([0, 1, 1]), ("a", "b"))
+    assert any("more than one label" in w for w in profile(conflicting).warnings)
+    clean = TextDataset([f"a review of film {i}" for i in range(40)], np.arange(40) % 2, ("a", "b"))
+    assert profile(clean).warnings == []
+
+
+def test_one_class_only_is_refused(tmp_path):
+    path = _write_csv(tmp_path / "one.csv", [(f"text number {i}", "good") for i in range(10)], ["text", "label"])
+    with pytest.raises(InvalidInputError, match="two or more classes"):
+        load_splits(str(path))
+
+
+def test_covering_length_follows_the_length_statistics():
+    texts = ["w " * n for n in range(1, 101)]  # 1..100 words
+    assert covering_length(texts) == 100  # 90% are at most 91 words: rounded up to 100
+    assert covering_length(texts, 0.4) == 50  # 41 words
+    assert covering_length(["one two"] * 5) == 50 and covering_length(["w " * 5000]) == 800  # the bounds
