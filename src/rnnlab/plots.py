@@ -1,4 +1,9 @@
-"""Figures written next to results (PNG, Agg backend: no display needed)."""
+"""Figures written next to results (PNG, no display needed).
+
+Figures are made as bare ``matplotlib.figure.Figure`` objects, never through pyplot's global
+state: saving a bundle from a notebook must not switch the notebook's plotting backend or
+leave figures open in it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,25 @@ from pathlib import Path
 from rnnlab.files import atomic_path
 
 
+def new_figure(**options):
+    """A figure outside pyplot (``Figure(figsize=...)``); ``save_figure`` writes it."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Write ``fig`` as a PNG, atomically."""
+    path = Path(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return path
+
+
 def plot_training_curves(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
     """Loss and accuracy per epoch, training and validation side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig = new_figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "-o"), (f"val_{metric}", "--s")):
             if key in history:
@@ -28,10 +43,7 @@ def plot_training_curves(history: dict[str, list[float]], path: str | Path, titl
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, title: str = "",
@@ -41,12 +53,6 @@ def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, 
     Attention weights are shaded blue relative to the largest one; occlusion scores green
     (pushes towards the predicted class) or red (away from it), relative to the largest magnitude.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
     scale = max((abs(s) for s in scores), default=0.0) or 1.0
     lines: list[list[tuple[str, float]]] = [[]]
     used = 0
@@ -58,7 +64,7 @@ def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, 
         used += len(token) + 1
     char_w, line_h = 1.0 / width, 0.32
     fig_h = 0.9 + line_h * len(lines)
-    fig = plt.figure(figsize=(13, fig_h))
+    fig = new_figure(figsize=(13, fig_h))
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98 - (0.5 / fig_h if title else 0)))
     ax.set_xlim(0, 1)
     ax.set_ylim(len(lines), 0)
@@ -76,7 +82,4 @@ def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, 
             x += (len(token) + 1) * char_w
     if title:
         fig.suptitle(title, fontsize=11, x=0.01, ha="left")
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

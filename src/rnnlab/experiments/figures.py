@@ -6,33 +6,20 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.files import atomic_path
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from rnnlab.plots import new_figure, save_figure
 
 
 def _save(fig, path: Path) -> Path:
-    plt = _pyplot()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_difference_heatmaps(answers, path: str | Path) -> Path:
     """One panel per question: cells are pairs, coloured by mean difference (green: right better)."""
-    plt = _pyplot()
     path = Path(path)
     diffs = [100 * c.mean_difference for a in answers for _, c in a.usable]
     limit = max([abs(d) for d in diffs] + [0.5])
-    fig, axes = plt.subplots(1, len(answers), figsize=(4.6 * len(answers), 4.2), squeeze=False)
+    fig = new_figure(figsize=(4.6 * len(answers), 4.2))
+    axes = fig.subplots(1, len(answers), squeeze=False)
     image = None
     for ax, answer in zip(axes[0], answers):
         q = answer.question
@@ -69,10 +56,10 @@ def plot_difference_heatmaps(answers, path: str | Path) -> Path:
 def plot_accuracy_boxes(accuracies: dict[str, dict[int, float]], path: str | Path,
                         baseline: float | None = None) -> Path:
     """Test accuracy per model over runs: a box, plus every run as a dot."""
-    plt = _pyplot()
     path = Path(path)
     names = list(accuracies)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(names) + 2), 4.8))
+    fig = new_figure(figsize=(max(6.0, 0.75 * len(names) + 2), 4.8))
+    ax = fig.subplots()
     data = [[100 * v for v in accuracies[n].values()] for n in names]
     ax.boxplot([d if d else [np.nan] for d in data], widths=0.5)
     ax.set_xticks(range(1, len(names) + 1), names)
@@ -84,17 +71,21 @@ def plot_accuracy_boxes(accuracies: dict[str, dict[int, float]], path: str | Pat
         ax.legend(loc="lower right", fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.grid(axis="y", alpha=0.3)
-    plt.setp(ax.get_xticklabels(), rotation=40, ha="right", fontsize=8)
+    ax.tick_params(axis="x", labelrotation=40, labelsize=8)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     fig.tight_layout()
     return _save(fig, path)
 
 
 def plot_mean_curves(histories: dict[str, list[dict]], path: str | Path, metric: str = "val_accuracy") -> Path:
     """Mean of `metric` per epoch over each model's runs (falls back to training accuracy)."""
-    plt = _pyplot()
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    colours = plt.get_cmap("tab20")
+    from matplotlib import colormaps
+
+    fig = new_figure(figsize=(8, 4.8))
+    ax = fig.subplots()
+    colours = colormaps["tab20"]
     for k, (name, runs) in enumerate(histories.items()):
         curves = [h.get(metric) or h.get("accuracy") or [] for h in runs]
         curves = [c for c in curves if c]

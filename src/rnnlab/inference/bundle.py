@@ -17,6 +17,13 @@ import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers 
 from rnnlab.encoding.inputs import inputs_for, load_inputs
 from rnnlab.errors import RnnlabError
 from rnnlab.files import read_json, set_aside
+from rnnlab.inference.compiled import CompiledModel
+from rnnlab.inference.explain import (
+    Explanation,
+    attention_model,
+    explain,
+    find_attention_layer,
+)
 from rnnlab.inference.predictor import Prediction, Predictor
 from rnnlab.models import ModelSpec
 from rnnlab.training.saving import (
@@ -85,6 +92,16 @@ class Bundle:
     @functools.cached_property
     def predictor(self) -> Predictor:
         return Predictor(self.model, self.inputs, self.class_names, spec=self.spec)
+
+    @functools.cached_property
+    def attention(self) -> CompiledModel | None:
+        """The model's attention weights as a second output, for `explain`; None without an attention layer."""
+        layer = None if self.predictor.stateful else find_attention_layer(self.model)
+        return CompiledModel(attention_model(self.model, layer)) if layer is not None else None
+
+    def explain(self, record) -> Explanation:
+        """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion."""
+        return explain(record, self.predictor, attention=self.attention)
 
     @property
     def test_accuracy(self) -> float | None:

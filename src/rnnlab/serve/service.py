@@ -13,8 +13,7 @@ import time
 from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
-from rnnlab.inference.compiled import CompiledModel
-from rnnlab.inference.explain import attention_model, explain, find_attention_layer
+from rnnlab.inference.explain import explain
 from rnnlab.training.engine import versions
 
 log = logging.getLogger("rnnlab.serve")
@@ -41,8 +40,7 @@ class ModelService:
         self.bundle = bundle
         self.max_texts = max_texts
         self.predictor = bundle.predictor
-        layer = None if self.predictor.stateful else find_attention_layer(bundle.model)
-        self.attention = CompiledModel(attention_model(bundle.model, layer)) if layer is not None else None
+        self.attention = bundle.attention
 
     @property
     def name(self) -> str:

@@ -9,9 +9,10 @@ curves, test metrics and bundle to an MLflow tracking store.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from rnnlab.errors import InvalidInputError
+from rnnlab.errors import InvalidInputError, RnnlabError
 
 TENSORBOARD_DIR = "logs"
 
@@ -62,8 +63,20 @@ def log_mlflow(result, bundle: str | Path | None, uri: str | None = None, experi
     except ImportError:
         raise InvalidInputError("--mlflow needs MLflow: pip install 'rnnlab[mlflow]' (or pip install mlflow).") from None
     uri = uri or "mlruns"
-    mlflow.set_tracking_uri(uri if "://" in uri or uri.startswith(("databricks", "sqlite:")) else
-                            Path(uri).expanduser().resolve().as_uri())
+    if "://" not in uri and not uri.startswith(("databricks", "sqlite:")):
+        # A local folder: MLflow's file store, which MLflow 3 keeps working but asks callers to opt in to.
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        uri = Path(uri).expanduser().resolve().as_uri()
+    try:
+        return _log(mlflow, result, bundle, uri, experiment)
+    except mlflow.exceptions.MlflowException as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        kept = f" The bundle at {bundle} is saved." if bundle is not None else ""
+        raise RnnlabError(f"MLflow at {uri} did not take the run: {reason}.{kept}") from None
+
+
+def _log(mlflow, result, bundle, uri: str, experiment: str) -> str:
+    mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=result.spec.name) as run:
         params = {f"model.{k}": v for k, v in result.spec.to_dict().items() if v is not None}
