@@ -61,6 +61,10 @@ def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
     assert metrics["auto"]["baseline"]["test_accuracy"] == summary["baseline"]["test_accuracy"]
     assert metrics["recipe"]["dataset"] == str(review_csv)
 
+    evaluated = runner.invoke(app, ["evaluate", str(out), "--json"])  # the same file, columns and split again
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(summary["test_accuracy"], abs=1e-6)
+
     predicted = runner.invoke(app, ["predict", str(out), "An absolute masterpiece, moving and beautifully acted.",
                                     "The worst film I have ever seen, a boring waste of time.", "--json"])
     assert predicted.exit_code == 0, predicted.output

@@ -26,8 +26,9 @@ def test_training_beats_chance_and_reports_metrics(lstm_bundle):
     assert len(metrics["history"]["val_accuracy"]) == 4
     assert metrics["backend"] in ("jax", "torch", "tensorflow")
     assert metrics["seed"] == 1
-    assert {"model.keras", "preprocessing.json", "spec.json", "metrics.json", "training_curves.png"} <= {
+    assert {"model.keras", "preprocessing.json", "spec.json", "metrics.json", "training_curves.png", "logs"} <= {
         p.name for p in out.iterdir()}
+    assert {p.parent.name for p in (out / "logs").rglob("events.out.tfevents.*")} == {"train", "validation"}
 
 
 @pytest.mark.smoke

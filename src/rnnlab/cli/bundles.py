@@ -24,6 +24,7 @@ from rnnlab.progress import task
 
 # Records per model call in batch prediction (the progress bar moves once per chunk).
 PREDICT_CHUNK = 1_000
+SOURCE_KEYS = ("text_column", "label_column", "field_columns", "test", "test_fraction")
 
 app = typer.Typer()
 
@@ -47,8 +48,12 @@ def evaluate(
 
     loaded = Bundle.load(bundle)
     seed = int(loaded.metrics.get("seed", 0))
-    dataset = dataset or (loaded.metrics.get("recipe") or {}).get("dataset") or "imdb"
-    records, labels, class_names = dataset_records(dataset, split, loaded.inputs, seed=seed, limit=limit)
+    recipe = loaded.metrics.get("recipe") or {}
+    dataset = dataset or recipe.get("dataset") or "imdb"
+    # The training data again: read with the columns, test file and held-out share it was trained with.
+    same = dataset == recipe.get("dataset")
+    source = {k: recipe.get(k) for k in SOURCE_KEYS if same and recipe.get(k) is not None}
+    records, labels, class_names = dataset_records(dataset, split, loaded.inputs, seed=seed, limit=limit, **source)
     if tuple(class_names) != tuple(loaded.class_names):
         raise InvalidInputError(f"{dataset!r} has classes {', '.join(class_names)} but the bundle predicts "
                                 f"{', '.join(loaded.class_names)}: evaluate it on data with its classes.")

@@ -122,8 +122,10 @@ def _read_sequences(path: Path, inputs) -> list[np.ndarray]:
 
 
 def dataset_records(dataset: str, split: str, inputs, *, seed: int = 0, limit: int | None = None,
-                    test_fraction: float = 0.2) -> tuple[list, np.ndarray, tuple[str, ...]]:
-    """``(records, labels, class_names)`` of a dataset split, split exactly as training split it."""
+                    test_fraction: float = 0.2, **source) -> tuple[list, np.ndarray, tuple[str, ...]]:
+    """``(records, labels, class_names)`` of a dataset split, split exactly as training split it.
+
+    ``source``: the columns and test file training read (`Recipe.source_options`)."""
     if split not in ("train", "test"):
         raise InvalidInputError(f"Unknown split {split!r}: use train or test.")
     if inputs.kind == "sequences":
@@ -132,7 +134,7 @@ def dataset_records(dataset: str, split: str, inputs, *, seed: int = 0, limit: i
         if limit:
             part = part.sample(limit, seed=seed)
         return list(part.sequences), np.asarray(part.labels), tuple(part.class_names)
-    train, test = load_splits(dataset, seed=seed, limit=None, test_fraction=test_fraction)
+    train, test = load_splits(dataset, seed=seed, limit=None, test_fraction=test_fraction, **source)
     part = train if split == "train" else test
     if limit:
         part = part.sample(limit, seed=seed)
