@@ -24,7 +24,6 @@ from rnnlab.progress import task
 
 # Records per model call in batch prediction (the progress bar moves once per chunk).
 PREDICT_CHUNK = 1_000
-SOURCE_KEYS = ("text_column", "label_column", "field_columns", "test", "test_fraction")
 
 app = typer.Typer()
 
@@ -44,6 +43,7 @@ def evaluate(
     """Score a saved bundle on a dataset split (split as in training)."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.inference import Bundle
+    from rnnlab.models import Recipe
     from rnnlab.training.metrics import classification_metrics
 
     loaded = Bundle.load(bundle)
@@ -52,7 +52,7 @@ def evaluate(
     dataset = dataset or recipe.get("dataset") or "imdb"
     # The training data again: read with the columns, test file and held-out share it was trained with.
     same = dataset == recipe.get("dataset")
-    source = {k: recipe.get(k) for k in SOURCE_KEYS if same and recipe.get(k) is not None}
+    source = {k: recipe[k] for k in Recipe().source_options() if same and recipe.get(k) is not None}
     records, labels, class_names = dataset_records(dataset, split, loaded.inputs, seed=seed, limit=limit, **source)
     if tuple(class_names) != tuple(loaded.class_names):
         raise InvalidInputError(f"{dataset!r} has classes {', '.join(class_names)} but the bundle predicts "

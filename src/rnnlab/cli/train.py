@@ -132,13 +132,10 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
     if source.pop("field_columns"):
         raise InvalidInputError("`rnnlab train auto` reads one text column; --field-column is for a fields model.")
 
-    def show(train_set, test_set, settings):
+    def show(info, settings):
         if as_json:
             return
-        from rnnlab.data.profile import profile
-
-        print_profile({"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()},
-                      train_set.columns)
+        print_profile(info["profile"], info.get("columns"))
         console.print(f"chosen: vocabulary {settings['vocab_size']:,}, maxlen {settings['maxlen']} tokens, "
                       f"batches of {settings['batch_size']}")
 

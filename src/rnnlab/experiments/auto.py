@@ -22,6 +22,7 @@ and scored on the same test rows, so the two test accuracies compare like with l
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections import Counter
@@ -29,17 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab.data import TextDataset
-from rnnlab.data.profile import covering_length, profile
+from rnnlab.data.profile import covering_length
 from rnnlab.encoding.prepare import load_splits, prepare
 from rnnlab.errors import unknown_name
 from rnnlab.experiments.baseline import BASELINE_NAMES, run_baseline
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
-from rnnlab.training.engine import TrainResult, fit
+from rnnlab.training.engine import TrainResult, describe_source, fit
 
 VALIDATION_SPLIT = 0.15
-MAX_EPOCHS = 10
 _WORD = re.compile(r"[\w']+")
+MAX_EPOCHS = 10
 
 
 @dataclass
@@ -71,8 +72,9 @@ class AutoResult:
 
 def choose_settings(train: TextDataset, *, vocab_size: int | None = None, maxlen: int | None = None) -> dict:
     """Vocabulary size, maximum length and batch size from the training texts (see the module docstring)."""
-    counts = Counter(w for text in train.texts for w in _WORD.findall(text.lower()))
     if vocab_size is None:
+        # A quick count of lower-cased words, not the tokenizer's: it only sizes the vocabulary.
+        counts = Counter(w for text in train.texts for w in _WORD.findall(text.lower()))
         vocab_size = int(min(30_000, max(2_000, sum(1 for c in counts.values() if c >= 2) + 2)))
     if maxlen is None:
         maxlen = covering_length(train.texts)
@@ -104,8 +106,8 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
         dataset: a dataset name or a file/folder path (see `rnnlab.data.load_dataset`).
         out: bundle folder to write (the baseline's result is recorded in its metrics).
         baseline: ``"nbsvm"``, ``"tfidf-lr"`` or None for none.
-        on_data: called with ``(train, test, settings)`` once the data are loaded, before
-            training (the CLI prints the data profile there).
+        on_data: called with ``(info, settings)`` once the data are loaded, before training:
+            ``info`` holds the data's profile and columns (the CLI prints them there).
 
     Example:
         >>> auto = train_auto("reviews.csv", out="runs/mine")  # doctest: +SKIP
@@ -119,22 +121,20 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                     test_fraction=test_fraction, source="rnnlab train auto")
     train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, **recipe.source_options())
     settings = choose_settings(train_set, vocab_size=vocab_size, maxlen=maxlen)
-    recipe = Recipe(**{**recipe.to_dict(), "batch_size": settings["batch_size"]})
-    profiles = {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}
+    recipe = dataclasses.replace(recipe, batch_size=settings["batch_size"])
+    info = describe_source(train_set, test_set)
     if on_data is not None:
-        on_data(train_set, test_set, settings)
+        on_data(info, settings)
     data = prepare(train_set, test_set, mode=tokenizer, vocab_size=settings["vocab_size"], maxlen=settings["maxlen"],
                    validation_split=VALIDATION_SPLIT, seed=seed)
-    data.info["profile"] = profiles
-    if train_set.columns:
-        data.info["columns"] = dict(train_set.columns)
+    data.info.update(info)
     spec = auto_spec(settings)
     result = fit(spec, data, auto_config(settings, seed=seed, epochs=epochs), recipe=recipe, verbose=verbose)
     base = None
     if baseline is not None:
         base = run_baseline(baseline, recipe.dataset, seed=seed, validation_split=VALIDATION_SPLIT, limit=limit,
                             source=recipe.source_options())
-    auto = AutoResult(result, settings, base, time.perf_counter() - started, profiles)
+    auto = AutoResult(result, settings, base, time.perf_counter() - started, info["profile"])
     result.notes["auto"] = {k: v for k, v in auto.summary().items() if k != "profile"}
     if out is not None:
         result.save(out)

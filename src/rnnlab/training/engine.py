@@ -404,10 +404,16 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
                        padding=recipe.padding, truncating=recipe.truncating,
                        validation_split=recipe.validation_split, length_rule=recipe.length_rule, seed=seed,
                        cache=cache)
-    data.info["profile"] = {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}
-    if train_set.columns:
-        data.info["columns"] = dict(train_set.columns)
+    data.info.update(describe_source(train_set, test_set))
     return data
+
+
+def describe_source(train_set, test_set) -> dict:
+    """What a prepared split records of its raw data: each part's profile, and a table's columns."""
+    info = {"profile": {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}}
+    if train_set.columns:
+        info["columns"] = dict(train_set.columns)
+    return info
 
 
 def train(model: str | Path | ModelSpec, *, out: str | Path | None = None, seed: int = 0,
