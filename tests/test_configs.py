@@ -52,6 +52,12 @@ def test_every_committed_config_reads_into_what_its_runner_takes(name):
         assert parts.spec.replace(maxlen=None if parts.training.buckets else parts.spec.maxlen).build(compile=False)
     elif kind == "lm-finetune":
         assert {"data", "pretrain", "finetune"} <= set(data)
+    elif kind == "tune":
+        from rnnlab.experiments.tune import read_search, recipe_config
+
+        settings = read_search(data)
+        assert settings.trials >= 1 and settings.dimensions
+        assert recipe_parts(recipe_config(data)).spec.build(compile=False)
     else:
         assert load_config(name).runs >= 1
 

@@ -218,19 +218,6 @@ def test_kill_9_mid_sweep_then_resume(tmp_path, imdb_archive):
             assert r.finished == done_before[(r.model, r.run_index)] and r.attempts == 1
 
 
-def test_workers_share_the_sweep(tmp_path, imdb_archive):
-    from rnnlab.experiments.runner import run_experiment, worker_environment
-
-    assert worker_environment(2, cpus=2)["XLA_FLAGS"].endswith("--xla_cpu_multi_thread_eigen=false")
-    assert "XLA_FLAGS" not in worker_environment(2, cpus=8) and worker_environment(2, cpus=8)["OMP_NUM_THREADS"] == "4"
-    summary = run_experiment(tiny_config(("tiny_gru", {}), baseline=False), tmp_path / "pool", workers=2,
-                             show_progress=False)
-    assert summary.counts["done"] == 2 and summary.ran == 2
-    with ExperimentStore(tmp_path / "pool", create=False) as store:
-        owners = {r.owner.split(":")[1] for r in store.runs()}
-    assert str(os.getpid()) not in owners
-
-
 # ---------------------------------------------------------------- statistics
 def test_bootstrap_interval_known_answers():
     left = np.array([0.80, 0.82, 0.79, 0.85, 0.81])

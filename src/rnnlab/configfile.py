@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import tomllib
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rnnlab.errors import InvalidInputError
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 SUFFIXES = (".toml", ".json")
 
-__all__ = ["CONFIG_DIR", "check_keys", "find_config", "from_fields", "named_configs", "read_config"]
+__all__ = ["CONFIG_DIR", "check_keys", "find_config", "from_fields", "named_configs", "read_config", "to_toml"]
 
 
 def named_configs() -> list[str]:
@@ -106,3 +107,47 @@ def _refuse_unknown(what: str, data: dict, known) -> None:
         close = {u: difflib.get_close_matches(u, list(known), n=1) for u in unknown}
         hints = "".join(f" ({u!r}: did you mean {c[0]!r}?)" for u, c in close.items() if c)
         raise InvalidInputError(f"Unknown {what}: {', '.join(unknown)}.{hints} Valid: {', '.join(sorted(known))}.")
+
+
+def to_toml(data: dict) -> str:
+    """``data`` as TOML that :func:`read_config` reads back to the same values.
+
+    Scalars, lists of scalars and nested tables (written as ``[a.b]`` sections); None values
+    are left out, as TOML has no null.
+    """
+    lines: list[str] = []
+    _toml_table(data, [], lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_table(table: dict, path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in table.items() if v is not None and not isinstance(v, dict)}
+    tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+    if path and (scalars or not tables):
+        lines.append("")
+        lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+    for key, value in scalars.items():
+        lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables.items():
+        _toml_table(value, [*path, key], lines)
+
+
+def _toml_key(key) -> str:
+    key = str(key)
+    return key if key and all(c.isalnum() or c in "-_" for c in key) else json.dumps(key)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "nan" if value != value else "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
+    raise InvalidInputError(f"Cannot write {type(value).__name__} {value!r} to a TOML config.")

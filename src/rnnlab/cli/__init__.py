@@ -13,6 +13,7 @@ import functools
 import sys
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 try:  # recent Typer carries its own copy of click
@@ -21,7 +22,16 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from rnnlab import _backend, _interrupt  # noqa: F401  (_backend before keras)
-from rnnlab.cli import bundles, data, embeddings, experiment, models, reproduce, train
+from rnnlab.cli import (
+    bundles,
+    data,
+    embeddings,
+    experiment,
+    models,
+    reproduce,
+    train,
+    tune,
+)
 from rnnlab.cli.output import err
 from rnnlab.errors import RnnlabError
 
@@ -65,7 +75,7 @@ class OneLineGroup(TyperGroup):
 
 app = typer.Typer(cls=OneLineGroup, help="Build, train, compare and ship recurrent text classifiers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-for group in (models, train, bundles):
+for group in (models, train, bundles, tune):
     app.registered_commands += group.app.registered_commands
 app.add_typer(reproduce.app, name="reproduce")
 app.add_typer(data.app, name="data")
@@ -94,13 +104,14 @@ def one_line_errors(callback):
         try:
             return callback(*args, **kwargs)
         except RnnlabError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # Escaped: messages name config tables like [data], which rich would take for markup.
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:
             if exc.filename is None and exc.errno not in _ENVIRONMENT_ERRNOS:
                 raise  # not about a path the user gave: a bug, keep the traceback
             where = f" {exc.filename}" if exc.filename is not None else ""
-            err.print(f"[bold red]error:[/]{where}: {exc.strerror or exc}. {_advice(exc)}", highlight=False,
+            err.print(f"[bold red]error:[/]{escape(where)}: {exc.strerror or exc}. {_advice(exc)}", highlight=False,
                       soft_wrap=True)
             raise typer.Exit(2) from None
     return run

@@ -6,7 +6,6 @@ Text bundles take raw strings; every kind takes ``--input FILE`` (see
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -21,9 +20,6 @@ from rnnlab.errors import InvalidInputError
 from rnnlab.files import atomic_path
 from rnnlab.plots import plot_token_scores
 from rnnlab.progress import task
-
-# Records per model call in batch prediction (the progress bar moves once per chunk).
-PREDICT_CHUNK = 1_000
 
 app = typer.Typer()
 
@@ -64,16 +60,11 @@ def evaluate(
     print_test(result)
 
 
-def _write_predictions_csv(path: Path, predictions, class_names) -> None:
-    with atomic_path(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["text", "label", "probability", *[f"p_{c}" for c in class_names],
-                             "n_tokens", "n_oov", "truncated"])
-            for p in predictions:
-                writer.writerow([p.text, p.label, f"{p.probability:.6f}",
-                                 *[f"{p.probabilities[c]:.6f}" for c in class_names], p.n_tokens, p.n_oov,
-                                 p.truncated])
+def _write_predictions(path: Path, predictions, class_names) -> None:
+    from rnnlab.inference.batch import PredictionWriter, prediction_row
+
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        PredictionWriter(handle, path, class_names).write(prediction_row(p, class_names) for p in predictions)
 
 
 @app.command()
@@ -83,30 +74,54 @@ def predict(
     input: Annotated[Optional[Path], typer.Option("--input", help=(
         "Records to classify: .txt (one text per line) or .csv/.tsv/.jsonl with a text column; the bundle's "
         "field columns for a two-field bundle; .npy or .csv (one sequence per row) for numeric sequences."))] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Write predictions to this CSV file.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help=(
+        "Write predictions to this .csv or .jsonl file; with --input, records are streamed in chunks (any file "
+        "size, flat memory)."))] = None,
     text_column: TextColumn = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+    address: Annotated[Optional[str], typer.Option(help=(
+        "With --input and --output: predict on the Ray cluster at HOST:PORT (or 'auto') with Ray Data, one loaded "
+        "model per worker, output in input order. The input must be readable by every node."))] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="With --address: model copies on the cluster "
+                                                                "(default: one per free CPU).")] = None,
 ):
     """Classify raw records (texts, field records or numeric sequences) with a saved bundle."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.inference import Bundle
+    from rnnlab.inference.batch import CHUNK, check_output, predict_file
 
+    if address is not None or workers is not None:
+        if input is None or output is None or texts:
+            raise InvalidInputError("--address/--workers predict a file on a cluster: give --input FILE and --output "
+                                    "FILE (and no texts).")
+        from rnnlab.experiments.batch import predict_file_on_ray
+
+        stats = predict_file_on_ray(bundle, input, check_output(output), address=address, workers=workers,
+                                    text_column=text_column)
+        console.print(f"{stats['records']:,} predictions written to {output} ({stats['records_per_second']:,.0f} "
+                      f"records/s on {stats['where']})")
+        return
     loaded = Bundle.load(bundle)
     items: list = list(texts or [])
     if items and loaded.kind != "text":
         raise InvalidInputError(f"This bundle reads {loaded.inputs.record_help} per record, not plain texts: "
                                 "pass them with --input FILE.")
+    if input is not None and output is not None and not items:
+        stats = predict_file(loaded, input, output, text_column=text_column)
+        console.print(f"{stats['records']:,} predictions written to {output} ({stats['records_per_second']:,.0f} "
+                      "records/s)")
+        return
     if input is not None:
         items += read_records(input, loaded.inputs, text_column=text_column)
     if not items:
         raise InvalidInputError("Nothing to classify: give texts as arguments or --input FILE.")
     predictions = []
     with task("predicting", total=len(items), unit="records", quiet_below=5_000) as advance:
-        for start in range(0, len(items), PREDICT_CHUNK):
-            predictions += loaded.predict(items[start:start + PREDICT_CHUNK])
-            advance(min(PREDICT_CHUNK, len(items) - start))
+        for start in range(0, len(items), CHUNK):
+            predictions += loaded.predict(items[start:start + CHUNK])
+            advance(min(CHUNK, len(items) - start))
     if output is not None:
-        _write_predictions_csv(output, predictions, loaded.class_names)
+        _write_predictions(check_output(output), predictions, loaded.class_names)
         console.print(f"{len(predictions):,} predictions written to {output}")
         return
     if as_json:

@@ -33,7 +33,15 @@ LengthRule = Annotated[Optional[str], typer.Option(
     help="filter: drop texts longer than maxlen (Keras load_data(maxlen=...)); truncate: cut them.")]
 Limit = Annotated[Optional[int], typer.Option(
     min=1, help="Use at most N train and N test examples, drawn before the length rule (quick look).")]
-Workers = Annotated[int, typer.Option(min=1, help="Training processes in parallel (threads are split between them).")]
+Workers = Annotated[Optional[int], typer.Option(min=1, help=(
+    "Runs in flight at once. 1 (the default) trains in this process; more run as Ray tasks, the cores shared "
+    "between them. With --address: as many as the cluster fits."))]
+CpusPerRun = Annotated[Optional[float], typer.Option(min=0.01, help=(
+    "CPUs Ray reserves for each run (and its thread count). Default: this machine's cores / --workers; 1 on a "
+    "cluster. Setting it runs on Ray."))]
+GpusPerRun = Annotated[float, typer.Option(min=0, help="GPUs Ray reserves for each run (0.5 puts two on one GPU).")]
+Address = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help=(
+    "Run on the Ray cluster at HOST:PORT (or 'auto') instead of this machine; default: $RAY_ADDRESS."))]
 Seed = Annotated[Optional[int], typer.Option(help="Base of every derived seed.")]
 VaryInit = Annotated[Optional[bool], typer.Option(
     "--vary-init/--same-init", help="Give each run its own initial weights, or start every run of a model "
@@ -55,7 +63,8 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
                 vary_split=None if fixed_split is None else not fixed_split)
 
 
-def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: bool) -> None:
+def _sweep(config, out: Path | None, workers: int | None, retry_failed: bool, report: bool, cpus_per_run=None,
+           gpus_per_run: float = 0, address: str | None = None) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.report import write_report
     from rnnlab.experiments.runner import run_experiment
@@ -63,7 +72,8 @@ def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: b
     out = out or Path("experiments") / config.name
     console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
     try:
-        summary = run_experiment(config, out, workers=workers, retry_failed=retry_failed, console=console)
+        summary = run_experiment(config, out, workers=workers, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                                 address=address, retry_failed=retry_failed, console=console)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume.")
         raise typer.Exit(130) from None
@@ -74,7 +84,7 @@ def _sweep(config, out: Path | None, workers: int, retry_failed: bool, report: b
         console.print(f"[yellow]{summary.held_elsewhere} run(s) are being trained by another process[/]")
     console.print(f"{counts['done']} of {summary.total} runs done, {counts['failed']} failed, "
                   f"{counts['pending'] + counts['running']} not done; {summary.ran} run now in "
-                  f"{summary.seconds / 60:.1f} min. Results: {out / 'experiment.sqlite'}")
+                  f"{summary.seconds / 60:.1f} min ({summary.where}). Results: {out / 'experiment.sqlite'}")
     if counts["failed"]:
         console.print("failed runs keep their error in the database and the report; --retry-failed runs them again")
     if report:
@@ -87,8 +97,9 @@ def run(
     config: Annotated[Path, typer.Argument(help="Experiment config, .toml or .json.")],
     out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
     vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
-    workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
-    retry_failed: RetryFailed = False, report: Report = True,
+    workers: Workers = None, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+    retry_failed: RetryFailed = False, report: Report = True, cpus_per_run: CpusPerRun = None,
+    gpus_per_run: GpusPerRun = 0, address: Address = None,
     validation_only: Annotated[bool, typer.Option(
         "--validation-only", help="Recipe configs: train and score the validation split only (to choose settings; "
                                   "the test split is not read).")] = False,
@@ -101,15 +112,18 @@ def run(
     """
 
     raw = read_config(config)
+    if raw.get("kind") == "tune":
+        raise InvalidInputError(f"{config} is a search config (kind = \"tune\"): run it with `rnnlab tune {config}`.")
     if raw.get("kind", "sweep") != "sweep":
         raw = _recipe_changes(raw, config, limit=limit, epochs=epochs, models=models, runs=runs, dataset=dataset,
                               vocab_size=vocab_size, maxlen=maxlen, length_rule=length_rule, seed=seed,
-                              vary_init=vary_init, fixed_split=fixed_split)
+                              vary_init=vary_init, fixed_split=fixed_split, workers=workers,
+                              cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run or None, address=address)
         _final_recipe(raw, out or Path("experiments") / str(raw.get("name", config.stem)), validation_only)
         return
     loaded = load_config(config, **_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit,
                                             seed, vary_init, fixed_split))
-    _sweep(loaded, out, workers, retry_failed, report)
+    _sweep(loaded, out, workers, retry_failed, report, cpus_per_run, gpus_per_run, address)
 
 
 def _recipe_changes(raw: dict, config: Path, *, limit, epochs, **sweep_only) -> dict:
@@ -161,13 +175,14 @@ def _preset_command(name: str, help_text: str) -> None:
     def command(
         out: Out = None, models: Models = None, runs: Runs = None, epochs: Epochs = None, dataset: Dataset = None,
         vocab_size: VocabSize = None, maxlen: Maxlen = None, length_rule: LengthRule = None, limit: Limit = None,
-        workers: Workers = 1, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
-        retry_failed: RetryFailed = False, report: Report = True,
+        workers: Workers = None, seed: Seed = None, vary_init: VaryInit = None, fixed_split: FixedSplit = None,
+        retry_failed: RetryFailed = False, report: Report = True, cpus_per_run: CpusPerRun = None,
+        gpus_per_run: GpusPerRun = 0, address: Address = None,
     ):
 
         config = getattr(presets, name)(**_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule,
                                                    limit, seed, vary_init, fixed_split))
-        _sweep(config, out, workers, retry_failed, report)
+        _sweep(config, out, workers, retry_failed, report, cpus_per_run, gpus_per_run, address)
 
     command.__doc__ = help_text
     experiment_app.command(name)(command)

@@ -27,6 +27,8 @@ from rnnlab.errors import (
 )
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
+# Files bigger than this are parsed as they are read rather than read whole first.
+STREAM_ABOVE = 32 * 1024 * 1024
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
               ".parquet": "parquet", ".pq": "parquet"}
 AUTO = "auto"
@@ -181,10 +183,25 @@ def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  
     fmt = _format_of(path, format)
     if fmt == "parquet":
         return _parquet_rows(path)
+    if path.stat().st_size > STREAM_ABOVE:
+        return _streamed_rows(path, fmt)
     content = read_utf8(path)
     if not content.strip():
         raise DataFormatError(f"{path} is empty: expected a header row and at least one example.")
     return _jsonl_rows(path, content) if fmt == "jsonl" else _delimited_rows(path, content, fmt)
+
+
+def _streamed_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict]]:
+    """The rows of a big file read as they are parsed, so memory stays flat whatever its size."""
+    handle = path.open("r", encoding="utf-8-sig", newline="" if fmt != "jsonl" else None)
+    try:
+        rows = _jsonl_rows(path, handle) if fmt == "jsonl" else _delimited_rows(path, handle, fmt)
+        yield from rows
+    except UnicodeDecodeError:
+        read_utf8(path)  # raises the error that names the line and the byte
+        raise
+    finally:
+        handle.close()
 
 
 def read_utf8(path: Path) -> str:
@@ -214,10 +231,13 @@ def _format_of(path: Path, format: str | None) -> str:  # noqa: A002
     return fmt
 
 
-def _delimited_rows(path: Path, content: str, fmt: str) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+def _delimited_rows(path: Path, content, fmt: str) -> Iterator[tuple[int, dict[str, str]]]:
+    source = io.StringIO(content, newline="") if isinstance(content, str) else content
+    reader = csv.reader(source, delimiter="\t" if fmt == "tsv" else ",")
     try:
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:
+            raise DataFormatError(f"{path} is empty: expected a header row and at least one example.")
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, e.g. a trailing newline pair
@@ -237,21 +257,27 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path)
     except (pa.ArrowException, OSError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataFormatError(f"{path} is not a readable Parquet file ({reason}).") from None
-    if table.num_rows == 0:
+    if table.metadata.num_rows == 0:
         raise DataFormatError(f"{path} holds no rows.")
+    return _parquet_batches(table)
+
+
+def _parquet_batches(table) -> Iterator[tuple[int, dict]]:
     row = 0
-    for batch in table.to_batches(max_chunksize=10_000):
-        for record in batch.to_pylist():
-            row += 1
-            yield row, record
+    with table:  # one batch of rows in memory at a time
+        for batch in table.iter_batches(batch_size=10_000):
+            for record in batch.to_pylist():
+                row += 1
+                yield row, record
 
 
-def _jsonl_rows(path: Path, content: str) -> Iterator[tuple[int, dict]]:
-    for line_number, line in enumerate(content.split("\n"), start=1):
+def _jsonl_rows(path: Path, content) -> Iterator[tuple[int, dict]]:
+    lines = content.split("\n") if isinstance(content, str) else content
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

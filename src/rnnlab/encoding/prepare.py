@@ -47,7 +47,7 @@ def _is_imdb(dataset: str) -> bool:
 
 def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_fraction: float = 0.2,
                 test: str | None = None, text_column: str | None = None, label_column: str | None = None,
-                field_columns: dict | None = None) -> tuple[TextDataset, TextDataset]:
+                field_columns: dict | None = None, with_test: bool = True) -> tuple[TextDataset, TextDataset | None]:
     """Train and test examples of a dataset; datasets without a test split get a held-out one.
 
     Args:
@@ -59,36 +59,46 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         test: a file (or folder) of test examples, read with the same columns; its labels
             are mapped to the training data's classes.
         text_column, label_column, field_columns: the columns of a table file (default: found).
+        with_test: False returns ``(train, None)`` without opening any test data (a search
+            that chooses settings); a held-out test share is still kept out of ``train``.
     """
     dataset = str(dataset)
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
                                  ("field_columns", field_columns)) if v}
+    own_test = None  # reads the dataset's own test split, when it has one
     if _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
         train = load_imdb("train", path=path)
-        test_set = load_imdb("test", path=path) if test is None else None
+        own_test = lambda: load_imdb("test", path=path)  # noqa: E731
     elif dataset.lower() == "imdb-ratings" and not columns:
         train = load_dataset(dataset, "train")
-        test_set = load_dataset(dataset, "test") if test is None else None
+        own_test = lambda: load_dataset(dataset, "test")  # noqa: E731
     elif Path(dataset).is_dir() and has_splits(Path(dataset)) and not columns:
         train = load_dataset(dataset, "train")
-        test_set = load_dataset(dataset, "test", class_names=train.class_names) if test is None else None
+        own_test = lambda: load_dataset(dataset, "test", class_names=train.class_names)  # noqa: E731
     else:
         train = load_dataset(dataset, "train", **columns)
-        test_set = None
     if train.labels is None:
         raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
     if len(np.unique(train.labels)) < 2:
         raise InvalidInputError(f"Every example of {dataset!r} has the label {train.class_names[train.labels[0]]!r}: a "
                                 "classifier needs two or more classes. Check the label column (--label-column).")
-    if test is not None:
+    if test is None and own_test is None:
+        train, test_set = split_holdout(train, test_fraction, seed)
+    elif not with_test:
+        test_set = None
+    elif test is not None:
         test_set = _load_test(test, train, columns)
         if test_set.labels is None:
             raise InvalidInputError(f"The test file {test} has no labels to score against.")
-    elif test_set is None:
-        train, test_set = split_holdout(train, test_fraction, seed)
+    else:
+        test_set = own_test()
     if limit:
-        train, test_set = train.sample(limit, seed=seed), test_set.sample(limit, seed=seed)
+        train = train.sample(limit, seed=seed)
+    if not with_test:
+        return train, None
+    if limit:
+        test_set = test_set.sample(limit, seed=seed)
     return train, test_set
 
 

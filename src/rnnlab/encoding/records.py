@@ -2,7 +2,7 @@
 
 Each input kind reads the files its records come in:
 
-* text: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` / ``.jsonl`` with a text column
+* text: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` with a text column
   (``text``, else ``review`` or ``review_text``, or the one named by ``text_column``);
 * fields: ``.csv`` / ``.tsv`` / ``.jsonl`` with a column per field the bundle was trained on;
 * sequences: ``.npy`` (``N x steps x features``) or ``.csv`` (one sequence per row, its
@@ -11,8 +11,11 @@ Each input kind reads the files its records come in:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +30,7 @@ from rnnlab.errors import InvalidInputError
 TEXT_COLUMNS = ("text", "review", "review_text")
 TABLE_SUFFIXES = tuple(EXTENSIONS)
 
-__all__ = ["read_records", "dataset_records"]
+__all__ = ["count_records", "dataset_records", "iter_records", "read_records"]
 
 
 def _read_text(path: Path) -> str:
@@ -36,42 +39,87 @@ def _read_text(path: Path) -> str:
     return read_utf8(path)
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict]]:
-    """Column names and rows of a CSV, TSV or JSON-lines file."""
-    rows = [row for _, row in table_rows(path)]
-    return list(dict.fromkeys(k for row in rows for k in row)), rows
-
-
 def read_records(path: str | Path, inputs, *, text_column: str | None = None) -> list:
     """The records in ``path`` for a bundle whose input kind is ``inputs``."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if inputs.kind == "sequences":
-        return _read_sequences(path, inputs)
-    if inputs.kind == "text" and suffix not in TABLE_SUFFIXES:
-        records = [line for line in _read_text(path).splitlines() if line.strip()]
-    elif suffix not in TABLE_SUFFIXES:
-        raise InvalidInputError(f"{path}: a bundle reading fields ({', '.join(inputs.fields)}) takes a .csv, .tsv "
-                                "or .jsonl file with a column per field.")
-    else:
-        columns, rows = _rows(path)
-        if inputs.kind == "text":
-            column = text_column or next((c for c in TEXT_COLUMNS if c in columns), None)
-            if column is None or column not in columns:
-                wanted = repr(text_column) if text_column else "'text'"
-                raise InvalidInputError(f"{path} has no column {wanted} (columns: {', '.join(columns) or 'none'}); "
-                                        "name the text column with --text-column.")
-            records = [_cell(row.get(column), path, n, column) for n, row in enumerate(rows, start=2)]
-        else:
-            missing = [f for f in inputs.fields if f not in columns]
-            if missing:
-                raise InvalidInputError(f"{path} has no column {', '.join(map(repr, missing))} (columns: "
-                                        f"{', '.join(columns) or 'none'}); this bundle reads "
-                                        f"{', '.join(map(repr, inputs.fields))}.")
-            records = [{f: _cell(row.get(f), path, n, f) for f in inputs.fields} for n, row in enumerate(rows, start=2)]
+    records = [record for chunk in iter_records(path, inputs, text_column=text_column) for record in chunk]
     if not records:
         raise InvalidInputError(f"{path} holds no records to classify.")
     return records
+
+
+def iter_records(path: str | Path, inputs, *, text_column: str | None = None,
+                 chunk: int = 1000) -> Iterator[list]:
+    """The records in ``path`` in lists of up to ``chunk``, read as they are needed.
+
+    Text and table files are parsed as they are read (a big file never sits in memory
+    whole); a numeric-sequence file is read at once. Errors about the file's columns are
+    raised before the first chunk.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if inputs.kind == "sequences":
+        sequences = _read_sequences(path, inputs)
+        return (sequences[i:i + chunk] for i in range(0, len(sequences), chunk))
+    if inputs.kind == "text" and suffix not in TABLE_SUFFIXES:
+        return _chunks(_text_lines(path), chunk)
+    if suffix not in TABLE_SUFFIXES:
+        raise InvalidInputError(f"{path}: a bundle reading fields ({', '.join(inputs.fields)}) takes a .csv, .tsv, "
+                                ".jsonl or .parquet file with a column per field.")
+    rows = table_rows(path)
+    first = next(rows, None)
+    columns = list(first[1]) if first else []
+    if inputs.kind == "text":
+        column = text_column or next((c for c in TEXT_COLUMNS if c in columns), None)
+        if column is None or column not in columns:
+            wanted = repr(text_column) if text_column else "'text'"
+            raise InvalidInputError(f"{path} has no column {wanted} (columns: {', '.join(columns) or 'none'}); "
+                                    "name the text column with --text-column.")
+        make = lambda n, row: _cell(row.get(column), path, n, column)  # noqa: E731
+    else:
+        missing = [f for f in inputs.fields if f not in columns]
+        if missing:
+            raise InvalidInputError(f"{path} has no column {', '.join(map(repr, missing))} (columns: "
+                                    f"{', '.join(columns) or 'none'}); this bundle reads "
+                                    f"{', '.join(map(repr, inputs.fields))}.")
+        make = lambda n, row: {f: _cell(row.get(f), path, n, f) for f in inputs.fields}  # noqa: E731
+    every = itertools.chain([first] if first else [], rows)
+    return _chunks((make(n, row) for n, row in every), chunk)
+
+
+def count_records(path: str | Path, inputs) -> int:
+    """How many records `iter_records` will yield, counted in one streaming pass (Parquet: from its footer)."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq") and inputs.kind != "sequences":
+        import pyarrow.parquet as pq
+
+        with contextlib.suppress(Exception):
+            return int(pq.ParquetFile(path).metadata.num_rows)
+    if inputs.kind == "text" and path.suffix.lower() not in TABLE_SUFFIXES:
+        return sum(1 for _ in _text_lines(path))
+    if inputs.kind == "sequences":
+        return len(_read_sequences(path, inputs))
+    return sum(1 for _ in table_rows(path))
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a text file, read as they are needed."""
+    if not path.is_file():
+        raise InvalidInputError(f"Input file {path} does not exist.")
+    try:
+        with path.open("r", encoding="utf-8-sig") as handle:
+            for line in handle:
+                line = line.rstrip("\r\n")
+                if line.strip():
+                    yield line
+    except UnicodeDecodeError:
+        read_utf8(path)  # raises the error that names the line and the byte
+        raise
+
+
+def _chunks(items, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _cell(value, path: Path, row: int, column: str) -> str:

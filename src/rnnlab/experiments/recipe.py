@@ -5,7 +5,9 @@ config is the opposite: a single, fully specified training run from the raw arch
 to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
 
 * ``[data]``: ``dataset``, ``tokenizer``, ``padding``, ``truncating``, ``validation_split``,
-  ``seed``, ``limit`` (vocabulary size and maxlen come from the model);
+  ``seed``, ``limit`` (vocabulary size and maxlen come from the model), and for a data file
+  ``test`` (a separate test file), ``test_fraction``, ``text_column``, ``label_column``,
+  ``field_columns``;
 * ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` starts the
   embedding from word2vec trained on the train + unsup reviews, never test; trained once and
   cached, see `rnnlab.text.word2vec`);
@@ -38,7 +40,8 @@ from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import bucket_padding, fit, prepare_for, score_test
 from rnnlab.training.metrics import evaluate
 
-DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit")
+DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
+             "test_fraction", "text_column", "label_column", "field_columns")
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection")
 RECIPE_DEFAULTS = {"batch_size": 64, "schedule": "cosine"}
 

@@ -1,21 +1,24 @@
-"""Run an experiment's pending runs, in this process or a pool of worker processes.
+"""Run an experiment's pending runs: one after another in this process, or as Ray tasks.
 
-Every run is claimed, trained and committed on its own (see `store`), so the sweep can be
-stopped at any point and resumed by running it again. A run that raises is recorded as
-failed and the sweep goes on; a missing dataset stops it, since every run would fail alike.
+This process (the driver) is the only writer of the store: it claims a run before the run
+starts and commits it when the result comes back, so the sweep can be stopped at any point
+and resumed by running it again (finished runs are skipped, unfinished ones redone). On Ray,
+each run is a task with its own CPU (or GPU) allowance; a task whose worker process or node
+dies is retried elsewhere by Ray, and its result still reaches the store once. A run that
+raises is recorded as failed and the sweep goes on; a missing dataset stops it, since every
+run would fail alike.
 """
 
 from __future__ import annotations
 
-import os
-import queue as queue_module
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rnnlab._backend import backend_name
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments import cluster
 from rnnlab.experiments.baseline import tfidf_baseline
 from rnnlab.experiments.callbacks import InitialWeightsFingerprint, ProgressReporter
 from rnnlab.experiments.config import ExperimentConfig, PlannedRun
@@ -39,21 +42,30 @@ class SweepSummary:
     reclaimed: list[tuple[str, int]] = field(default_factory=list)
     held_elsewhere: int = 0
     seconds: float = 0.0
+    where: str = "this process"
 
     @property
     def complete(self) -> bool:
         return self.counts["done"] + self.counts["failed"] == self.total
 
 
-def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int = 1, retry_failed: bool = False,
-                   max_runs: int | None = None, console=None, show_progress: bool | None = None,
-                   cache: DataCache | None = None) -> SweepSummary:
+def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int | None = None,
+                   cpus_per_run: float | None = None, gpus_per_run: float = 0, address: str | None = None,
+                   retry_failed: bool = False, max_runs: int | None = None, console=None,
+                   show_progress: bool | None = None, cache: DataCache | None = None) -> SweepSummary:
     """Run every pending run of `config`, recording results in `out/experiment.sqlite`.
 
     Args:
         config: the experiment. A folder that holds another config is refused.
         out: the experiment folder (created if needed).
-        workers: processes training in parallel. Defaults to 1 (this process).
+        workers: runs in flight at once. 1 (the default without a cluster) trains in this
+            process, without Ray; more runs them as Ray tasks. With an `address`, the default
+            is as many as the cluster's resources fit.
+        cpus_per_run: CPUs Ray reserves for each run (its backend's thread count too).
+            Defaults to this machine's cores shared among `workers`, or 1 on a cluster.
+        gpus_per_run: GPUs Ray reserves for each run (fractions share one). Defaults to 0.
+        address: a running Ray cluster (``HOST:PORT``, or ``"auto"``) to submit the runs to;
+            None starts Ray on this machine when it is needed.
         retry_failed: run failed runs again. Defaults to False (they stay recorded as failed).
         max_runs: stop after starting this many runs (the rest stay pending). Defaults to all.
         console: a rich `Console` for progress; show_progress: force bars on or off.
@@ -65,8 +77,8 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int = 
     >>> run_experiment(arrangements(models=["SS_RSF_GRU"], runs=2, epochs=1, limit=1000), "experiments/quick")
     """
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise RnnlabError(f"workers must be a positive integer, got {workers!r}.")
+    plan = cluster.Placement.choose(workers=workers, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                                    address=address)
     started = time.perf_counter()
     store = ExperimentStore(out)
     try:
@@ -84,14 +96,15 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int = 
         if max_runs is not None:
             todo = todo[:max_runs]
         counts = store.counts()
-        summary = SweepSummary(Path(out), len(plans), counts, reclaimed=reclaimed, held_elsewhere=held)
+        summary = SweepSummary(Path(out), len(plans), counts, reclaimed=reclaimed, held_elsewhere=held,
+                               where=plan.describe())
         cache = cache or DataCache()
         display = SweepDisplay(len(plans), counts["done"] + counts["failed"], console=console, enabled=show_progress)
         with display:
-            if workers == 1 or len(todo) <= 1:
-                outcomes = _run_here(store, cache, config, todo, display)
+            if plan.on_ray and todo:
+                outcomes = _run_on_ray(store, config, todo, display, plan)
             else:
-                outcomes = _run_in_pool(Path(out), config, todo, min(workers, len(todo)), display)
+                outcomes = _run_here(store, cache, config, todo, display)
             if config.baseline:
                 ensure_baselines(store, config, cache)
         summary.ran = sum(o["status"] in ("done", "failed") for o in outcomes)
@@ -111,30 +124,44 @@ def data_request(config: ExperimentConfig, spec, recipe, split_seed: int) -> Dat
 
 def train_one(store: ExperimentStore, cache: DataCache, config: ExperimentConfig, planned: PlannedRun,
               report=None) -> dict:
-    """Claim, train and record one run; returns a small outcome dict for the display."""
+    """Claim, train and record one run in this process; returns a small outcome dict for the display."""
     owner = process_token()
-    outcome = {"model": planned.model, "run_index": planned.run_index}
     if not store.claim(planned.model, planned.run_index, owner):
-        return {**outcome, "status": "skipped", "reason": "already taken or finished"}
+        return {"model": planned.model, "run_index": planned.run_index, "status": "skipped",
+                "reason": "already taken or finished"}
     try:
-        spec, recipe = config.spec_and_recipe(planned.model)
-        data = cache.prepared(data_request(config, spec, recipe, planned.split_seed))
+        result = run_once(config, planned, cache, report)
     except BaseException:
         store.release(planned.model, planned.run_index, owner)
         raise
+    return record(store, planned, owner, result)
+
+
+def run_once(config: ExperimentConfig, planned: PlannedRun, cache: DataCache, report=None) -> tuple[str, object]:
+    """Train one run without touching the store: ``("done", values)`` or ``("failed", error text)``.
+
+    A dataset that cannot be loaded raises (every run would fail alike); so does an interrupt.
+    """
+    spec, recipe = config.spec_and_recipe(planned.model)
+    data = cache.prepared(data_request(config, spec, recipe, planned.split_seed))
     try:
-        values = _train(spec, recipe, data, planned, report)
-    except (KeyboardInterrupt, SystemExit):
-        store.release(planned.model, planned.run_index, owner)
-        raise
+        return "done", _train(spec, recipe, data, planned, report)
     except Exception as exc:  # noqa: BLE001  a run's failure is recorded; the sweep goes on
-        error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
-        store.record_failed(planned.model, planned.run_index, owner, error)
-        return {**outcome, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-    if not store.record_done(planned.model, planned.run_index, owner, **values):
+        return "failed", "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+
+
+def record(store: ExperimentStore, planned: PlannedRun, owner: str, result: tuple[str, object]) -> dict:
+    """Commit a run's result (from `run_once`) under the claim of `owner`; the outcome for the display."""
+    kind, payload = result
+    outcome = {"model": planned.model, "run_index": planned.run_index}
+    if kind == "failed":
+        store.record_failed(planned.model, planned.run_index, owner, payload)
+        last = [line for line in payload.strip().splitlines() if line.strip()]
+        return {**outcome, "status": "failed", "error": last[-1] if last else "failed"}
+    if not store.record_done(planned.model, planned.run_index, owner, **payload):
         return {**outcome, "status": "skipped", "reason": "claim lost while training (not recorded)"}
-    return {**outcome, "status": "done", "test_accuracy": values["test_accuracy"],
-            "train_seconds": values["train_seconds"]}
+    return {**outcome, "status": "done", "test_accuracy": payload["test_accuracy"],
+            "train_seconds": payload["train_seconds"]}
 
 
 def _train(spec, recipe, data, planned: PlannedRun, report) -> dict:
@@ -152,7 +179,7 @@ def _train(spec, recipe, data, planned: PlannedRun, report) -> dict:
         "test_accuracy": test.get("accuracy"), "confusion_matrix": test.get("confusion_matrix"), "test": test,
         "params": result.params, "train_seconds": round(result.train_seconds, 3),
         "init_weights_hash": fingerprint.fingerprint, "data": result.data_info, "backend": backend_name(),
-        "versions": versions(),
+        "versions": {**versions(), "worker": cluster.where_am_i()},
     }
 
 
@@ -186,86 +213,59 @@ def _run_here(store, cache, config, todo, display) -> list[dict]:
     return outcomes
 
 
-# ------------------------------------------------------------------ in a pool
-_WORKER: dict = {}
 
 
-def worker_environment(workers: int, cpus: int | None = None) -> dict[str, str]:
-    """Thread settings for one of `workers` processes sharing `cpus` cores.
-
-    Each backend would otherwise start a thread per core in every worker, and the workers
-    would spend their time contending for the same cores.
-    """
-    cpus = cpus or os.cpu_count() or 1
-    threads = max(1, cpus // workers)
-    env = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    if threads == 1:
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_cpu_multi_thread_eigen" not in flags:
-            env["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
-    env["RNNLAB_WORKER_THREADS"] = str(threads)
-    return env
+# ------------------------------------------------------------------- on Ray
+# Each Ray worker process keeps the data it encoded for the runs it trained before.
+_WORKER_CACHE: dict[str, DataCache] = {}
 
 
-def _init_worker(directory: str, config: dict, env: dict, updates) -> None:
-    # Runs before the worker imports Keras (this module imports it lazily), so the thread
-    # settings reach the backend when it starts.
-    os.environ.update(env)
-    if os.environ.get("KERAS_BACKEND") == "torch":
-        import torch
-
-        torch.set_num_threads(int(env["RNNLAB_WORKER_THREADS"]))
-    _WORKER.update(store=ExperimentStore(directory, create=False), cache=DataCache(),
-                   config=ExperimentConfig.from_dict(config), updates=updates)
+def run_task(config: dict, planned: dict) -> tuple[str, object]:
+    """The body of one run's Ray task: `run_once` in a worker process, with that process's data cache."""
+    cache = _WORKER_CACHE.setdefault("cache", DataCache())
+    try:
+        return run_once(ExperimentConfig.from_dict(config), PlannedRun(**planned), cache)
+    except RnnlabError as exc:
+        return "stop", str(exc)
 
 
-def _worker_run(planned: PlannedRun) -> dict:
-    pid = os.getpid()
-    updates = _WORKER["updates"]
-    updates.put((pid, "start", {"model": planned.model, "run_index": planned.run_index}))
-    outcome = train_one(_WORKER["store"], _WORKER["cache"], _WORKER["config"], planned,
-                        report=lambda u: updates.put((pid, "epoch", u)))
-    return {**outcome, "slot": pid}
+def _run_on_ray(store, config, todo, display, plan: "cluster.Placement") -> list[dict]:
+    import ray
 
-
-def _run_in_pool(directory: Path, config: ExperimentConfig, todo, workers: int, display) -> list[dict]:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    # spawn: a forked child would inherit this process's initialised backend and threads.
-    context = multiprocessing.get_context("spawn")
-    updates = context.Queue()
+    owner = process_token()
     outcomes = []
-    env = worker_environment(workers)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(str(directory), config.to_dict(), env, updates)) as pool:
-        pending = {pool.submit(_worker_run, planned) for planned in todo}
+    waiting = list(todo)
+    in_flight: dict = {}
+    free_slots: list[int] = []
+    with cluster.connect(plan.address, cpus=plan.local_cpus):
+        task = plan.task(run_task)
+        limit = plan.workers or len(todo)
         try:
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(updates, display, config)
-                for future in finished:
-                    outcome = future.result()
-                    display.run_finished(outcome["slot"], outcome)
+            while waiting or in_flight:
+                while waiting and len(in_flight) < limit:
+                    planned = waiting.pop(0)
+                    if not store.claim(planned.model, planned.run_index, owner):
+                        outcomes.append({"model": planned.model, "run_index": planned.run_index,
+                                         "status": "skipped", "reason": "already taken or finished"})
+                        continue
+                    slot = free_slots.pop() if free_slots else len(in_flight)
+                    in_flight[task.remote(config.to_dict(), asdict(planned))] = (planned, slot)
+                    display.run_started(slot, planned.model, planned.run_index, config.runs)
+                if not in_flight:
+                    break
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
+                for ref in ready:
+                    planned, slot = in_flight.pop(ref)
+                    free_slots.append(slot)
+                    result = cluster.result_of(ref)
+                    if result[0] == "stop":
+                        store.release(planned.model, planned.run_index, owner)
+                        raise RnnlabError(result[1])
+                    outcome = record(store, planned, owner, result)
+                    display.run_finished(slot, outcome)
                     outcomes.append(outcome)
-        except BrokenProcessPool as exc:
-            raise RnnlabError("A worker process died (out of memory?). Finished runs are saved; run the same "
-                              "command again, with fewer --workers, to resume.") from exc
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+        finally:
+            for ref, (planned, _) in in_flight.items():
+                ray.cancel(ref, force=True)
+                store.release(planned.model, planned.run_index, owner)
     return outcomes
-
-
-def _drain(updates, display, config) -> None:
-    while True:
-        try:
-            slot, kind, payload = updates.get_nowait()
-        except queue_module.Empty:
-            return
-        if kind == "start":
-            display.run_started(slot, payload["model"], payload["run_index"], config.runs)
-        else:
-            display.epoch_progress(slot, payload)

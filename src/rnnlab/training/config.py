@@ -19,6 +19,7 @@ from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe, get
 
 SCHEDULES = ("constant", "cosine")
+DISTRIBUTIONS = (None, "data_parallel")
 MODES = ("min", "max")
 
 __all__ = ["EarlyStopping", "TrainingConfig", "SCHEDULES", "config_from_recipe", "read_training_config", "resolve"]
@@ -86,6 +87,12 @@ class TrainingConfig:
         seed: drives the initial weights, dropout and batch order (default 0).
         init_seed: build the model under this seed instead, so runs can share initial
             weights while seeing the data in different orders (default None).
+        distribution: ``"data_parallel"`` splits every batch across the machine's
+            accelerators (or, on the CPU, the devices ``XLA_FLAGS=
+            --xla_force_host_platform_device_count=N`` makes) with Keras'
+            ``keras.distribution.DataParallel`` on JAX; the weights are replicated and the
+            gradients averaged, so a run matches one device's up to float rounding. None
+            trains on one device (default).
 
     Example:
         >>> TrainingConfig(epochs=2, schedule="cosine", early_stopping={"monitor": "val_accuracy"}).early_stopping.mode
@@ -106,6 +113,7 @@ class TrainingConfig:
     members: int = 1
     seed: int = 0
     init_seed: int | None = None
+    distribution: str | None = None
 
     def __post_init__(self):
         if isinstance(self.early_stopping, bool):
@@ -132,6 +140,9 @@ class TrainingConfig:
             value = getattr(self, name)
             if (value is not None or not optional) and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise InvalidInputError(f"{name} must be a number{' or unset' if optional else ''}, got {value!r}.")
+        if self.distribution not in DISTRIBUTIONS:
+            raise InvalidInputError(f"distribution must be one of {', '.join(map(str, DISTRIBUTIONS))}, got "
+                                    f"{self.distribution!r}.")
         if self.schedule not in SCHEDULES:
             raise InvalidInputError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}.")
         if not 0.0 <= self.final_rate <= 1.0:

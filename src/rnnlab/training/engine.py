@@ -17,6 +17,7 @@ their own:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import platform
@@ -172,6 +173,57 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
 
 
 def _fit_one(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, callbacks, verbose) -> TrainResult:
+    if config.distribution is None:
+        return _fit_here(spec, data, config, recipe, callbacks, verbose)
+    with distribution_scope(config) as data_for:
+        unscored = data_for(dataclasses.replace(data, x_test=None, y_test=None))
+        result = _fit_here(spec, unscored, config, recipe, callbacks, verbose)
+    # Scored outside the scope: the test rows need not split evenly across the devices.
+    return dataclasses.replace(result, test=score_test(result.model, spec, data))
+
+
+@contextlib.contextmanager
+def distribution_scope(config: TrainingConfig):
+    """Build and train under the config's distribution; yields how to trim data to fit it.
+
+    ``"data_parallel"`` is Keras' ``DataParallel`` over every device JAX sees: variables are
+    replicated and each batch is split across the devices. Every batch must split evenly, so
+    the batch size must be a multiple of the device count and the training and validation
+    rows are cut to a multiple of it (at most ``devices - 1`` rows left out).
+    """
+    if config.distribution is None:
+        yield lambda data: data
+        return
+    if backend_name() != "jax":
+        raise InvalidInputError("distribution = \"data_parallel\" runs on JAX (KERAS_BACKEND=jax). On torch, "
+                                "train one process per GPU with torch.distributed; see docs/scale-out.md.")
+    devices = keras.distribution.list_devices()
+    if config.batch_size % len(devices):
+        raise InvalidInputError(f"Data-parallel training splits each batch across {len(devices)} devices: "
+                                f"batch_size {config.batch_size} must be a multiple of {len(devices)}.")
+    if config.buckets:
+        raise InvalidInputError("Data-parallel training needs batches that split evenly across devices; length "
+                                "buckets make uneven ones. Leave out buckets.")
+
+    def trim(data):
+        def cut(x):
+            if x is None:
+                return None
+            rows = _rows(x) - _rows(x) % len(devices)
+            return {k: v[:rows] for k, v in x.items()} if isinstance(x, dict) else x[:rows]
+
+        return dataclasses.replace(data, x_train=cut(data.x_train), y_train=cut(data.y_train),
+                                   x_val=cut(data.x_val), y_val=cut(data.y_val))
+
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    try:
+        yield trim
+    finally:
+        keras.distribution.set_distribution(previous)
+
+
+def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, callbacks, verbose) -> TrainResult:
     seed, init_seed = config.seed, config.init_seed
     keras.utils.set_random_seed(seed if init_seed is None else init_seed)
     model = spec.build(compile=False) if not config.buckets else _any_length(spec).build(compile=False)
@@ -387,15 +439,17 @@ def _any_length(spec: ModelSpec) -> ModelSpec:
 
 
 def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | None = None,
-                cache: bool = False) -> PreparedData:
+                cache: bool = False, with_test: bool = True) -> PreparedData:
     """Load the recipe's dataset and encode it the way `spec` and `recipe` ask.
 
     With `cache`, token datasets are encoded once and reloaded from disk afterwards (see `prepare`).
+    With ``with_test=False`` no test data is opened and ``x_test`` is None (choosing settings).
     """
     mode = spec.input_mode
     if isinstance(mode, NumericSteps) or is_sequence_source(recipe.dataset):
         return prepare_sequences_for(spec, recipe, seed=seed, limit=limit)
-    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, **recipe.source_options())
+    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, with_test=with_test,
+                                      **recipe.source_options())
     if isinstance(mode, NamedFields):
         data = prepare_fields(train_set, test_set, spec, mode=recipe.tokenizer, padding=recipe.padding,
                               truncating=recipe.truncating, validation_split=recipe.validation_split, seed=seed)
@@ -410,7 +464,9 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
 
 def describe_source(train_set, test_set) -> dict:
     """What a prepared split records of its raw data: each part's profile, and a table's columns."""
-    info = {"profile": {"train": profile(train_set).to_dict(), "test": profile(test_set).to_dict()}}
+    info = {"profile": {"train": profile(train_set).to_dict()}}
+    if test_set is not None:
+        info["profile"]["test"] = profile(test_set).to_dict()
     if train_set.columns:
         info["columns"] = dict(train_set.columns)
     return info
