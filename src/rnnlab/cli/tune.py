@@ -57,7 +57,7 @@ def tune(
         return print_json(result.results)
     table = Table(title=f"{len(result.trials)} trials, best first")
     keys = list(result.best["params"])
-    for column in ("trial", *keys, "val. acc.", "epochs"):
+    for column in ("trial", *[k.split(".", 1)[-1] for k in keys], "val. acc.", "epochs"):
         table.add_column(column)
     for row in sorted(result.trials, key=lambda r: -(r["val_accuracy"] or 0))[:10]:
         table.add_row(str(row["trial"]), *[_show(row["params"].get(k)) for k in keys],

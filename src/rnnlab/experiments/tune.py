@@ -268,6 +268,9 @@ def run_search(config: dict, out: str | Path, *, trials: int | None = None, time
         grid = _tune(config, settings, out)
     rows = trial_rows(grid, settings, max_epochs(config))
     search_seconds = time.perf_counter() - started
+    if len(rows) < settings.trials and settings.time_budget is None:
+        raise RnnlabError(f"The search in {out} stopped after {len(rows)} of {settings.trials} trials (interrupted?); "
+                          "run the same command again to resume it.")
     finished = [r for r in rows if r.get(METRIC) is not None]
     if not finished:
         raise RnnlabError(f"No trial of the search in {out} reported a validation score; see the errors in "
@@ -305,6 +308,8 @@ def max_epochs(config: dict) -> int:
 
 
 def _tune(config: dict, settings: SearchSettings, out: Path):
+    # Tune's own console tables would interleave with rnnlab's; its results are in the report.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
