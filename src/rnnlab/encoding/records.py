@@ -30,7 +30,7 @@ from rnnlab.errors import InvalidInputError
 TEXT_COLUMNS = ("text", "review", "review_text")
 TABLE_SUFFIXES = tuple(EXTENSIONS)
 
-__all__ = ["count_records", "dataset_records", "iter_records", "read_records"]
+__all__ = ["count_records", "dataset_records", "iter_records", "read_records", "record_columns"]
 
 
 def _read_text(path: Path) -> str:
@@ -67,23 +67,31 @@ def iter_records(path: str | Path, inputs, *, text_column: str | None = None,
                                 ".jsonl or .parquet file with a column per field.")
     rows = table_rows(path)
     first = next(rows, None)
-    columns = list(first[1]) if first else []
+    columns = record_columns(path, list(first[1]) if first else [], inputs, text_column)
+    if inputs.kind == "text":
+        make = lambda n, row: _cell(row.get(columns["text"]), path, n, columns["text"])  # noqa: E731
+    else:
+        make = lambda n, row: {f: _cell(row.get(c), path, n, c) for f, c in columns.items()}  # noqa: E731
+    every = itertools.chain([first] if first else [], rows)
+    return _chunks((make(n, row) for n, row in every), chunk)
+
+
+def record_columns(path, columns: list[str], inputs, text_column: str | None = None) -> dict[str, str]:
+    """Which column of a table holds each part of a record: ``{"text": column}`` for a text bundle
+    (``text_column``, else ``text``, ``review``...), ``{field: field}`` for a fields bundle."""
     if inputs.kind == "text":
         column = text_column or next((c for c in TEXT_COLUMNS if c in columns), None)
         if column is None or column not in columns:
             wanted = repr(text_column) if text_column else "'text'"
             raise InvalidInputError(f"{path} has no column {wanted} (columns: {', '.join(columns) or 'none'}); "
                                     "name the text column with --text-column.")
-        make = lambda n, row: _cell(row.get(column), path, n, column)  # noqa: E731
-    else:
-        missing = [f for f in inputs.fields if f not in columns]
-        if missing:
-            raise InvalidInputError(f"{path} has no column {', '.join(map(repr, missing))} (columns: "
-                                    f"{', '.join(columns) or 'none'}); this bundle reads "
-                                    f"{', '.join(map(repr, inputs.fields))}.")
-        make = lambda n, row: {f: _cell(row.get(f), path, n, f) for f in inputs.fields}  # noqa: E731
-    every = itertools.chain([first] if first else [], rows)
-    return _chunks((make(n, row) for n, row in every), chunk)
+        return {"text": column}
+    missing = [f for f in inputs.fields if f not in columns]
+    if missing:
+        raise InvalidInputError(f"{path} has no column {', '.join(map(repr, missing))} (columns: "
+                                f"{', '.join(columns) or 'none'}); this bundle reads "
+                                f"{', '.join(map(repr, inputs.fields))}.")
+    return {f: f for f in inputs.fields}
 
 
 def count_records(path: str | Path, inputs) -> int:

@@ -17,11 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.encoding.records import TEXT_COLUMNS
+from rnnlab.encoding.records import record_columns
 from rnnlab.errors import InvalidInputError
 from rnnlab.experiments import cluster
 from rnnlab.files import atomic_path
-from rnnlab.inference.batch import CHUNK, PredictionWriter, check_output, output_columns, prediction_row
+from rnnlab.inference.batch import (
+    CHUNK,
+    PredictionWriter,
+    check_output,
+    output_columns,
+    prediction_row,
+)
 
 
 class _BundleWorker:
@@ -120,18 +126,7 @@ def _columns(names: list[str], loaded, input: Path, text_column: str | None) -> 
         if loaded.kind != "text":
             raise InvalidInputError(f"{input}: a bundle reading fields takes a table file with a column per field.")
         return {"text": "text"}
-    if loaded.kind == "text":
-        column = text_column or next((c for c in TEXT_COLUMNS if c in names), None)
-        if column is None or column not in names:
-            wanted = repr(text_column) if text_column else "'text'"
-            raise InvalidInputError(f"{input} has no column {wanted} (columns: {', '.join(names) or 'none'}); name "
-                                    "the text column with --text-column.")
-        return {"text": column}
-    missing = [f for f in loaded.inputs.fields if f not in names]
-    if missing:
-        raise InvalidInputError(f"{input} has no column {', '.join(map(repr, missing))} (columns: "
-                                f"{', '.join(names)}); this bundle reads {', '.join(map(repr, loaded.inputs.fields))}.")
-    return {f: f for f in loaded.inputs.fields}
+    return record_columns(input, names, loaded.inputs, text_column)
 
 
 def _plain(value):
