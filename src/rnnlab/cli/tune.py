@@ -52,7 +52,7 @@ def tune(
     console.print(f"[bold]{raw.get('name')}[/] (search) -> {out}")
     result = run_search(raw, out, trials=trials, time_budget=time_budget, address=address,
                         cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, concurrent=concurrent,
-                        final=final, console=console)
+                        final=final)
     if as_json:
         return print_json(result.results)
     table = Table(title=f"{len(result.trials)} trials, best first")

@@ -11,7 +11,6 @@ does the same without Ray.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -92,7 +91,6 @@ def predict_file_on_ray(bundle: str | Path, input: str | Path, output: str | Pat
         raise InvalidInputError("Numeric-sequence bundles predict locally: leave out --address.")
     class_names = loaded.class_names
     env = cluster.thread_environment(1)
-    env["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")
     started = time.perf_counter()
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     with cluster.connect(address, env=env) as ray:

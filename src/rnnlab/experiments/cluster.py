@@ -26,7 +26,7 @@ MAX_ERROR_CHARS = 4000
 
 
 def thread_environment(threads: int) -> dict[str, str]:
-    """Environment for a worker process allowed `threads` cores.
+    """Environment for a worker process allowed `threads` cores, on this process's Keras backend.
 
     Each backend would otherwise start a thread per core in every worker, and workers
     sharing a machine would spend their time contending for the same cores.
@@ -38,6 +38,7 @@ def thread_environment(threads: int) -> dict[str, str]:
         if "xla_cpu_multi_thread_eigen" not in flags:
             env["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
     env["RNNLAB_WORKER_THREADS"] = str(threads)
+    env["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")
     return env
 
 
@@ -88,7 +89,6 @@ class Placement:
         import ray
 
         env = thread_environment(self.cpus_per_run)
-        env["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")
         check_fits(self.cpus_per_run, self.gpus_per_run)
         return ray.remote(function).options(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                                             max_retries=retries, runtime_env={"env_vars": env})

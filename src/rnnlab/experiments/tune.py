@@ -34,7 +34,7 @@ from pathlib import Path
 from rnnlab.configfile import check_keys, to_toml
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.experiments import cluster
-from rnnlab.experiments.recipe import DATA_KEYS, recipe_parts, run_recipe
+from rnnlab.experiments.recipe import recipe_parts, run_recipe
 from rnnlab.files import atomic_path, write_json
 
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection", "space", "search")
@@ -239,7 +239,7 @@ class SearchResult:
 
 def run_search(config: dict, out: str | Path, *, trials: int | None = None, time_budget=None,
                address: str | None = None, cpus_per_trial: float | None = None, gpus_per_trial: float | None = None,
-               concurrent: int | None = None, final: bool = True, console=None) -> SearchResult:
+               concurrent: int | None = None, final: bool = True) -> SearchResult:
     """Search, write the report, then train and score the best settings once (unless `final` is False).
 
     Args:
@@ -262,7 +262,6 @@ def run_search(config: dict, out: str | Path, *, trials: int | None = None, time
     placement = cluster.Placement.choose(workers=settings.concurrent, cpus_per_run=settings.cpus_per_trial,
                                          gpus_per_run=settings.gpus_per_trial, address=address)
     env = cluster.thread_environment(settings.cpus_per_trial)
-    env["KERAS_BACKEND"] = os.environ.get("KERAS_BACKEND", "jax")
     with cluster.connect(address, cpus=placement.local_cpus, env=env):
         cluster.check_fits(settings.cpus_per_trial, settings.gpus_per_trial)
         grid = _tune(config, settings, out)
@@ -465,5 +464,5 @@ def is_search(config: dict) -> bool:
     return config.get("kind") == "tune"
 
 
-__all__ = ["DATA_KEYS", "Dimension", "SearchResult", "SearchSettings", "is_search", "parse_duration", "read_search",
+__all__ = ["Dimension", "SearchResult", "SearchSettings", "is_search", "parse_duration", "read_search",
            "recipe_config", "run_search"]
