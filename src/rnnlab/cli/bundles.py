@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rnnlab.cli.output import JsonFlag, console, print_json, print_test
@@ -175,6 +176,10 @@ def explain(
     console.print(f"{result['label']} ({result['probability']:.3f}); scores by {result['method']}")
     ranked = sorted(result["tokens"], key=lambda t: -abs(t["score"]))[:10]
     console.print(", ".join(f"{t['token']} {t['score']:+.3f}" for t in ranked))
+    for name, part in (result.get("parts") or {}).items():  # a stack: each member's share
+        grams = ", ".join(f"{g['ngram']} {g['weight']:+.2f}" for g in part.get("ngrams") or [])
+        console.print(f"  member {escape(name)}: P({result['target']}) {part['probability']:.3f}, weight "
+                      f"{part['weight']:.3f}, share {part['share']:+.3f}" + (f"; n-grams: {escape(grams)}" if grams else ""))
     if png is not None:
         console.print(f"figure: {png}")
 

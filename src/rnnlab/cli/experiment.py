@@ -106,9 +106,9 @@ def run(
 ):
     """Run (or resume) the experiment a config file describes.
 
-    A config with ``kind = "recipe"`` or ``kind = "lm-finetune"`` is one final recipe: it trains
-    once, picks its epoch on the validation split, scores the test split once and writes
-    ``OUT/results.json`` and the bundle ``OUT/bundle``.
+    A config with ``kind = "recipe"``, ``"lm-finetune"`` or ``"stack"`` is one final recipe: it
+    trains once, picks its epoch (and a stack its blend) on the validation split, scores the test
+    split once and writes ``OUT/results.json`` and the bundle ``OUT/bundle``.
     """
 
     raw = read_config(config)
@@ -158,12 +158,16 @@ def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     console.print(f"[bold]{raw.get('name', kind)}[/] ({kind}) -> {out}")
     if kind == "recipe":
         results = run_recipe(raw, out, validation_only=validation_only)
+    elif kind == "stack":
+        from rnnlab.experiments.stack import run_stack
+
+        results = run_stack(raw, out, validation_only=validation_only, log=console.print)
     elif kind == "lm-finetune":
         out.mkdir(parents=True, exist_ok=True)
         results = run_lm_finetune(raw, out)
         write_json(out / "results.json", results, indent=1)
     else:
-        raise unknown_name("config kind", str(kind), ("sweep", "recipe", "lm-finetune"))
+        raise unknown_name("config kind", str(kind), ("sweep", "recipe", "lm-finetune", "stack"))
     shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "total_seconds")}
     console.print(" ".join(f"{k} {v}" for k, v in shown.items() if v is not None))
     console.print(f"results: {out / 'results.json'}")

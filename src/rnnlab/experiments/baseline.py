@@ -16,6 +16,8 @@ from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.experiments.datasets import SplitTexts
+from rnnlab.training.linear import NBSVM, TOKEN_PATTERN, clean_text
+from rnnlab.training.linear import logistic as _logistic
 from rnnlab.training.metrics import classification_metrics
 
 BASELINE_SETTINGS = {
@@ -66,11 +68,6 @@ def tfidf_baseline(split: SplitTexts) -> dict:
 
 BASELINE_NAMES = ("tfidf-lr", "nbsvm")
 
-# Words (with their contractions) plus "!" and "?": on the seed-0 IMDB validation split this
-# beat scikit-learn's default pattern (2+ word characters, punctuation dropped) by 0.5-0.9
-# points for both baselines, e.g. NBSVM 1-2 grams at C=1: 91.7% against 90.8%.
-TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?|[!?]"
-
 DEFAULT_GRIDS = {
     # TF-IDF features are unit-length rows, so LR wants weak regularisation (validation
     # accuracy still climbs at C=100 on full IMDB); NBSVM's ratios already scale the features.
@@ -95,86 +92,10 @@ TUNED_SETTINGS = {
 }
 
 
-def _clean(text: str) -> str:
-    """Lower-case and drop IMDB's line breaks, which would otherwise become the token "br"."""
-    return text.lower().replace("<br />", " ")
-
-
-def _logistic(C: float, n_classes: int):
-    from sklearn.linear_model import LogisticRegression
-
-    if n_classes == 2:
-        # The dual problem has one variable per text, far fewer than the millions of n-grams.
-        return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
-    return LogisticRegression(C=C, max_iter=1000)
-
-
-class NBSVM:
-    """Logistic regression on naive-Bayes-scaled binary features (Wang & Manning, 2012).
-
-    Each feature is weighted by its log-count ratio between the classes, so the linear model
-    starts from the naive Bayes evidence and only has to correct it; on long reviews this beats
-    both plain naive Bayes and plain logistic regression. More than two classes are handled
-    one-vs-rest, each class with its own ratios.
-
-    Args:
-        C: inverse regularisation strength of the logistic regression (default 1.0).
-        alpha: smoothing count added to every feature (default 1.0, as in the paper).
-
-    Example:
-        >>> from sklearn.feature_extraction.text import CountVectorizer
-        >>> vec = CountVectorizer(binary=True)
-        >>> x = vec.fit_transform(["good fun", "great good", "bad dull", "awful bad"])
-        >>> NBSVM(C=1.0).fit(x, [1, 1, 0, 0]).predict(vec.transform(["good"]))
-        array([1])
-    """
-
-    def __init__(self, C: float = 1.0, alpha: float = 1.0):
-        self.C = C
-        self.alpha = alpha
-
-    def fit(self, X, y) -> "NBSVM":
-        y = np.asarray(y)
-        X = _binarize(X)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise InvalidInputError(f"NBSVM needs at least two classes in y; got {self.classes_.tolist()}.")
-        # Two classes need one model; k > 2 classes one per class against the rest.
-        positives = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
-        self.ratios_, self.models_ = [], []
-        for positive in positives:
-            target = (y == positive).astype(int)
-            p = self.alpha + np.asarray(X[target == 1].sum(axis=0)).ravel()
-            q = self.alpha + np.asarray(X[target == 0].sum(axis=0)).ravel()
-            ratio = np.log((p / p.sum()) / (q / q.sum()))
-            self.ratios_.append(ratio)
-            self.models_.append(_logistic(self.C, 2).fit(X.multiply(ratio).tocsr(), target))
-        return self
-
-    def predict_proba(self, X) -> np.ndarray:
-        X = _binarize(X)
-        scores = np.column_stack([m.predict_proba(X.multiply(r).tocsr())[:, 1]
-                                  for r, m in zip(self.ratios_, self.models_)])
-        if len(self.classes_) == 2:
-            return np.column_stack([1.0 - scores[:, 0], scores[:, 0]])
-        return scores / scores.sum(axis=1, keepdims=True)
-
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-def _binarize(X):
-    from scipy import sparse
-
-    X = sparse.csr_matrix(X, dtype=np.float64)
-    X.data = (X.data > 0).astype(np.float64)
-    return X
-
-
 def _vectorizer(name: str, ngram_range: tuple[int, int], n_texts: int):
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-    common = {"ngram_range": tuple(ngram_range), "preprocessor": _clean, "token_pattern": TOKEN_PATTERN}
+    common = {"ngram_range": tuple(ngram_range), "preprocessor": clean_text, "token_pattern": TOKEN_PATTERN}
     if name == "nbsvm":
         return CountVectorizer(binary=True, dtype=np.float64, **common)
     # As in `tfidf_baseline`: min_df=2 on tiny subsets could leave no feature at all.

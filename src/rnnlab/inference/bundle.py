@@ -25,6 +25,7 @@ from rnnlab.inference.explain import (
     find_attention_layer,
 )
 from rnnlab.inference.predictor import Prediction, Predictor
+from rnnlab.inference.stack import STACK_FILE, StackBundle
 from rnnlab.models import ModelSpec
 from rnnlab.training.saving import (
     METRICS_FILE,
@@ -65,11 +66,14 @@ class Bundle:
 
     @classmethod
     def load(cls, path: str | Path) -> "Bundle":
+        """Open the bundle folder at ``path`` (a stack bundle opens as a `StackBundle`)."""
         path = Path(path)
         if not path.exists() and set_aside(path).is_dir():
             path = set_aside(path)  # a save killed between its two renames (systems without an atomic exchange)
         if not path.is_dir():
             raise RnnlabError(f"No model bundle at {path}: expected a folder made by `rnnlab train --out`.")
+        if (path / STACK_FILE).exists():
+            return StackBundle.load(path)
         missing = [name for name in REQUIRED if not (path / name).exists()]
         if missing:
             raise RnnlabError(f"{path} is not a complete rnnlab bundle: missing {', '.join(missing)}. Retrain it.")

@@ -35,6 +35,8 @@ class Explanation:
             model, the predicted class of a multi-class one.
         n_oov: unknown words (see `rnnlab.text.Encoded`).
         truncated: whether the text was cut to ``maxlen``.
+        parts: a stack's members, by name: blend weight, probability of the target class, share
+            of the blended score and, for an n-gram member, its heaviest n-grams; None otherwise.
     """
 
     tokens: list[str]
@@ -45,6 +47,7 @@ class Explanation:
     target_id: int
     n_oov: int
     truncated: bool
+    parts: dict | None = None
 
 
 def find_attention_layer(model):

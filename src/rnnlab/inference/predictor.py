@@ -49,16 +49,21 @@ class Prediction:
     n_tokens: int
     n_oov: int
     truncated: bool
+    parts: dict[str, float] | None = None  # a stack's members: each one's probability of ``label``
 
     def to_dict(self, tokens: bool = True) -> dict:
         """The fields as a plain dict; ``tokens=False`` leaves out ``text`` and ``tokens`` (the
         service's answer: the client has the text, and copying every token costs more than the
         forward pass)."""
         if tokens:
-            return asdict(self)
-        return {"label": self.label, "label_id": self.label_id, "probability": self.probability,
-                "probabilities": dict(self.probabilities), "n_tokens": self.n_tokens, "n_oov": self.n_oov,
-                "truncated": self.truncated}
+            found = asdict(self)
+        else:
+            found = {"label": self.label, "label_id": self.label_id, "probability": self.probability,
+                     "probabilities": dict(self.probabilities), "n_tokens": self.n_tokens, "n_oov": self.n_oov,
+                     "truncated": self.truncated, "parts": self.parts}
+        if found["parts"] is None:
+            del found["parts"]
+        return found
 
 
 def bucketing_is_exact(spec) -> bool:

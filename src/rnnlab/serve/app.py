@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from rnnlab._version import __version__
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.inference.bundle import REQUIRED, Bundle
+from rnnlab.inference.stack import STACK_FILE
 from rnnlab.serve.batching import MicroBatcher
 from rnnlab.serve.body_limit import BodySizeLimit
 from rnnlab.serve.schemas import (
@@ -86,7 +87,7 @@ def create_app(bundle_or_path: Bundle | str | os.PathLike, *, max_texts: int = M
         raise InvalidInputError(f"batch_wait_ms must be a number of milliseconds from 0 to 1000, got {batch_wait_ms!r}.")
     if max_body_bytes is None:
         max_body_bytes = default_max_body_bytes(max_texts, max_chars)
-    bundle = bundle_or_path if isinstance(bundle_or_path, Bundle) else Bundle.load(bundle_or_path)
+    bundle = Bundle.load(bundle_or_path) if isinstance(bundle_or_path, (str, os.PathLike)) else bundle_or_path
     service = ModelService(bundle, max_texts=max_texts)
     if warm_up:
         service.warm_up()
@@ -209,7 +210,7 @@ def run(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, work
     _check_limits(workers=workers, max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body_bytes)
     path = Path(path).resolve()
     missing = [name for name in REQUIRED if not (path / name).exists()]
-    if not path.is_dir() or missing:
+    if not path.is_dir() or missing and not (path / STACK_FILE).exists():
         raise RnnlabError(f"No complete model bundle at {path}: expected a folder made by `rnnlab train --out`.")
     options = {"max_texts": max_texts, "max_chars": max_chars, "max_body_bytes": max_body_bytes,
                "batching": batching, "batch_wait_ms": batch_wait_ms}

@@ -4,7 +4,7 @@ The request models are made per app by `request_models(max_texts, max_chars)`, s
 server was started with are the ones its OpenAPI schema documents and pydantic enforces.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import (
     AfterValidator,
@@ -111,6 +111,8 @@ class TextPrediction(BaseModel):
     n_tokens: int = Field(description="Tokens fed to the model (after truncation).")
     n_oov: int = Field(description="Words out of the model's vocabulary.")
     truncated: bool = Field(description="Whether the text was longer than maxlen and was cut.")
+    parts: Optional[dict[str, float]] = Field(default=None, description=(
+        "Stacked models only: each member's probability of the predicted class, by member name."))
 
 
 class PredictResponse(BaseModel):
@@ -124,6 +126,18 @@ class TokenScore(BaseModel):
     oov: bool = Field(description="Whether the token is out of vocabulary (fed as the OOV id).")
 
 
+class NgramWeight(BaseModel):
+    ngram: str
+    weight: float = Field(description="The n-gram's weight in the member's score (positive: towards the target).")
+
+
+class MemberShare(BaseModel):
+    weight: float = Field(description="The member's blend weight.")
+    probability: float = Field(ge=0, le=1, description="The member's own P(target).")
+    share: float = Field(description="What the member adds to the target's blended score.")
+    ngrams: Optional[list[NgramWeight]] = Field(default=None, description="N-gram members: the heaviest n-grams.")
+
+
 class ExplainResponse(TextPrediction):
     """A prediction with a score for each token fed to the model."""
 
@@ -135,6 +149,9 @@ class ExplainResponse(TextPrediction):
                                     "else the predicted class.")
     base_probability: float = Field(ge=0, le=1, description="P(target) for the whole text.")
     tokens: list[TokenScore]
+    parts: Optional[dict[str, MemberShare]] = Field(default=None, description=(
+        "Stacked models only: each member's blend weight, probability of the target and share of the blended "
+        "score; the token scores are the lead (first recurrent) member's."))
 
 
 class Limits(BaseModel):

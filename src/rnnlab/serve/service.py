@@ -13,7 +13,6 @@ import time
 from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
-from rnnlab.inference.explain import explain
 from rnnlab.training.engine import versions
 
 log = logging.getLogger("rnnlab.serve")
@@ -66,7 +65,7 @@ class ModelService:
             if n > MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:
                 raise InvalidInputError(f"text has {n:,} tokens; this model has no maxlen, and explanations "
                                         f"are limited to {MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:,} tokens.")
-        result = explain(record, self.predictor, attention=self.attention)
+        result = self.bundle.explain(record)
         names = self.bundle.class_names
         probs = result.probabilities
         label_id = int(probs.argmax())
@@ -84,6 +83,7 @@ class ModelService:
             "base_probability": float(probs[result.target_id]),
             "tokens": [{"token": t, "score": s, "oov": o}
                        for t, s, o in zip(result.tokens, result.scores, result.oov)],
+            **({"parts": result.parts} if result.parts is not None else {}),
         }
 
     def info(self) -> dict:

@@ -1,0 +1,247 @@
+"""Stacking: train several members on one split, blend them on its validation fold, save one bundle.
+
+A stack config (TOML) has ``kind = "stack"`` and these tables:
+
+* ``[data]``: ``dataset``, ``validation_split`` (> 0: the blend is fitted on it), ``seed``,
+  ``limit`` and, for a data file, ``test``, ``test_fraction``, ``text_column``,
+  ``label_column``. Every member trains on the same rows (the training split minus the
+  validation fold, exactly as `rnnlab.encoding.split.split_validation` draws it);
+* ``[[members]]``, one table per member, each with a ``name`` and one of:
+
+  - ``ngram_range``, ``C``, ``n_features``: naive-Bayes-weighted logistic regression on hashed
+    word n-grams (`rnnlab.training.linear.NgramModel`);
+  - ``recipe = "NAME or PATH"``: a recipe config (`rnnlab.experiments.recipe`), trained here on
+    the stack's data; optional ``[members.model]`` / ``[members.training]`` tables change its
+    fields; or ``model`` and ``training`` tables alone, an inline recipe;
+  - ``bundle = "PATH"``: a bundle trained earlier on the same split (checked), copied in;
+
+* ``[blend]``: ``l2`` (default 0.01), the penalty on the blend weights;
+* ``[selection]``: free text recording how the settings were chosen.
+
+The blend weights are fitted on the validation fold (which no member trained on; a recurrent
+member does use it to pick its epoch); the test split is read once, after everything is
+trained, and every member is scored on it beside the stack. A stack of one member is that
+member, scored the same way. ``OUT/results.json`` holds the figures and ``OUT/bundle`` the
+stack bundle (`rnnlab.inference.stack`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.configfile import check_keys, find_config, read_config
+from rnnlab.encoding.prepare import load_splits
+from rnnlab.encoding.split import split_validation
+from rnnlab.errors import InvalidInputError
+from rnnlab.experiments.recipe import machine, recipe_parts
+from rnnlab.files import staged_folder, write_json
+from rnnlab.inference.bundle import Bundle
+from rnnlab.inference.stack import FORMAT, STACK_FILE, Member, StackBundle, blend
+from rnnlab.training.engine import fit, prepare_for
+from rnnlab.training.linear import NgramModel
+from rnnlab.training.metrics import classification_metrics
+
+__all__ = ["run_stack", "fit_blend", "stack_members"]
+
+TOP_KEYS = ("kind", "name", "description", "data", "members", "blend", "selection")
+DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column")
+MEMBER_KEYS = ("name", "recipe", "bundle", "model", "training", "ngram_range", "C", "n_features")
+NGRAM_KEYS = ("ngram_range", "C", "n_features")
+SPLIT_KEYS = ("dataset", "validation_split", "seed", "limit")
+
+
+def stack_members(config: dict) -> tuple[dict, list[dict]]:
+    """Check a ``kind = "stack"`` config; returns its [data] table and its members, each with a ``kind``."""
+    check_keys("a stack config", config, TOP_KEYS)
+    data = check_keys("[data]", config.get("data", {}), DATA_KEYS)
+    data.setdefault("dataset", "imdb")
+    data.setdefault("seed", 0)
+    data.setdefault("validation_split", 0.1)
+    if not 0 < float(data["validation_split"]) < 1:
+        raise InvalidInputError(f"[data] validation_split must be between 0 and 1 (the blend is fitted on it), got "
+                                f"{data['validation_split']!r}.")
+    check_keys("[blend]", config.get("blend", {}), ("l2",))
+    members = config.get("members")
+    if not isinstance(members, list) or not members:
+        raise InvalidInputError("A stack config needs [[members]] tables, one per member.")
+    checked, names = [], set()
+    for i, member in enumerate(members):
+        member = dict(check_keys(f"[[members]] {i + 1}", member, MEMBER_KEYS))
+        name = str(member.get("name") or "")
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            raise InvalidInputError(f"[[members]] {i + 1} needs a name of letters, digits, - and _ (got {name!r}).")
+        if name in names:
+            raise InvalidInputError(f"Two members are named {name!r}; give each its own name.")
+        names.add(name)
+        kinds = [k for k, present in (("ngram", any(k in member for k in NGRAM_KEYS)),
+                                      ("bundle", "bundle" in member),
+                                      ("recipe", "recipe" in member or "model" in member)) if present]
+        if len(kinds) != 1:
+            raise InvalidInputError(f"Member {name!r} must be one of: an n-gram model (ngram_range, C), a recipe "
+                                    "(recipe = NAME or [model] / [training] tables) or bundle = PATH.")
+        member["kind"] = kinds[0]
+        if member["kind"] == "ngram":
+            NgramModel(**{k: member[k] for k in NGRAM_KEYS if k in member})  # checks the settings now
+        checked.append(member)
+    if all(m["kind"] == "ngram" for m in checked):
+        raise InvalidInputError("A stack needs at least one recurrent member (a recipe or a bundle).")
+    return data, checked
+
+
+def _recipe_config(member: dict, data: dict) -> dict:
+    """The member's recipe config with the stack's split forced onto its [data]."""
+    base = read_config(find_config(member["recipe"]), "Recipe config") if "recipe" in member else {}
+    if base and base.get("kind", "sweep") != "recipe":
+        raise InvalidInputError(f"Member {member['name']!r}: {member['recipe']} is a {base.get('kind', 'sweep')} "
+                                "config, not a recipe.")
+    config = {key: dict(value) if isinstance(value, dict) else value for key, value in base.items()}
+    config["kind"], config["name"] = "recipe", member["name"]
+    config["data"] = {**config.get("data", {}), **{k: v for k, v in data.items() if k != "limit"}}
+    for table in ("model", "training"):
+        config[table] = {**config.get(table, {}), **member.get(table, {})}
+    return config
+
+
+def fit_blend(member_probabilities: list[np.ndarray], labels: np.ndarray, l2: float = 0.01
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative weights (one per member) and class biases minimising the blend's log-loss on ``labels``.
+
+    ``l2`` penalises the weights (times the number of rows), which keeps near-duplicate members
+    from taking opposite extreme weights.
+    """
+    from scipy.optimize import minimize
+
+    k, n_classes = len(member_probabilities), member_probabilities[0].shape[1]
+    if k == 1:
+        return np.ones(1), np.zeros(n_classes)
+    logs = np.stack([np.log(np.clip(p, 1e-7, 1.0)) for p in member_probabilities])  # (k, n, classes)
+    onehot = np.eye(n_classes)[labels]
+    n = len(labels)
+
+    def loss(params):
+        w, b = params[:k], params[k:]
+        scores = np.tensordot(w, logs, axes=1) + b
+        scores -= scores.max(axis=1, keepdims=True)
+        log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        probs = np.exp(log_probs)
+        value = -(onehot * log_probs).sum() / n + l2 * (w ** 2).sum()
+        residual = (probs - onehot) / n  # d loss / d scores
+        grad_w = np.einsum("knc,nc->k", logs, residual) + 2 * l2 * w
+        return value, np.concatenate([grad_w, residual.sum(axis=0)])
+
+    start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_classes)])
+    bounds = [(0.0, None)] * k + [(None, None)] * n_classes
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    weights, biases = found.x[:k], found.x[k:]
+    return weights, biases - biases.mean()
+
+
+def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return round(float((probabilities.argmax(axis=1) == labels).mean()), 5)
+
+
+def _check_bundle(member: dict, bundle, data: dict, n_train: int) -> None:
+    """A bundle member must have trained on this stack's fit rows: same dataset, split, seed and size."""
+    recipe = bundle.metrics.get("recipe") or {}
+    trained = {"dataset": str(recipe.get("dataset")), "validation_split": recipe.get("validation_split"),
+               "seed": bundle.metrics.get("seed"),
+               "train_examples": (bundle.metrics.get("data") or {}).get("train_examples")}
+    wanted = {"dataset": str(data["dataset"]), "validation_split": data["validation_split"], "seed": data["seed"],
+              "train_examples": n_train}
+    differ = [k for k in wanted if trained[k] is not None and trained[k] != wanted[k]]
+    if differ:
+        raise InvalidInputError(f"Member {member['name']!r}: {member['bundle']} was trained with "
+                                f"{ {k: trained[k] for k in differ} }, the stack uses { {k: wanted[k] for k in differ} }; "
+                                "its validation rows would not be held out. Train it as a recipe member instead.")
+
+
+def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose: str | int = "auto",
+              log=print) -> dict:
+    """Train every member, fit the blend on validation, score the test split once, save ``out/bundle``."""
+    data, members = stack_members(config)
+    name = str(config.get("name", "stack"))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
+    train, _ = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=False, **source)
+    fit_rows, val_rows = split_validation(len(train), float(data["validation_split"]), int(data["seed"]),
+                                          required=True)
+    labels = np.asarray(train.labels)
+    val_texts = [train.texts[i] for i in val_rows]
+    class_names = list(train.class_names)
+    figures, trained = [], []
+    # A validation-only run (choosing settings) trains in a folder that is removed at the end.
+    holder = (tempfile.TemporaryDirectory(prefix=".stack-", dir=out) if validation_only
+              else staged_folder(out / "bundle", marker=STACK_FILE, what="an rnnlab stack bundle"))
+    with holder as staging:
+        staging = Path(staging)
+        for member in members:
+            member_started = time.perf_counter()
+            folder = staging / "members" / member["name"]
+            if member["kind"] == "ngram":
+                model = NgramModel(class_names=class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
+                model.fit([train.texts[i] for i in fit_rows], labels[fit_rows])
+                model.save(folder)
+                params = int(np.count_nonzero(model.weights)) + len(model.biases)
+            elif member["kind"] == "recipe":
+                parts = recipe_parts(_recipe_config(member, data))
+                prepared = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, limit=data.get("limit"),
+                                       cache=True, with_test=False)
+                result = fit(parts.spec, prepared, parts.training, recipe=parts.recipe, verbose=verbose)
+                result.save(folder)
+                params = result.params
+            else:
+                shutil.copytree(Path(member["bundle"]), folder)
+                params = None
+            loaded = NgramModel.load(folder) if member["kind"] == "ngram" else Bundle.load(folder)
+            if member["kind"] == "bundle":
+                _check_bundle(member, loaded, data, len(fit_rows))
+                params = int(loaded.metrics.get("params") or loaded.model.count_params())
+            if list(loaded.class_names) != class_names:
+                raise InvalidInputError(f"Member {member['name']!r} predicts {list(loaded.class_names)}, the data "
+                                        f"has {class_names}.")
+            val_probs = loaded.predict_proba(val_texts)
+            trained.append(Member(member["name"], 1.0, loaded))
+            figures.append({"name": member["name"], "kind": member["kind"], "params": params,
+                            "validation_accuracy": _accuracy(val_probs, labels[val_rows]),
+                            "seconds": round(time.perf_counter() - member_started, 1), "val_probs": val_probs})
+            log(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
+                f"({figures[-1]['seconds']:.0f} s)")
+        weights, biases = fit_blend([f.pop("val_probs") for f in figures], labels[val_rows],
+                                    float(config.get("blend", {}).get("l2", 0.01)))
+        for member, weight, figure in zip(trained, weights, figures):
+            member.weight = figure["weight"] = round(float(weight), 6)
+        stack = StackBundle(trained, biases, class_names, {}, name=name)
+        val_stack = stack.predict_proba(val_texts)
+        results = {"name": name, "members": figures, "biases": [round(float(b), 6) for b in biases],
+                   "params": sum(f["params"] for f in figures), "train_examples": int(len(fit_rows)),
+                   "validation_examples": int(len(val_rows)), "validation_accuracy": _accuracy(
+                       val_stack, labels[val_rows])}
+        if not validation_only:
+            _, test = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), **source)
+            test_labels = np.asarray(test.labels)
+            member_probs = stack.predictor.parts(test.texts)
+            for figure, probs in zip(figures, member_probs):
+                figure["test_accuracy"] = _accuracy(probs, test_labels)
+            probs = blend(member_probs, weights, biases)
+            metrics = classification_metrics(test_labels, probs, class_names)
+            results.update(test_accuracy=round(metrics["accuracy"], 5), test_examples=len(test_labels),
+                           test_standard_error=round(float(np.sqrt(metrics["accuracy"] * (1 - metrics["accuracy"])
+                                                                   / len(test_labels))), 5),
+                           test=metrics)
+        write_json(staging / STACK_FILE, {"format": FORMAT, "name": name, "class_names": class_names,
+                                          "biases": results["biases"],
+                                          "members": [{"name": f["name"], "kind": f["kind"], "weight": f["weight"]}
+                                                      for f in figures]}, indent=2)
+        write_json(staging / "metrics.json", {**results, "config": config}, indent=2)
+    if not validation_only:
+        results["bundle"] = str(out / "bundle")
+    results.update(total_seconds=round(time.perf_counter() - started, 1), machine=machine(), config=config)
+    write_json(out / "results.json", results, indent=1)
+    return results

@@ -1,0 +1,252 @@
+"""Naive-Bayes-weighted logistic regression on word n-grams: the linear model rnnlab stacks with its RNNs.
+
+`NBSVM` (Wang & Manning, 2012) works on any feature matrix; `NgramModel` puts it on raw texts
+with hashed n-grams, so a trained model is a weight vector and a few settings: no vocabulary of
+millions of n-grams to keep, nothing pickled. Saved as ``ngram.json`` (settings, class names)
+and ``ngram.npz`` (weights, read with ``allow_pickle=False``).
+
+The model's score for a text is a sum over the n-grams it contains (each counted once) of one
+weight each, plus a bias: exactly what `NgramModel.contributions` lists to explain a prediction.
+
+Example:
+    >>> model = NgramModel(C=0.1).fit(["good fun", "great good", "bad dull", "awful bad"], [1, 1, 0, 0])
+    >>> model.predict_proba(["good"]).argmax(axis=1)
+    array([1])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.files import atomic_path, read_json, staged_folder, write_json
+
+__all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS"]
+
+NGRAM_FILE = "ngram.json"
+NGRAM_WEIGHTS = "ngram.npz"
+FORMAT = "rnnlab.ngram-nb-logistic"
+
+# Words (with their contractions) plus "!" and "?": on the seed-0 IMDB validation split this
+# beat scikit-learn's default pattern (2+ word characters, punctuation dropped) by 0.5-0.9
+# points for both linear baselines, e.g. NBSVM 1-2 grams at C=1: 91.7% against 90.8%.
+TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?|[!?]"
+
+
+def clean_text(text: str) -> str:
+    """Lower-case and drop IMDB's line breaks, which would otherwise become the token "br"."""
+    return text.lower().replace("<br />", " ")
+
+
+def logistic(C: float, n_classes: int):
+    """scikit-learn's logistic regression, solved where it is fastest for n-gram features."""
+    from sklearn.linear_model import LogisticRegression
+
+    if n_classes == 2:
+        # The dual problem has one variable per text, far fewer than the millions of n-grams.
+        return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
+    return LogisticRegression(C=C, max_iter=1000)
+
+
+class NBSVM:
+    """Logistic regression on naive-Bayes-scaled binary features (Wang & Manning, 2012).
+
+    Each feature is weighted by its log-count ratio between the classes, so the linear model
+    starts from the naive Bayes evidence and only has to correct it; on long reviews this beats
+    both plain naive Bayes and plain logistic regression. More than two classes are handled
+    one-vs-rest, each class with its own ratios.
+
+    Args:
+        C: inverse regularisation strength of the logistic regression (default 1.0).
+        alpha: smoothing count added to every feature (default 1.0, as in the paper).
+
+    Example:
+        >>> from sklearn.feature_extraction.text import CountVectorizer
+        >>> vec = CountVectorizer(binary=True)
+        >>> x = vec.fit_transform(["good fun", "great good", "bad dull", "awful bad"])
+        >>> NBSVM(C=1.0).fit(x, [1, 1, 0, 0]).predict(vec.transform(["good"]))
+        array([1])
+    """
+
+    def __init__(self, C: float = 1.0, alpha: float = 1.0):
+        self.C = C
+        self.alpha = alpha
+
+    def fit(self, X, y) -> "NBSVM":
+        y = np.asarray(y)
+        X = _binarize(X)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise InvalidInputError(f"NBSVM needs at least two classes in y; got {self.classes_.tolist()}.")
+        # Two classes need one model; k > 2 classes one per class against the rest.
+        positives = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        self.ratios_, self.models_ = [], []
+        for positive in positives:
+            target = (y == positive).astype(int)
+            p = self.alpha + np.asarray(X[target == 1].sum(axis=0)).ravel()
+            q = self.alpha + np.asarray(X[target == 0].sum(axis=0)).ravel()
+            ratio = np.log((p / p.sum()) / (q / q.sum()))
+            self.ratios_.append(ratio)
+            self.models_.append(logistic(self.C, 2).fit(X.multiply(ratio).tocsr(), target))
+        return self
+
+    @property
+    def weights_(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(weights (k, features), biases (k,))``: ratio times coefficient, one row per fitted model."""
+        weights = np.stack([r * m.coef_[0] for r, m in zip(self.ratios_, self.models_)])
+        return weights, np.array([m.intercept_[0] for m in self.models_])
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = _binarize(X)
+        scores = np.column_stack([m.predict_proba(X.multiply(r).tocsr())[:, 1]
+                                  for r, m in zip(self.ratios_, self.models_)])
+        return _probabilities(scores, len(self.classes_))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _binarize(X):
+    from scipy import sparse
+
+    X = sparse.csr_matrix(X, dtype=np.float64)
+    X.data = (X.data > 0).astype(np.float64)
+    return X
+
+
+def _probabilities(scores: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-model positive-class probabilities -> class probabilities (binary, or one-vs-rest normalised)."""
+    if n_classes == 2:
+        return np.column_stack([1.0 - scores[:, 0], scores[:, 0]])
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+class NgramModel:
+    """NBSVM on hashed, binarized word n-grams of raw texts.
+
+    Args:
+        ngram_range: shortest and longest n-gram (default ``(1, 2)``: on the IMDB validation
+            split, 1-2 grams scored 91.4% against 91.0-91.2% for 1-3 grams).
+        C: inverse regularisation strength (default 0.1).
+        n_features: hash buckets (default 2**22, about 4.2M; IMDB's training reviews hold
+            about 1.4M distinct 1-2 grams).
+        class_names: the label of each class, in label-id order (default ``"0"``, ``"1"``...).
+    """
+
+    def __init__(self, ngram_range=(1, 2), C: float = 0.1, n_features: int = 2 ** 22, class_names=None):
+        ngram_range = tuple(int(n) for n in ngram_range)
+        if len(ngram_range) != 2 or not 1 <= ngram_range[0] <= ngram_range[1] <= 5:
+            raise InvalidInputError(f"ngram_range must be [low, high] with 1 <= low <= high <= 5, got "
+                                    f"{list(ngram_range)}.")
+        if not C > 0:
+            raise InvalidInputError(f"C must be > 0, got {C!r}.")
+        if not 2 ** 10 <= int(n_features) <= 2 ** 26:
+            raise InvalidInputError(f"n_features must be between 2**10 and 2**26, got {n_features!r}.")
+        self.ngram_range = ngram_range
+        self.C = float(C)
+        self.n_features = int(n_features)
+        self.class_names = tuple(class_names) if class_names is not None else None
+        self.weights = self.biases = None
+
+    @property
+    def vectorizer(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(ngram_range=self.ngram_range, n_features=self.n_features, preprocessor=clean_text,
+                                 token_pattern=TOKEN_PATTERN, binary=True, norm=None, alternate_sign=False,
+                                 dtype=np.float32)
+
+    def features(self, texts):
+        """The binary n-gram matrix ``(len(texts), n_features)``, sparse."""
+        return self.vectorizer.transform(list(texts)).tocsr()
+
+    def fit(self, texts, labels) -> "NgramModel":
+        labels = np.asarray(labels)
+        if len(texts) != len(labels):
+            raise InvalidInputError(f"{len(texts)} texts but {len(labels)} labels.")
+        n_classes = int(labels.max()) + 1 if len(labels) else 0
+        if self.class_names is None:
+            self.class_names = tuple(str(i) for i in range(max(n_classes, 2)))
+        missing = sorted(set(range(len(self.class_names))) - set(np.unique(labels).tolist()))
+        if missing:
+            raise InvalidInputError(f"No training example of class(es) {[self.class_names[i] for i in missing]}; "
+                                    "the n-gram model needs every class.")
+        nbsvm = NBSVM(C=self.C).fit(self.features(texts), labels)
+        weights, biases = nbsvm.weights_
+        self.weights, self.biases = weights.astype(np.float32), biases.astype(np.float64)
+        return self
+
+    def scores(self, X) -> np.ndarray:
+        """Linear scores ``(n, k)`` of a feature matrix: one column per fitted model."""
+        self._check_fitted()
+        return np.asarray(X @ self.weights.T, dtype=np.float64) + self.biases
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities ``(len(texts), num_classes)``."""
+        scores = 1.0 / (1.0 + np.exp(-self.scores(self.features(texts))))
+        return _probabilities(scores, len(self.class_names))
+
+    def contributions(self, text: str, top: int = 8) -> list[tuple[str, float]]:
+        """The n-grams of ``text`` that move its score most, as ``(n-gram, weight)``, largest |weight| first.
+
+        For two classes a positive weight speaks for the second class; with more classes the
+        weights are those of the text's most probable class.
+        """
+        self._check_fitted()
+        analyzer = self.vectorizer.build_analyzer()
+        grams = list(dict.fromkeys(analyzer(text)))
+        if not grams:
+            return []
+        row = 0 if len(self.class_names) == 2 else int(self.predict_proba([text])[0].argmax())
+        from sklearn.feature_extraction import FeatureHasher
+
+        # The hasher HashingVectorizer applies to the analyzer's n-grams: one bucket per n-gram, in order.
+        ids = FeatureHasher(self.n_features, input_type="string", alternate_sign=False).transform(
+            [[g] for g in grams]).indices
+        weights = self.weights[row, ids]
+        order = np.argsort(-np.abs(weights), kind="stable")[:top]
+        return [(grams[i], round(float(weights[i]), 4)) for i in order]
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "ngram_range": list(self.ngram_range), "C": self.C, "n_features": self.n_features,
+                "class_names": list(self.class_names), "token_pattern": TOKEN_PATTERN,
+                "preprocessor": "lower-case, '<br />' removed", "binary": True}
+
+    def save(self, out) -> Path:
+        """Write ``ngram.json`` and ``ngram.npz`` into the folder ``out`` (replacing an older model)."""
+        self._check_fitted()
+        out = Path(out)
+        with staged_folder(out, marker=NGRAM_FILE, what="an rnnlab n-gram model") as staging:
+            write_json(staging / NGRAM_FILE, self.to_json(), indent=2)
+            with atomic_path(staging / NGRAM_WEIGHTS) as tmp, open(tmp, "wb") as handle:
+                np.savez_compressed(handle, weights=self.weights, biases=self.biases)
+        return out
+
+    @classmethod
+    def load(cls, path) -> "NgramModel":
+        path = Path(path)
+        settings = read_json(path / NGRAM_FILE, "N-gram model settings")
+        if not isinstance(settings, dict) or settings.get("format") != FORMAT:
+            raise RnnlabError(f"{path / NGRAM_FILE} is not an rnnlab n-gram model; retrain it.")
+        if settings.get("token_pattern") != TOKEN_PATTERN:
+            raise RnnlabError(f"{path / NGRAM_FILE} was made with another tokenizer; retrain it with this version.")
+        try:
+            model = cls(settings["ngram_range"], settings["C"], settings["n_features"], settings["class_names"])
+            with np.load(path / NGRAM_WEIGHTS, allow_pickle=False) as arrays:
+                model.weights = arrays["weights"].astype(np.float32)
+                model.biases = arrays["biases"].astype(np.float64)
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise RnnlabError(f"Cannot load the n-gram model in {path}: {exc}. The files are damaged; retrain it.") \
+                from exc
+        expected = (1 if len(model.class_names) == 2 else len(model.class_names), model.n_features)
+        if model.weights.shape != expected or model.biases.shape != expected[:1]:
+            raise RnnlabError(f"{path / NGRAM_WEIGHTS} holds weights of shape {model.weights.shape}, expected "
+                              f"{expected}; the file is damaged: retrain the model.")
+        return model
+
+    def _check_fitted(self) -> None:
+        if self.weights is None:
+            raise RnnlabError("This n-gram model is not fitted yet: call fit(texts, labels) first.")
+

@@ -1,0 +1,164 @@
+"""Stacking: n-gram members, blend weights fitted on validation, one bundle that predicts, explains and serves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rnnlab.cli import app
+from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.experiments.stack import fit_blend, run_stack, stack_members
+from rnnlab.inference import Bundle
+from rnnlab.inference.stack import StackBundle, blend
+from rnnlab.training.linear import NgramModel
+
+pytestmark = pytest.mark.timeout(300)
+runner = CliRunner()
+
+TINY_GRU = {"vocab_size": 2000, "maxlen": 100, "embedding_dim": 16, "mask_zero": True, "cell": "gru", "units": 8,
+            "pooling": "max", "optimizer": "adam", "learning_rate": 0.01}
+STACK = {
+    "kind": "stack", "name": "tiny-stack",
+    "data": {"dataset": "imdb", "validation_split": 0.25, "seed": 0, "limit": 800},
+    "members": [
+        {"name": "nb-lr", "ngram_range": [1, 2], "C": 0.1},
+        {"name": "gru", "model": TINY_GRU, "training": {"epochs": 2, "batch_size": 32, "buckets": 2}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def stacked(tmp_path_factory, imdb_archive):
+    out = tmp_path_factory.mktemp("stack")
+    return out, run_stack(STACK, out, verbose=0, log=lambda *_: None)
+
+
+def test_ngram_model_learns_saves_and_reloads_exactly(tmp_path, imdb_archive):
+    from rnnlab.data import load_imdb
+
+    train, test = load_imdb("train"), load_imdb("test")
+    rng = np.random.default_rng(0)
+    rows, held = rng.choice(len(train), 1500, replace=False), rng.choice(len(test), 500, replace=False)
+    model = NgramModel(C=0.1, class_names=train.class_names).fit([train.texts[i] for i in rows], train.labels[rows])
+    texts = [test.texts[i] for i in held]
+    probs = model.predict_proba(texts)
+    assert probs.shape == (500, 2) and np.allclose(probs.sum(axis=1), 1)
+    assert (probs.argmax(axis=1) == test.labels[held]).mean() > 0.75  # chance is 0.5
+    model.save(tmp_path / "nb")
+    again = NgramModel.load(tmp_path / "nb")
+    np.testing.assert_allclose(again.predict_proba(texts), probs, atol=1e-6)
+    grams = dict(again.contributions("A wonderful film, but the ending was awful."))
+    assert grams["wonderful"] > 0 > grams["awful"]
+    (tmp_path / "nb" / "ngram.npz").write_bytes(b"not a numpy file")
+    with pytest.raises(RnnlabError, match="damaged"):
+        NgramModel.load(tmp_path / "nb")
+
+
+def test_fit_blend_gives_a_useless_member_no_weight():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 2000)
+    informative = np.where(labels[:, None] == np.arange(2), 0.8, 0.2)
+    noise = rng.dirichlet([1, 1], 2000)
+    weights, biases = fit_blend([informative, noise], labels)
+    assert weights[0] > 0.5 and weights[1] < 0.05 * weights[0]
+    assert blend([informative, noise], weights, biases).argmax(axis=1).tolist() == labels.tolist()
+
+
+def test_stack_trains_blends_on_validation_and_scores_test_once(stacked):
+    out, results = stacked
+    stored = json.loads((out / "results.json").read_text())
+    assert stored["test_accuracy"] == results["test_accuracy"] > 0.7
+    assert stored["test_examples"] == 800 and stored["validation_examples"] == 200 and stored["train_examples"] == 600
+    members = {m["name"]: m for m in stored["members"]}
+    assert set(members) == {"nb-lr", "gru"} and all(0 <= m["weight"] for m in members.values())
+    assert members["nb-lr"]["test_accuracy"] > 0.7 and members["gru"]["params"] > 0
+    assert stored["test_standard_error"] == pytest.approx(
+        np.sqrt(stored["test_accuracy"] * (1 - stored["test_accuracy"]) / 800), abs=1e-5)
+
+
+def test_stack_bundle_predicts_the_blend_of_its_members_and_explains_its_parts(stacked):
+    out, results = stacked
+    bundle = Bundle.load(out / "bundle")
+    assert isinstance(bundle, StackBundle) and bundle.kind == "text" and bundle.test_accuracy == results["test_accuracy"]
+    texts = ["A wonderful, moving film with a superb cast.", "Dull, awful and far too long. A waste of time."]
+    parts = [Bundle.load(out / "bundle" / "members" / "gru").predict_proba(texts),
+             NgramModel.load(out / "bundle" / "members" / "nb-lr").predict_proba(texts)]
+    weights = {m["name"]: m["weight"] for m in results["members"]}
+    expected = blend(parts[::-1], [weights["nb-lr"], weights["gru"]], results["biases"])
+    np.testing.assert_allclose(bundle.predict_proba(texts), expected, atol=1e-6)
+    predictions = bundle.predict(texts)
+    assert [p.label for p in predictions] == ["pos", "neg"]
+    assert set(predictions[0].parts) == {"nb-lr", "gru"} and "parts" in predictions[0].to_dict(tokens=False)
+    explanation = bundle.explain(texts[0])
+    assert explanation.tokens and set(explanation.parts) == {"nb-lr", "gru"}
+    assert explanation.parts["nb-lr"]["ngrams"][0]["ngram"] in texts[0].lower()
+    np.testing.assert_allclose(explanation.probabilities, expected[0], atol=1e-6)
+
+
+def test_stack_bundle_through_the_cli_and_the_service(stacked):
+    out, _ = stacked
+    result = runner.invoke(app, ["predict", str(out / "bundle"), "A superb film.", "--json"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.output.splitlines()[-1])["parts"]) == {"nb-lr", "gru"}
+    result = runner.invoke(app, ["explain", str(out / "bundle"), "A superb film, a little long."])
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())  # the console wraps long lines
+    assert "member nb-lr: P(pos)" in shown and "member gru: P(pos)" in shown and "n-grams: " in shown
+
+    from fastapi.testclient import TestClient
+
+    from rnnlab.serve.app import create_app
+
+    with TestClient(create_app(out / "bundle", max_texts=4)) as client:
+        answer = client.post("/v1/predict", json={"texts": ["A superb film."]})
+        assert answer.status_code == 200 and set(answer.json()["predictions"][0]["parts"]) == {"nb-lr", "gru"}
+        explained = client.post("/v1/explain", json={"text": "A superb film."}).json()
+        assert explained["parts"]["nb-lr"]["ngrams"]
+        assert client.get("/v1/model").json()["name"] == "tiny-stack"
+
+
+def test_bundle_member_must_come_from_the_same_split(stacked, tmp_path):
+    out, _ = stacked
+    member = out / "bundle" / "members" / "gru"
+    reused = {**STACK, "members": [STACK["members"][0], {"name": "old", "bundle": str(member)}]}
+    again = run_stack({**reused, "name": "reused"}, tmp_path / "same", validation_only=True, log=lambda *_: None)
+    assert again["members"][1]["params"] > 0 and "test_accuracy" not in again
+    assert not (tmp_path / "same" / "bundle").exists()  # validation only: nothing saved
+    moved = {**reused, "data": {**STACK["data"], "seed": 3}}
+    with pytest.raises(InvalidInputError, match="validation rows would not be held out"):
+        run_stack(moved, tmp_path / "moved", validation_only=True, log=lambda *_: None)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"members": [{"name": "a", "ngram_range": [1, 2]}]}, "at least one recurrent member"),
+    ({"members": []}, "needs \\[\\[members\\]\\]"),
+    ({"members": [STACK["members"][1], {**STACK["members"][1]}]}, "Two members are named"),
+    ({"members": [{"name": "x", "C": 1.0, "recipe": "imdb-fast"}]}, "must be one of"),
+    ({"members": [{"name": "bad name!", "recipe": "imdb-fast"}]}, "needs a name"),
+    ({"members": [{"name": "a", "ngram_range": [3, 1]}, STACK["members"][1]]}, "ngram_range"),
+    ({"data": {"validation_split": 0.0}}, "validation_split"),
+    ({"blend": {"l3": 1}}, "l3"),
+    ({"members": [{"name": "x", "recipe": "arrangements"}]}, "not a recipe"),
+])
+def test_bad_stack_configs_fail_with_one_clear_line(change, message, tmp_path):
+    with pytest.raises(InvalidInputError, match=message):
+        config = {**STACK, **change}
+        stack_members(config)
+        run_stack(config, tmp_path, validation_only=True)
+
+
+def test_damaged_stack_bundle_is_one_clear_error(stacked, tmp_path):
+    out, _ = stacked
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "bundle", copy)
+    (copy / "stack.json").write_text('{"format": "rnnlab.stack", "members": 3}')
+    with pytest.raises(RnnlabError, match="damaged"):
+        Bundle.load(copy)
+    shutil.rmtree(copy / "members" / "gru")
+    (copy / "stack.json").write_text((out / "bundle" / "stack.json").read_text())
+    with pytest.raises(RnnlabError, match="gru"):
+        Bundle.load(copy)
