@@ -25,8 +25,9 @@ from rnnlab.inference.explain import (
     find_attention_layer,
 )
 from rnnlab.inference.predictor import Prediction, Predictor
-from rnnlab.inference.stack import STACK_FILE, StackBundle
+from rnnlab.inference.stack import STACK_FILE, Member, StackBundle, read_stack
 from rnnlab.models import ModelSpec
+from rnnlab.training.linear import NGRAM_FILE, NgramModel
 from rnnlab.training.saving import (
     METRICS_FILE,
     MODEL_FILE,
@@ -73,7 +74,7 @@ class Bundle:
         if not path.is_dir():
             raise RnnlabError(f"No model bundle at {path}: expected a folder made by `rnnlab train --out`.")
         if (path / STACK_FILE).exists():
-            return StackBundle.load(path)
+            return _load_stack(path)
         missing = [name for name in REQUIRED if not (path / name).exists()]
         if missing:
             raise RnnlabError(f"{path} is not a complete rnnlab bundle: missing {', '.join(missing)}. Retrain it.")
@@ -118,6 +119,22 @@ class Bundle:
     def predict(self, records) -> list[Prediction]:
         """Label, probability and token details for each record (a text, a field record or a sequence)."""
         return self.predictor.predict(records)
+
+
+def _load_stack(path: Path) -> StackBundle:
+    """A stack bundle: its description, then each member (an rnnlab bundle or an n-gram model)."""
+    name, class_names, biases, listed = read_stack(path)
+    members = []
+    for member, weight in listed:
+        folder = path / "members" / member
+        model = NgramModel.load(folder) if (folder / NGRAM_FILE).exists() else Bundle.load(folder)
+        if list(model.class_names) != class_names:
+            raise RnnlabError(f"Member {member} of {path} predicts {list(model.class_names)}, the stack "
+                              f"{class_names}; retrain the stack.")
+        members.append(Member(member, weight, model))
+    metrics = _object(read_json(path / METRICS_FILE, "Metrics"), path / METRICS_FILE) \
+        if (path / METRICS_FILE).exists() else {}
+    return StackBundle(members, biases, class_names, metrics, path, name=name)
 
 
 def _object(data, path: Path) -> dict:

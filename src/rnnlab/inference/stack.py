@@ -26,9 +26,9 @@ import numpy as np
 from rnnlab.errors import RnnlabError
 from rnnlab.files import read_json
 from rnnlab.inference.predictor import Prediction, as_records
-from rnnlab.training.linear import NGRAM_FILE, NgramModel
+from rnnlab.training.linear import NgramModel
 
-__all__ = ["STACK_FILE", "StackBundle", "StackPredictor", "blend"]
+__all__ = ["STACK_FILE", "Member", "StackBundle", "StackPredictor", "blend", "read_stack"]
 
 STACK_FILE = "stack.json"
 FORMAT = "rnnlab.stack"
@@ -139,33 +139,6 @@ class StackBundle:
         self.spec = dataclasses.replace(self.lead.spec, name=name)
         self.predictor = StackPredictor(members, biases, class_names, self.lead)
 
-    @classmethod
-    def load(cls, path) -> "StackBundle":
-        from rnnlab.inference.bundle import Bundle
-
-        path = Path(path)
-        info = read_json(path / STACK_FILE, "Stack description")
-        if not isinstance(info, dict) or info.get("format") != FORMAT:
-            raise RnnlabError(f"{path / STACK_FILE} is not an rnnlab stack description; retrain the stack.")
-        try:
-            class_names = [str(c) for c in info["class_names"]]
-            biases = np.asarray(info["biases"], dtype=np.float64)
-            listed = [(str(m["name"]), float(m["weight"])) for m in info["members"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RnnlabError(f"{path / STACK_FILE} is damaged ({exc!r}); retrain the stack.") from exc
-        if biases.shape != (len(class_names),) or not listed:
-            raise RnnlabError(f"{path / STACK_FILE} is damaged (biases or members); retrain the stack.")
-        members = []
-        for name, weight in listed:
-            folder = path / "members" / name
-            model = NgramModel.load(folder) if (folder / NGRAM_FILE).exists() else Bundle.load(folder)
-            if list(model.class_names) != class_names:
-                raise RnnlabError(f"Member {name} of {path} predicts {list(model.class_names)}, the stack "
-                                  f"{class_names}; retrain the stack.")
-            members.append(Member(name, weight, model))
-        metrics = read_json(path / "metrics.json", "Metrics") if (path / "metrics.json").exists() else {}
-        return cls(members, biases, class_names, metrics, path, name=str(info.get("name", path.name)))
-
     @functools.cached_property
     def attention(self):
         return self.lead.attention
@@ -200,5 +173,21 @@ class StackBundle:
                                    method=f"{result.method}")
 
 
-def is_stack(path) -> bool:
-    return (Path(path) / STACK_FILE).exists()
+def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]]]:
+    """``(name, class names, biases, [(member name, weight)])`` from a stack bundle's ``stack.json``.
+
+    `rnnlab.inference.bundle.Bundle.load` loads the members (``members/NAME``) and makes the `StackBundle`.
+    """
+    path = Path(path)
+    info = read_json(path / STACK_FILE, "Stack description")
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise RnnlabError(f"{path / STACK_FILE} is not an rnnlab stack description; retrain the stack.")
+    try:
+        class_names = [str(c) for c in info["class_names"]]
+        biases = np.asarray(info["biases"], dtype=np.float64)
+        listed = [(str(m["name"]), float(m["weight"])) for m in info["members"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RnnlabError(f"{path / STACK_FILE} is damaged ({exc!r}); retrain the stack.") from exc
+    if biases.shape != (len(class_names),) or not listed:
+        raise RnnlabError(f"{path / STACK_FILE} is damaged (biases or members); retrain the stack.")
+    return str(info.get("name", path.name)), class_names, biases, listed
