@@ -134,7 +134,6 @@ def test_bundle_member_must_come_from_the_same_split(stacked, tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"members": [{"name": "a", "ngram_range": [1, 2]}]}, "at least one recurrent member"),
     ({"members": []}, "needs \\[\\[members\\]\\]"),
     ({"members": [STACK["members"][1], {**STACK["members"][1]}]}, "Two members are named"),
     ({"members": [{"name": "x", "C": 1.0, "recipe": "imdb-fast"}]}, "must be one of"),
@@ -162,3 +161,28 @@ def test_damaged_stack_bundle_is_one_clear_error(stacked, tmp_path):
     (copy / "stack.json").write_text((out / "bundle" / "stack.json").read_text())
     with pytest.raises(RnnlabError, match="gru"):
         Bundle.load(copy)
+
+
+def test_a_stack_of_ngram_models_only_predicts_explains_and_serves(tmp_path, imdb_archive):
+    config = {**STACK, "name": "ngrams", "members": [{"name": "bi", "ngram_range": [1, 2], "C": 0.1},
+                                                     {"name": "tri", "ngram_range": [1, 3], "C": 0.3}]}
+    results = run_stack(config, tmp_path, log=lambda *_: None)
+    assert results["test_accuracy"] > 0.7 and len(results["members"]) == 2
+    bundle = Bundle.load(tmp_path / "bundle")
+    assert bundle.model is None and bundle.spec is None and bundle.name == "ngrams"
+    [prediction] = bundle.predict("A superb, moving film!")
+    assert prediction.label == "pos" and prediction.tokens == ["a", "superb", "moving", "film", "!"]
+    explanation = bundle.explain("A superb film, but an awful ending.")
+    scores = dict(zip(explanation.tokens, explanation.scores))
+    assert explanation.method == "weights" and scores["superb"] > 0 > scores["awful"]
+
+    from fastapi.testclient import TestClient
+
+    from rnnlab.serve.app import create_app
+
+    with TestClient(create_app(tmp_path / "bundle", max_texts=4)) as client:
+        info = client.get("/v1/model").json()
+        assert info["explain_method"] == "weights" and info["spec"] is None
+        assert [m["name"] for m in info["members"]] == ["bi", "tri"]
+        explained = client.post("/v1/explain", json={"text": "A superb film."}).json()
+        assert explained["method"] == "weights" and set(explained["parts"]) == {"bi", "tri"}

@@ -88,8 +88,6 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
         if member["kind"] == "ngram":
             NgramModel(**{k: member[k] for k in NGRAM_KEYS if k in member})  # checks the settings now
         checked.append(member)
-    if all(m["kind"] == "ngram" for m in checked):
-        raise InvalidInputError("A stack needs at least one recurrent member (a recipe or a bundle).")
     return data, checked
 
 

@@ -61,6 +61,10 @@ class Bundle:
         self.class_names = tuple(names) if names else tuple(str(i) for i in range(spec.num_classes))
 
     @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
     def kind(self) -> str:
         """``"text"``, ``"fields"`` or ``"sequences"``: what one record is."""
         return self.inputs.kind

@@ -27,7 +27,7 @@ from rnnlab.models.modes import TokenIds
 from rnnlab.models.outputs import class_probabilities
 from rnnlab.training.stateful import is_stateful, predict_stateful
 
-__all__ = ["Prediction", "Predictor", "BatchPredictor"]
+__all__ = ["Prediction", "Predictor", "BatchPredictor", "make_prediction"]
 
 BATCH_SIZES = (1, 8, 64, 256)
 
@@ -85,6 +85,22 @@ def describe_record(record) -> str:
 def as_records(records):
     """A single text or field record as a list of one; anything else as given."""
     return [records] if isinstance(records, (str, Mapping)) else records
+
+
+def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names) -> Prediction:
+    """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``."""
+    label_id = int(probs.argmax())
+    return Prediction(
+        text=describe_record(record),
+        label=class_names[label_id],
+        label_id=label_id,
+        probability=float(probs[label_id]),
+        probabilities={name: float(p) for name, p in zip(class_names, probs)},
+        tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
+        n_tokens=int(batch.n_tokens[i]),
+        n_oov=int(batch.n_oov[i]),
+        truncated=bool(batch.truncated[i]),
+    )
 
 
 class Predictor:
@@ -159,25 +175,11 @@ class Predictor:
         records = as_records(records)
         batch = self.encode(records)
         probs = self.forward(batch.x)
-        return [self._prediction(record, probs[i], batch, i) for i, record in enumerate(records)]
+        return [make_prediction(record, probs[i], batch, i, self.class_names) for i, record in enumerate(records)]
 
     def predict_labels(self, records) -> list[str]:
         """The most probable class name of each record."""
         return [self.class_names[i] for i in self.predict_proba(records).argmax(axis=1)]
-
-    def _prediction(self, record, probs: np.ndarray, batch: Batch, i: int) -> Prediction:
-        label_id = int(probs.argmax())
-        return Prediction(
-            text=describe_record(record),
-            label=self.class_names[label_id],
-            label_id=label_id,
-            probability=float(probs[label_id]),
-            probabilities={name: float(p) for name, p in zip(self.class_names, probs)},
-            tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
-            n_tokens=int(batch.n_tokens[i]),
-            n_oov=int(batch.n_oov[i]),
-            truncated=bool(batch.truncated[i]),
-        )
 
     def warm_up(self, max_rows: int) -> None:
         """Compile every padded batch size up to ``max_rows`` now, not on a request."""

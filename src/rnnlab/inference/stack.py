@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import RnnlabError
 from rnnlab.files import read_json
-from rnnlab.inference.predictor import Prediction, as_records
+from rnnlab.inference.explain import Explanation
+from rnnlab.inference.predictor import Prediction, as_records, make_prediction
 from rnnlab.training.linear import NgramModel
 
 __all__ = ["STACK_FILE", "Member", "StackBundle", "StackPredictor", "blend", "read_stack"]
@@ -60,30 +62,50 @@ class Member:
         return self.model.predict_proba(texts)
 
 
+class NgramInputs(TextInputs):
+    """Raw texts as an n-gram model reads them: its words, never truncated (a stack of n-gram members only)."""
+
+    maxlen = None
+    padding = "post"
+
+    def __init__(self, model: NgramModel):
+        super().__init__(None)
+        self.model = model
+
+    def encode(self, records) -> Batch:
+        tokens = [self.model.tokens(text) for text in self.check(records)]
+        return Batch(None, len(tokens), tokens, np.array([len(t) for t in tokens], dtype=np.int64))
+
+    def describe(self) -> dict:
+        low, high = self.model.ngram_range
+        return {"kind": self.kind, "vocabulary_size": None, "maxlen": None,
+                "tokenizer": f"word {low}-{high} grams, hashed into {self.model.n_features:,} buckets"}
+
+
 class StackPredictor:
     """`Predictor`'s interface for a stack: each member predicts through its own predictor, then the blend.
 
     Tokens, unknown words and truncation in a `Prediction` are those of the lead member (the
-    first recurrent one); ``parts`` gives every member's probability of the predicted class.
+    first recurrent one, else the first n-gram model); ``parts`` gives every member's
+    probability of the predicted class.
     """
 
     stateful = False
     compiled = None  # the members compile their own models
     buckets = None
 
-    def __init__(self, members: list[Member], biases, class_names, lead):
+    def __init__(self, members: list[Member], biases, class_names, inputs):
         self.members = members
         self.biases = np.asarray(biases, dtype=np.float64)
         self.class_names = tuple(class_names)
-        self.lead = lead  # the lead member's Bundle
-        self.inputs = lead.inputs
+        self.inputs = inputs
 
     @property
     def kind(self) -> str:
         return "text"
 
-    def encode(self, records):
-        return self.lead.predictor.encode(records)
+    def encode(self, records) -> Batch:
+        return self.inputs.encode(as_records(records))
 
     def parts(self, records) -> list[np.ndarray]:
         """Each member's class probabilities for ``records``, in member order."""
@@ -100,7 +122,7 @@ class StackPredictor:
         probs = blend(parts, [m.weight for m in self.members], self.biases)
         predictions = []
         for i, record in enumerate(records):
-            p = self.lead.predictor._prediction(record, probs[i], batch, i)
+            p = make_prediction(record, probs[i], batch, i, self.class_names)
             p.parts = {m.name: round(float(part[i, p.label_id]), 6) for m, part in zip(self.members, parts)}
             predictions.append(p)
         return predictions
@@ -117,31 +139,33 @@ class StackPredictor:
 class StackBundle:
     """A loaded stack bundle, with the attributes of `Bundle` that prediction, explanation and serving use.
 
-    ``inputs``, ``spec``, ``model`` and ``attention`` are the lead member's (the first recurrent
-    member); ``metrics``, ``class_names`` and ``predictor`` are the stack's.
+    ``inputs``, ``preprocessor``, ``spec``, ``model`` and ``attention`` are the lead member's (the
+    first recurrent member; a stack of n-gram models only has no spec, model or attention);
+    ``name``, ``metrics``, ``class_names`` and ``predictor`` are the stack's.
     """
 
     kind = "text"
 
     def __init__(self, members: list[Member], biases, class_names, metrics: dict, path: Path | None = None,
                  name: str = "stack"):
+        if not members:
+            raise RnnlabError("A stack needs at least one member.")
         leads = [m for m in members if not m.is_ngram]
-        if not leads:
-            raise RnnlabError("A stack needs at least one recurrent member.")
         self.members = members
-        self.lead = leads[0].model
+        self.name = name
+        self.lead = leads[0].model if leads else None
         self.class_names = tuple(class_names)
         self.metrics = metrics
         self.path = path
-        self.inputs = self.lead.inputs
-        self.preprocessor = self.lead.preprocessor
-        self.model = self.lead.model
-        self.spec = dataclasses.replace(self.lead.spec, name=name)
-        self.predictor = StackPredictor(members, biases, class_names, self.lead)
+        self.inputs = self.lead.inputs if self.lead else NgramInputs(members[0].model)
+        self.preprocessor = self.inputs.preprocessor
+        self.model = self.lead.model if self.lead else None
+        self.spec = dataclasses.replace(self.lead.spec, name=name) if self.lead else None
+        self.predictor = StackPredictor(members, biases, class_names, self.inputs)
 
     @functools.cached_property
     def attention(self):
-        return self.lead.attention
+        return self.lead.attention if self.lead else None
 
     @property
     def test_accuracy(self) -> float | None:
@@ -154,11 +178,21 @@ class StackBundle:
         return self.predictor.predict(records)
 
     def explain(self, record):
-        """The lead member's per-token scores, with the stack's probabilities and each member's share."""
-        result = self.lead.explain(record)
+        """The lead member's per-token scores, with the stack's probabilities and each member's share.
+
+        Without a recurrent member the scores are the first n-gram model's weight of each word.
+        """
         parts = self.predictor.parts([record])
         weights = [m.weight for m in self.members]
         probs = blend(parts, weights, self.predictor.biases)[0]
+        if self.lead is not None:
+            result = self.lead.explain(record)
+        else:
+            model = self.members[0].model
+            target = 1 if len(self.class_names) == 2 else int(probs.argmax())
+            tokens = self.inputs.encode([record]).tokens[0]
+            result = Explanation(tokens, model.word_weights(tokens, target), [False] * len(tokens), "weights", probs,
+                                 target, 0, False)
         target = result.target_id
         shares = {}
         for member, part in zip(self.members, parts):

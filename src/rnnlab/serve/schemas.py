@@ -142,9 +142,10 @@ class ExplainResponse(TextPrediction):
     """A prediction with a score for each token fed to the model."""
 
     model: str
-    method: Literal["occlusion", "attention"] = Field(description=(
+    method: Literal["occlusion", "attention", "weights"] = Field(description=(
         "occlusion: score = P(target) with the token minus P(target) without it; "
-        "attention: the model's attention weight on the token."))
+        "attention: the model's attention weight on the token; "
+        "weights: a stack of n-gram models, the word's own weight towards the target."))
     target: str = Field(description="The class the scores refer to: the positive class of a binary model, "
                                     "else the predicted class.")
     base_probability: float = Field(ge=0, le=1, description="P(target) for the whole text.")
@@ -175,10 +176,13 @@ class ModelInfo(BaseModel):
                                                     "(null for numeric sequences).")
     maxlen: int | None
     tokenizer: str | None
-    explain_method: Literal["occlusion", "attention"]
+    explain_method: Literal["occlusion", "attention", "weights"]
     backend: str = Field(description="Keras backend this server runs on.")
     versions: dict[str, str] = Field(description="Library versions of this server.")
-    spec: dict[str, Any]
+    members: Optional[list[dict[str, Any]]] = Field(default=None, description=(
+        "Stacked models only: each member's name, kind, blend weight, parameters and accuracies."))
+    spec: Optional[dict[str, Any]] = Field(description="The model spec (a stack: its lead recurrent member's; "
+                                                       "none for n-gram members only).")
     metrics: dict[str, Any] = Field(description="The bundle's training metrics (metrics.json), "
                                                 "with the backend and versions it was trained with.")
     limits: Limits

@@ -43,7 +43,7 @@ class ModelService:
 
     @property
     def name(self) -> str:
-        return self.bundle.spec.name
+        return self.bundle.name
 
     @property
     def kind(self) -> str:
@@ -51,6 +51,8 @@ class ModelService:
 
     @property
     def explain_method(self) -> str:
+        if getattr(self.bundle, "lead", True) is None:
+            return "weights"  # a stack of n-gram models: each word's weight
         return "attention" if self.attention is not None and self.kind == "text" else "occlusion"
 
     def predict(self, records: list) -> list[dict]:
@@ -60,8 +62,8 @@ class ModelService:
     def explain(self, record) -> dict:
         """The prediction for one record with a score per fed token or step (`schemas.ExplainResponse`)."""
         inputs = self.bundle.inputs
-        if getattr(inputs, "maxlen", 1) is None and isinstance(record, str):
-            n = len(inputs.preprocessor.encode([record]).tokens[0])
+        if getattr(inputs, "maxlen", 1) is None and isinstance(record, str) and self.explain_method == "occlusion":
+            n = int(inputs.encode([record]).n_tokens[0])
             if n > MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:
                 raise InvalidInputError(f"text has {n:,} tokens; this model has no maxlen, and explanations "
                                         f"are limited to {MAX_EXPLAIN_TOKENS_WITHOUT_MAXLEN:,} tokens.")
@@ -94,6 +96,7 @@ class ModelService:
         return {
             "name": self.name,
             "params": int(metrics.get("params") or bundle.model.count_params()),
+            **({"members": _members(metrics)} if "members" in metrics and isinstance(metrics["members"], list) else {}),
             "class_names": list(bundle.class_names),
             "test_accuracy": bundle.test_accuracy,
             "input_kind": self.kind,
@@ -104,7 +107,7 @@ class ModelService:
             "explain_method": self.explain_method,
             "backend": backend_name(),
             "versions": versions(),
-            "spec": bundle.spec.to_dict(),
+            "spec": bundle.spec.to_dict() if bundle.spec is not None else None,
             "metrics": _json_safe(metrics),
         }
 
@@ -123,6 +126,12 @@ class ModelService:
         seconds = time.perf_counter() - started
         log.info("%s warmed up in %.1f s", self.name, seconds)
         return seconds
+
+
+def _members(metrics: dict) -> list[dict]:
+    """A stack's members as the model card lists them."""
+    keys = ("name", "kind", "weight", "params", "validation_accuracy", "test_accuracy")
+    return [{k: m.get(k) for k in keys} for m in metrics["members"] if isinstance(m, dict)]
 
 
 def _json_safe(value):

@@ -200,14 +200,31 @@ class NgramModel:
         if not grams:
             return []
         row = 0 if len(self.class_names) == 2 else int(self.predict_proba([text])[0].argmax())
-        from sklearn.feature_extraction import FeatureHasher
-
-        # The hasher HashingVectorizer applies to the analyzer's n-grams: one bucket per n-gram, in order.
-        ids = FeatureHasher(self.n_features, input_type="string", alternate_sign=False).transform(
-            [[g] for g in grams]).indices
+        ids = self._buckets(grams)
         weights = self.weights[row, ids]
         order = np.argsort(-np.abs(weights), kind="stable")[:top]
         return [(grams[i], round(float(weights[i]), 4)) for i in order]
+
+    def tokens(self, text: str) -> list[str]:
+        """The words the model reads in ``text`` (its token pattern, after cleaning)."""
+        return self.vectorizer.build_tokenizer()(clean_text(text))
+
+    def word_weights(self, words: list[str], target: int = 1) -> list[float]:
+        """Each word's own (unigram) weight towards class ``target`` (0 where the model has no unigrams)."""
+        self._check_fitted()
+        if not words or self.ngram_range[0] > 1:
+            return [0.0] * len(words)
+        row = 0 if len(self.class_names) == 2 else target
+        sign = -1.0 if len(self.class_names) == 2 and target == 0 else 1.0
+        ids = self._buckets(words)
+        return [round(sign * float(w), 4) for w in self.weights[row, ids]]
+
+    def _buckets(self, grams: list[str]) -> np.ndarray:
+        from sklearn.feature_extraction import FeatureHasher
+
+        # The hasher HashingVectorizer applies to the analyzer's n-grams: one bucket per n-gram, in order.
+        return FeatureHasher(self.n_features, input_type="string", alternate_sign=False).transform(
+            [[g] for g in grams]).indices
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "ngram_range": list(self.ngram_range), "C": self.C, "n_features": self.n_features,
