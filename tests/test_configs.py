@@ -52,6 +52,16 @@ def test_every_committed_config_reads_into_what_its_runner_takes(name):
         assert parts.spec.replace(maxlen=None if parts.training.buckets else parts.spec.maxlen).build(compile=False)
     elif kind == "lm-finetune":
         assert {"data", "pretrain", "finetune"} <= set(data)
+    elif kind == "stack":
+        from rnnlab.experiments.stack import _recipe_config, stack_members
+
+        split, members = stack_members(data)
+        assert split["validation_split"] > 0 and members
+        if name == "budget-60min":  # the 60-minute budget is for recurrent models only
+            assert all(member["kind"] != "ngram" for member in members)
+        for member in members:
+            if member["kind"] == "recipe":
+                assert recipe_parts(_recipe_config(member, split)).training.epochs >= 1
     elif kind == "tune":
         from rnnlab.experiments.tune import read_search, recipe_config
 

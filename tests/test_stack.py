@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from rnnlab.cli import app
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments.stack import fit_blend, run_stack, stack_members
+from rnnlab.experiments.stack import choose_members, fit_blend, run_stack, stack_members
 from rnnlab.inference import Bundle
 from rnnlab.inference.stack import StackBundle, blend
 from rnnlab.training.linear import NgramModel
@@ -78,6 +78,21 @@ def test_stack_trains_blends_on_validation_and_scores_test_once(stacked):
     assert members["nb-lr"]["test_accuracy"] > 0.7 and members["gru"]["params"] > 0
     assert stored["test_standard_error"] == pytest.approx(
         np.sqrt(stored["test_accuracy"] * (1 - stored["test_accuracy"]) / 800), abs=1e-5)
+
+
+def test_choose_members_ranks_every_subset_within_a_budget(stacked):
+    out, results = stacked
+    ranked = choose_members(out)
+    assert len(ranked) == 3 and {tuple(r["members"]) for r in ranked} == {("nb-lr",), ("gru",), ("nb-lr", "gru")}
+    accuracies = [r["validation_accuracy"] for r in ranked]
+    assert accuracies == sorted(accuracies, reverse=True)
+    full = next(r for r in ranked if len(r["members"]) == 2)
+    assert full["validation_accuracy"] == results["validation_accuracy"]
+    alone = {r["members"][0]: r for r in ranked if len(r["members"]) == 1}
+    assert alone["nb-lr"]["validation_accuracy"] == next(m for m in results["members"]
+                                                          if m["name"] == "nb-lr")["validation_accuracy"]
+    cheap = choose_members(out, budget_seconds=alone["nb-lr"]["seconds"] + 0.05)
+    assert [r["members"] for r in cheap] == [["nb-lr"]]
 
 
 def test_stack_bundle_predicts_the_blend_of_its_members_and_explains_its_parts(stacked):
@@ -186,3 +201,23 @@ def test_a_stack_of_ngram_models_only_predicts_explains_and_serves(tmp_path, imd
         assert [m["name"] for m in info["members"]] == ["bi", "tri"]
         explained = client.post("/v1/explain", json={"text": "A superb film."}).json()
         assert explained["method"] == "weights" and set(explained["parts"]) == {"bi", "tri"}
+
+
+def test_the_gpu_stack_config_runs_at_toy_scale_on_the_cpu(tmp_path, imdb_archive):
+    """configs/imdb-gpu.toml as committed, each recurrent member shrunk (and without word2vec) to run here."""
+    from rnnlab.configfile import read_config
+
+    config = read_config("imdb-gpu")
+    tiny = {"vocab_size": 2000, "maxlen": 80, "embedding_dim": 16, "units": 8, "pretrained_embeddings": None}
+    members = []
+    for member in config["members"]:
+        if "recipe" in member:
+            member = {**member, "model": {**member["model"], **tiny},
+                      "training": {**member["training"], "epochs": 1, "members": 2, "batch_size": 32}}
+        members.append(member)
+    config = {**config, "members": members, "data": {**config["data"], "limit": 600, "validation_split": 0.25}}
+    results = run_stack(config, tmp_path, verbose=0, log=lambda *_: None)
+    assert [m["name"] for m in results["members"]] == ["nb-lr-12", "nb-lr-13", "bigru", "bilstm"]
+    assert results["test_accuracy"] > 0.7 and results["test_examples"] == 600
+    assert Bundle.load(tmp_path / "bundle").predict("A superb film.")[0].parts.keys() == {
+        "nb-lr-12", "nb-lr-13", "bigru", "bilstm"}

@@ -101,8 +101,8 @@ def run(
     retry_failed: RetryFailed = False, report: Report = True, cpus_per_run: CpusPerRun = None,
     gpus_per_run: GpusPerRun = 0, address: Address = None,
     validation_only: Annotated[bool, typer.Option(
-        "--validation-only", help="Recipe configs: train and score the validation split only (to choose settings; "
-                                  "the test split is not read).")] = False,
+        "--validation-only", help="Recipe and stack configs: train and score the validation split only (to choose "
+                                  "settings; the test split is not read, no bundle is saved).")] = False,
 ):
     """Run (or resume) the experiment a config file describes.
 

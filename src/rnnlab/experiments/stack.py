@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.configfile import check_keys, find_config, read_config
+from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
@@ -46,13 +47,14 @@ from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
 from rnnlab.training.metrics import classification_metrics
 
-__all__ = ["run_stack", "fit_blend", "stack_members"]
+__all__ = ["run_stack", "fit_blend", "stack_members", "choose_members"]
 
 TOP_KEYS = ("kind", "name", "description", "data", "members", "blend", "selection")
 DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column")
 MEMBER_KEYS = ("name", "recipe", "bundle", "model", "training", "ngram_range", "C", "n_features")
 NGRAM_KEYS = ("ngram_range", "C", "n_features")
 SPLIT_KEYS = ("dataset", "validation_split", "seed", "limit")
+VALIDATION_FILE = "validation.npz"
 
 
 def stack_members(config: dict) -> tuple[dict, list[dict]]:
@@ -211,8 +213,12 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose
                             "seconds": round(time.perf_counter() - member_started, 1), "val_probs": val_probs})
             log(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
                 f"({figures[-1]['seconds']:.0f} s)")
-        weights, biases = fit_blend([f.pop("val_probs") for f in figures], labels[val_rows],
-                                    float(config.get("blend", {}).get("l2", 0.01)))
+        val_probs = [f.pop("val_probs") for f in figures]
+        # Every member's validation probabilities, for choosing members: `choose_members` reads them.
+        write_npz(out / VALIDATION_FILE, {"labels": labels[val_rows], "names": np.array([f["name"] for f in figures]),
+                                          "seconds": np.array([f["seconds"] for f in figures]),
+                                          "probabilities": np.stack(val_probs)})
+        weights, biases = fit_blend(val_probs, labels[val_rows], float(config.get("blend", {}).get("l2", 0.01)))
         for member, weight, figure in zip(trained, weights, figures):
             member.weight = figure["weight"] = round(float(weight), 6)
         stack = StackBundle(trained, biases, class_names, {}, name=name)
@@ -237,9 +243,38 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose
                                           "biases": results["biases"],
                                           "members": [{"name": f["name"], "kind": f["kind"], "weight": f["weight"]}
                                                       for f in figures]}, indent=2)
-        write_json(staging / "metrics.json", {**results, "config": config}, indent=2)
+        # `rnnlab evaluate` reads the dataset, split and seed from "recipe" and "seed", as for any bundle.
+        write_json(staging / "metrics.json", {**results, "config": config, "seed": data["seed"], "recipe": data,
+                                              "class_names": class_names}, indent=2)
     if not validation_only:
         results["bundle"] = str(out / "bundle")
     results.update(total_seconds=round(time.perf_counter() - started, 1), machine=machine(), config=config)
     write_json(out / "results.json", results, indent=1)
     return results
+
+
+def choose_members(folder, *, budget_seconds: float | None = None, fixed_seconds: float = 0.0,
+                   l2: float = 0.01) -> list[dict]:
+    """Every subset of a stack run's members, blended on its validation fold, best first.
+
+    Reads ``folder/validation.npz`` (written by every stack run, validation-only ones included).
+    A subset's cost is ``fixed_seconds`` (loading the data, starting up) plus its members'
+    seconds; with ``budget_seconds`` the subsets over it are left out. The validation accuracy of
+    a blend fitted on the same rows is optimistic by a little, the same for every subset.
+    """
+    from itertools import combinations
+
+    with np.load(Path(folder) / VALIDATION_FILE, allow_pickle=False) as saved:
+        labels, names, seconds, probs = (saved[k] for k in ("labels", "names", "seconds", "probabilities"))
+    found = []
+    for size in range(1, len(names) + 1):
+        for subset in combinations(range(len(names)), size):
+            cost = fixed_seconds + float(seconds[list(subset)].sum())
+            if budget_seconds is not None and cost > budget_seconds:
+                continue
+            parts = [probs[i] for i in subset]
+            weights, biases = fit_blend(parts, labels, l2)
+            found.append({"members": [str(names[i]) for i in subset], "seconds": round(cost, 1),
+                          "weights": [round(float(w), 4) for w in weights],
+                          "validation_accuracy": _accuracy(blend(parts, weights, biases), labels)})
+    return sorted(found, key=lambda f: (-f["validation_accuracy"], f["seconds"]))
