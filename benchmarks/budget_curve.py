@@ -41,9 +41,9 @@ def references() -> list[dict]:
     best = json.loads((RESULTS / "accuracy" / "imdb-best-cpu.json").read_text())
     found.append({"name": "imdb-best-cpu (3 x BiGRU)", "seconds": best["total_seconds"],
                   "test_accuracy": best["test_accuracy"], "group": "recurrent", "seconds_are": "from the raw archive"})
-    bench = sorted((ROOT / "benchmarks" / "results").glob("20*.json"))
+    bench = sorted(p for p in (ROOT / "benchmarks" / "results").glob("20*.json") if "quick" not in p.name)
     for path in reversed(bench):
-        sides = json.loads(path.read_text()).get("time_to_accuracy", {}).get("sides", {})
+        sides = json.loads(path.read_text()).get("benchmarks", {}).get("time_to_accuracy", {}).get("sides", {})
         cold = sides.get("rnnlab, cold")
         if cold:
             found.append({"name": "imdb-fast (1 GRU)", "seconds": cold["total_seconds"]["median"],
