@@ -24,7 +24,7 @@ from rnnlab.inference.explain import (
     explain,
     find_attention_layer,
 )
-from rnnlab.inference.predictor import Prediction, Predictor
+from rnnlab.inference.predictor import Prediction, Predictor, PredictsThrough
 from rnnlab.inference.stack import STACK_FILE, Member, StackBundle, read_stack
 from rnnlab.models import ModelSpec
 from rnnlab.training.linear import NGRAM_FILE, NgramModel
@@ -39,7 +39,7 @@ from rnnlab.training.saving import (
 __all__ = ["Bundle", "Prediction", "REQUIRED"]
 
 
-class Bundle:
+class Bundle(PredictsThrough):
     """A loaded bundle: ``Bundle.load(DIR).predict(["An excellent movie!"])``.
 
     Attributes:
@@ -111,18 +111,6 @@ class Bundle:
     def explain(self, record) -> Explanation:
         """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion."""
         return explain(record, self.predictor, attention=self.attention)
-
-    @property
-    def test_accuracy(self) -> float | None:
-        return (self.metrics.get("test") or {}).get("accuracy")
-
-    def predict_proba(self, records):
-        """Class probabilities, shape ``(len(records), num_classes)``."""
-        return self.predictor.predict_proba(records)
-
-    def predict(self, records) -> list[Prediction]:
-        """Label, probability and token details for each record (a text, a field record or a sequence)."""
-        return self.predictor.predict(records)
 
 
 def _load_stack(path: Path) -> StackBundle:

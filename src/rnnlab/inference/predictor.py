@@ -189,6 +189,22 @@ class Predictor:
         self.forward(example)
 
 
+class PredictsThrough:
+    """What a loaded bundle (a single model or a stack) offers on top of its ``predictor`` and ``metrics``."""
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.metrics.get("test") or {}).get("accuracy")
+
+    def predict_proba(self, records):
+        """Class probabilities, shape ``(len(records), num_classes)``."""
+        return self.predictor.predict_proba(records)
+
+    def predict(self, records) -> list[Prediction]:
+        """Label, probability and token details for each record (a text, a field record or a sequence)."""
+        return self.predictor.predict(records)
+
+
 class BatchPredictor(Predictor):
     """:class:`Predictor` of a loaded bundle, for large inputs (0.1's name: use ``bundle.predictor``)."""
 

@@ -27,7 +27,12 @@ from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import RnnlabError
 from rnnlab.files import read_json
 from rnnlab.inference.explain import Explanation
-from rnnlab.inference.predictor import Prediction, as_records, make_prediction
+from rnnlab.inference.predictor import (
+    Prediction,
+    PredictsThrough,
+    as_records,
+    make_prediction,
+)
 from rnnlab.training.linear import NgramModel
 
 __all__ = ["STACK_FILE", "Member", "StackBundle", "StackPredictor", "blend", "read_stack"]
@@ -136,7 +141,7 @@ class StackPredictor:
                 member.model.predictor.warm_up(max_rows)
 
 
-class StackBundle:
+class StackBundle(PredictsThrough):
     """A loaded stack bundle, with the attributes of `Bundle` that prediction, explanation and serving use.
 
     ``inputs``, ``preprocessor``, ``spec``, ``model`` and ``attention`` are the lead member's (the
@@ -166,16 +171,6 @@ class StackBundle:
     @functools.cached_property
     def attention(self):
         return self.lead.attention if self.lead else None
-
-    @property
-    def test_accuracy(self) -> float | None:
-        return (self.metrics.get("test") or {}).get("accuracy")
-
-    def predict_proba(self, records):
-        return self.predictor.predict_proba(records)
-
-    def predict(self, records) -> list[Prediction]:
-        return self.predictor.predict(records)
 
     def explain(self, record):
         """The lead member's per-token scores, with the stack's probabilities and each member's share.
