@@ -157,6 +157,7 @@ def test_bundle_member_must_come_from_the_same_split(stacked, tmp_path):
     ({"data": {"validation_split": 0.0}}, "validation_split"),
     ({"blend": {"l3": 1}}, "l3"),
     ({"members": [{"name": "x", "recipe": "arrangements"}]}, "not a recipe"),
+    ({"members": [{"name": "x", "bundle": "no/such/bundle"}]}, "no bundle at no/such/bundle"),
 ])
 def test_bad_stack_configs_fail_with_one_clear_line(change, message, tmp_path):
     with pytest.raises(InvalidInputError, match=message):

@@ -89,6 +89,9 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
         member["kind"] = kinds[0]
         if member["kind"] == "ngram":
             NgramModel(**{k: member[k] for k in NGRAM_KEYS if k in member})  # checks the settings now
+        if member["kind"] == "bundle" and not Path(str(member["bundle"])).is_dir():
+            raise InvalidInputError(f"Member {name!r}: no bundle at {member['bundle']}; train it first (for "
+                                    "imdb-stack: run budget-20min and budget-60min with --out runs/NAME).")
         checked.append(member)
     return data, checked
 
