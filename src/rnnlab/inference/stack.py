@@ -198,8 +198,7 @@ class StackBundle(PredictsThrough):
             if member.is_ngram:
                 entry["ngrams"] = [{"ngram": g, "weight": w} for g, w in member.model.contributions(record)]
             shares[member.name] = entry
-        return dataclasses.replace(result, probabilities=probs, parts=shares,
-                                   method=f"{result.method}")
+        return dataclasses.replace(result, probabilities=probs, parts=shares)
 
 
 def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]]]:

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,7 @@ class NgramModel:
         self.class_names = tuple(class_names) if class_names is not None else None
         self.weights = self.biases = None
 
-    @property
+    @functools.cached_property
     def vectorizer(self):
         from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -207,7 +208,11 @@ class NgramModel:
 
     def tokens(self, text: str) -> list[str]:
         """The words the model reads in ``text`` (its token pattern, after cleaning)."""
-        return self.vectorizer.build_tokenizer()(clean_text(text))
+        return self._tokenize(clean_text(text))
+
+    @functools.cached_property
+    def _tokenize(self):
+        return self.vectorizer.build_tokenizer()
 
     def word_weights(self, words: list[str], target: int = 1) -> list[float]:
         """Each word's own (unigram) weight towards class ``target`` (0 where the model has no unigrams)."""
