@@ -89,9 +89,6 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
         member["kind"] = kinds[0]
         if member["kind"] == "ngram":
             NgramModel(**{k: member[k] for k in NGRAM_KEYS if k in member})  # checks the settings now
-        if member["kind"] == "bundle" and not Path(str(member["bundle"])).is_dir():
-            raise InvalidInputError(f"Member {name!r}: no bundle at {member['bundle']}; train it first (for "
-                                    "imdb-stack: run budget-20min and budget-60min with --out runs/NAME).")
         checked.append(member)
     return data, checked
 
@@ -167,6 +164,10 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose
               log=print) -> dict:
     """Train every member, fit the blend on validation, score the test split once, save ``out/bundle``."""
     data, members = stack_members(config)
+    for member in members:  # before anything trains
+        if member["kind"] == "bundle" and not Path(str(member["bundle"])).is_dir():
+            raise InvalidInputError(f"Member {member['name']!r}: no bundle at {member['bundle']}; train it first (for "
+                                    "imdb-stack: run budget-20min and budget-60min with --out runs/NAME).")
     name = str(config.get("name", "stack"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
