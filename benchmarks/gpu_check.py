@@ -39,8 +39,8 @@ def main() -> None:
     import keras
 
     from rnnlab.configfile import read_config
-    from rnnlab.experiments.recipe import run_recipe
-    from rnnlab.experiments.textbook import TEXTBOOK_NAMES
+    from rnnlab.experiments.recipes.recipe import run_recipe
+    from rnnlab.experiments.reproductions.textbook import TEXTBOOK_NAMES
     from rnnlab.training.engine import train
 
     backend = keras.backend.backend()

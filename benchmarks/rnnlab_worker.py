@@ -96,7 +96,7 @@ def time_to_accuracy_budget(cache_dir: str, target: float, config: str = "budget
     from rnnlab.configfile import read_config
     from rnnlab.encoding.prepare import load_splits
     from rnnlab.encoding.split import split_validation
-    from rnnlab.experiments.stack import stack_members
+    from rnnlab.experiments.recipes.stack import stack_members
     from rnnlab.training.linear import NgramModel
     from scoring import Curve
 
@@ -121,7 +121,7 @@ def time_to_accuracy_budget(cache_dir: str, target: float, config: str = "budget
 def fast_recipe(epochs: int | None = None):
     """The committed fast recipe (configs/imdb-fast.toml), optionally with other epochs."""
     from rnnlab.configfile import read_config
-    from rnnlab.experiments.recipe import recipe_parts
+    from rnnlab.experiments.recipes.recipe import recipe_parts
 
     parts = recipe_parts(read_config("imdb-fast"))
     if epochs is not None:

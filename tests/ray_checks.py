@@ -22,7 +22,7 @@ TINY = {"vocab_size": 1000, "maxlen": 40, "embedding_dim": 8, "units": 8, "optim
 
 
 def sweep_config():
-    from rnnlab.experiments.config import ExperimentConfig
+    from rnnlab.experiments.sweeps.config import ExperimentConfig
 
     models = [{"name": "tiny_gru", "cell": "gru", **TINY}, {"name": "tiny_lstm", "cell": "lstm", **TINY}]
     return ExperimentConfig(name="ray-check", models=models, runs=2, data={"limit": 400, "length_rule": "truncate"},
@@ -56,7 +56,7 @@ def busy_on(node, name: str) -> bool:
 
 
 def kill(out: str) -> dict:
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     cluster, worker = two_nodes()
     worker_id, head_id = worker.node_id, cluster.head_node.node_id
@@ -88,14 +88,14 @@ def kill(out: str) -> dict:
 
 
 def local(out: str) -> dict:
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     summary = run_experiment(sweep_config(), out, workers=2, show_progress=False)
     return {"counts": summary.counts, "ran": summary.ran, "where": summary.where}
 
 
 def predict(bundle: str, input_path: str, output: str) -> dict:
-    from rnnlab.experiments.batch import predict_file_on_ray
+    from rnnlab.inference.batch import predict_file_on_ray
 
     cluster, _ = two_nodes(cpus=2)  # two model copies, and CPUs left for reading the input
     stats = predict_file_on_ray(bundle, input_path, output, address=cluster.address, workers=2, chunk=64)

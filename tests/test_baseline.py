@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.baseline import DEFAULT_GRIDS, NBSVM, run_baseline, tfidf_baseline, validation_rows
+from rnnlab.experiments.recipes.baseline import DEFAULT_GRIDS, NBSVM, run_baseline, tfidf_baseline, validation_rows
 
 LIMIT = 2000
 
@@ -97,7 +97,7 @@ def test_bad_arguments_are_explained():
 
 
 def test_fixed_sweep_baseline_still_runs(imdb_archive):
-    from rnnlab.experiments.datasets import SplitTexts
+    from rnnlab.experiments.recipes.baseline import SplitTexts
     from rnnlab.encoding.prepare import load_splits
 
     train, test = load_splits("imdb", seed=0, limit=400)

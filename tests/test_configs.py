@@ -20,8 +20,8 @@ import rnnlab
 from rnnlab.configfile import CONFIG_DIR, find_config, named_configs, read_config
 from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.config import load_config
-from rnnlab.experiments.recipe import recipe_parts
+from rnnlab.experiments.sweeps.config import load_config
+from rnnlab.experiments.recipes.recipe import recipe_parts
 from rnnlab.models import ModelSpec
 from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 from rnnlab.training.config import EarlyStopping, TrainingConfig, read_training_config
@@ -53,7 +53,7 @@ def test_every_committed_config_reads_into_what_its_runner_takes(name):
     elif kind == "lm-finetune":
         assert {"data", "pretrain", "finetune"} <= set(data)
     elif kind == "stack":
-        from rnnlab.experiments.stack import _recipe_config, stack_members
+        from rnnlab.experiments.recipes.stack import _recipe_config, stack_members
 
         split, members = stack_members(data)
         assert split["validation_split"] > 0 and members
@@ -63,7 +63,7 @@ def test_every_committed_config_reads_into_what_its_runner_takes(name):
             if member["kind"] == "recipe":
                 assert recipe_parts(_recipe_config(member, split)).training.epochs >= 1
     elif kind == "tune":
-        from rnnlab.experiments.tune import read_search, recipe_config
+        from rnnlab.experiments.recipes.tune import read_search, recipe_config
 
         settings = read_search(data)
         assert settings.trials >= 1 and settings.dimensions

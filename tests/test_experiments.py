@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments.config import ExperimentConfig, load_config
-from rnnlab.experiments.presets import arrangements, textbook
-from rnnlab.experiments.stats import bootstrap_difference_ci, bootstrap_mean_ci, compare
-from rnnlab.experiments.store import ExperimentMismatchError, ExperimentStore, process_token
+from rnnlab.experiments.sweeps.config import ExperimentConfig, load_config
+from rnnlab.experiments.sweeps.presets import arrangements, textbook
+from rnnlab.experiments.reports.stats import bootstrap_difference_ci, bootstrap_mean_ci, compare
+from rnnlab.experiments.sweeps.store import ExperimentMismatchError, ExperimentStore, process_token
 
 # Tiny recurrent models: they compile and train in about a second on a few hundred reviews.
 TINY = {"vocab_size": 1000, "maxlen": 40, "embedding_dim": 8, "units": 8, "optimizer": "adam"}
@@ -31,7 +31,7 @@ def tiny_config(*models, runs=2, epochs=1, **fields) -> ExperimentConfig:
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, imdb_archive):
     """tiny_lstm and tiny_gru, plus a spec Keras rejects at build time, 2 runs each."""
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     out = tmp_path_factory.mktemp("experiments") / "sweep"
     config = tiny_config(("tiny_lstm", {}), ("tiny_gru", {}), ("broken", {"rnn_options": {"no_such_option": 1}}))
@@ -134,7 +134,7 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(sweep):
 
 
 def test_runs_of_a_model_share_initial_weights_unless_varied(sweep, tmp_path):
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     out, _ = sweep
     with ExperimentStore(out, create=False) as store:
@@ -152,7 +152,7 @@ def test_runs_of_a_model_share_initial_weights_unless_varied(sweep, tmp_path):
 
 
 def test_rerun_skips_finished_runs_and_refuses_another_config(sweep):
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     out, _ = sweep
     config = tiny_config(("tiny_lstm", {}), ("tiny_gru", {}), ("broken", {"rnn_options": {"no_such_option": 1}}))
@@ -164,8 +164,8 @@ def test_rerun_skips_finished_runs_and_refuses_another_config(sweep):
 
 
 def test_kill_9_mid_sweep_then_resume(tmp_path, imdb_archive):
-    from rnnlab.experiments.report import write_report
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.reports.report import write_report
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     config = tiny_config(("tiny_lstm", {}), ("tiny_gru", {}))
     path = tmp_path / "sweep.json"
@@ -249,7 +249,7 @@ REPORT_FILES = ("report.md", "report.html", "results.csv", "results.json", "accu
 
 
 def test_report_for_a_sweep_with_failed_runs(sweep):
-    from rnnlab.experiments.report import write_report
+    from rnnlab.experiments.reports.report import write_report
 
     out, _ = sweep
     paths = write_report(out)
@@ -283,7 +283,7 @@ def _fake_study(directory, accuracies: dict[str, list[float | None]]):
 
 def test_report_answers_the_study_questions(tmp_path):
     from rnnlab.cli.experiment import experiment_app
-    from rnnlab.experiments.study import QUESTIONS
+    from rnnlab.experiments.reports.study import QUESTIONS
     from typer.testing import CliRunner
 
     base = [0.80, 0.82, 0.78]
@@ -316,7 +316,7 @@ def test_report_answers_the_study_questions(tmp_path):
 
 
 def test_textbook_report_table(tmp_path):
-    from rnnlab.experiments.report import write_report
+    from rnnlab.experiments.reports.report import write_report
 
     config = textbook(runs=2, baseline=False)
     with ExperimentStore(tmp_path) as store:

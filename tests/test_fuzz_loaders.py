@@ -634,7 +634,7 @@ def experiment_tables(draw) -> dict:
 @fuzz("experiment_config")
 @given(content=st.data())
 def test_experiment_configs_give_a_config_or_a_clear_error(isolated, suffix, content):
-    from rnnlab.experiments.config import ExperimentConfig, load_config
+    from rnnlab.experiments.sweeps.config import ExperimentConfig, load_config
 
     folder = isolated()
     write(folder, "spec.json", content.draw(junk(spec_tables().map(json.dumps)), label="spec.json"))

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnlab.experiments.recipe import run_recipe
+from rnnlab.experiments.recipes.recipe import run_recipe
 
 TINY = {
     "kind": "recipe", "name": "tiny",

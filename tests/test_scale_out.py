@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from rnnlab.cli import app
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments.cluster import Placement, thread_environment
+from rnnlab.training.cluster import Placement, thread_environment
 
 runner = CliRunner()
 
@@ -59,8 +59,8 @@ def test_sweep_on_a_two_node_cluster_survives_losing_the_worker_node(tmp_path, i
     run on the head node, and the store holds 4 finished runs, each recorded once."""
     from ray_checks import sweep_config
 
-    from rnnlab.experiments.runner import run_experiment
-    from rnnlab.experiments.store import ExperimentStore
+    from rnnlab.experiments.sweeps.runner import run_experiment
+    from rnnlab.experiments.sweeps.store import ExperimentStore
 
     report = result_line(isolated([sys.executable, str(HERE / "ray_checks.py"), "kill", str(tmp_path / "ray")],
                                   timeout=400))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from rnnlab.cli import app
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments.stack import choose_members, fit_blend, run_stack, stack_members
+from rnnlab.experiments.recipes.stack import choose_members, fit_blend, run_stack, stack_members
 from rnnlab.inference import Bundle
 from rnnlab.inference.stack import StackBundle, blend
 from rnnlab.training.linear import NgramModel

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from rnnlab.cli import app
 from rnnlab.configfile import to_toml
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.tune import parse_duration, read_search
+from rnnlab.experiments.recipes.tune import parse_duration, read_search
 
 runner = CliRunner()
 

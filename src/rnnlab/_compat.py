@@ -34,7 +34,7 @@ MOVED = {
 #: pre-0.2 modules whose content became a config, with where it is now
 REMOVED = {
     "rnnlab.fast_recipe": "the fast recipe is the committed config 'imdb-fast' now: run `rnnlab experiment run "
-                          "imdb-fast`, or read it with rnnlab.experiments.recipe.recipe_parts(read_config('imdb-fast')).",
+                          "imdb-fast`, or read it with rnnlab.experiments.recipes.recipe.recipe_parts(read_config('imdb-fast')).",
 }
 
 

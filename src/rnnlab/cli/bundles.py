@@ -95,7 +95,7 @@ def predict(
         if input is None or output is None or texts:
             raise InvalidInputError("--address/--workers predict a file on a cluster: give --input FILE and --output "
                                     "FILE (and no texts).")
-        from rnnlab.experiments.batch import predict_file_on_ray
+        from rnnlab.inference.batch import predict_file_on_ray
 
         stats = predict_file_on_ray(bundle, input, check_output(output), address=address, workers=workers,
                                     text_column=text_column)

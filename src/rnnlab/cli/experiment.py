@@ -13,8 +13,8 @@ from rich.console import Console
 
 from rnnlab import _backend  # noqa: F401  (before keras)
 from rnnlab.errors import InvalidInputError, unknown_name
-from rnnlab.experiments import presets
-from rnnlab.experiments.config import load_config, read_config
+from rnnlab.experiments.sweeps import presets
+from rnnlab.experiments.sweeps.config import load_config, read_config
 from rnnlab.files import write_json
 
 experiment_app = typer.Typer(help="Sweeps of models x runs: stored, resumable, reported with intervals.",
@@ -66,8 +66,8 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
 def _sweep(config, out: Path | None, workers: int | None, retry_failed: bool, report: bool, cpus_per_run=None,
            gpus_per_run: float = 0, address: str | None = None) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.report import write_report
-    from rnnlab.experiments.runner import run_experiment
+    from rnnlab.experiments.reports.report import write_report
+    from rnnlab.experiments.sweeps.runner import run_experiment
 
     out = out or Path("experiments") / config.name
     console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
@@ -151,7 +151,7 @@ def _recipe_changes(raw: dict, config: Path, *, limit, epochs, **sweep_only) -> 
 
 def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.recipe import run_recipe
+    from rnnlab.experiments.recipes.recipe import run_recipe
     from rnnlab.training.finetune import run_lm_finetune
 
     kind = raw.get("kind")
@@ -159,7 +159,7 @@ def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
     if kind == "recipe":
         results = run_recipe(raw, out, validation_only=validation_only)
     elif kind == "stack":
-        from rnnlab.experiments.stack import run_stack
+        from rnnlab.experiments.recipes.stack import run_stack
 
         results = run_stack(raw, out, validation_only=validation_only, log=console.print)
     elif kind == "lm-finetune":
@@ -204,7 +204,7 @@ def report(
 ):
     """Write report.md, report.html, results.csv, results.json and figures for an experiment folder."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.report import write_report
+    from rnnlab.experiments.reports.report import write_report
 
 
     paths = write_report(directory, baseline=baseline)

@@ -26,7 +26,7 @@ def reproduce_textbook(
 ):
     """Train the textbook's five IMDB models and compare them with the published accuracies."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.textbook import reproduce_textbook as run
+    from rnnlab.experiments.reproductions.textbook import reproduce_textbook as run
 
 
     names = tuple(m.strip() for m in models.split(",")) if models else TEXTBOOK_NAMES
@@ -81,7 +81,7 @@ def stateful_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs:
                      configs: Configs = None):
     """IMDB: stateful chunks of 100 tokens vs the first / last 100 tokens."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.beyond import compare_stateful
+    from rnnlab.experiments.reproductions.beyond import compare_stateful
 
     _show(compare_stateful(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
 
@@ -92,7 +92,7 @@ def ratings_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: 
                     configs: Configs = None):
     """IMDB star ratings as 8 classes, with baselines."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.beyond import rating_task
+    from rnnlab.experiments.reproductions.beyond import rating_task
 
     _show(rating_task(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
 
@@ -102,7 +102,7 @@ def digits_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0,1,2", epoch
                    configs: Configs = None):
     """Digits as 8x8 row sequences: stacked LSTMs vs logistic regression."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.beyond import digits_task
+    from rnnlab.experiments.reproductions.beyond import digits_task
 
     _show(digits_task(out, seeds=_seeds(seeds), epochs=epochs, config_dir=configs))
 
@@ -112,7 +112,7 @@ def amazon_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0,1,2,3,4", e
                    configs: Configs = None):
     """Amazon: title + body as two inputs vs one concatenated input."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.beyond import amazon_inputs
+    from rnnlab.experiments.reproductions.beyond import amazon_inputs
 
     _show(amazon_inputs(out, seeds=_seeds(seeds), epochs=epochs, config_dir=configs))
 

@@ -120,7 +120,7 @@ def _field_columns(pairs: list[str] | None) -> dict[str, str] | None:
 
 def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs, tokenizer, baseline, as_json,
                 mlflow, unused):
-    from rnnlab.experiments.auto import MAX_EPOCHS, train_auto
+    from rnnlab.experiments.recipes.auto import MAX_EPOCHS, train_auto
 
     given = [name for name, value in unused.items() if value is not None]
     if given:
@@ -205,7 +205,7 @@ def baseline(
 ):
     """Tune a linear baseline on the recurrent models' validation rows, score the test split once."""
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.baseline import run_baseline
+    from rnnlab.experiments.recipes.baseline import run_baseline
 
 
     result = run_baseline(name, dataset, seed=seed, validation_split=validation_split, limit=limit)

@@ -40,7 +40,7 @@ def tune(
     with --final (the default) OUT/best/bundle and OUT/results.json.
     """
     # Loaded on use: Ray, Optuna and Keras take seconds to import; `rnnlab --help` stays instant.
-    from rnnlab.experiments.tune import is_search, run_search
+    from rnnlab.experiments.recipes.tune import is_search, run_search
 
     raw = read_config(config, "Search config")
     if not is_search(raw):

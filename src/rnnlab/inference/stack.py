@@ -7,7 +7,7 @@ the same raw text, each with its own preprocessing.
 
 The blend is a weighted sum of the members' log-probabilities, one weight per member and one
 bias per class, then a softmax; for two classes that is a logistic regression on the members'
-logits. `rnnlab.experiments.stack` fits the weights on a validation fold that no member trained
+logits. `rnnlab.experiments.recipes.stack` fits the weights on a validation fold that no member trained
 on. Every prediction carries its parts (each member's probability of the predicted class), and
 an explanation adds each member's share of the blended score and the n-grams that weigh most.
 

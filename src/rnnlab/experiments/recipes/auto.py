@@ -33,7 +33,7 @@ from rnnlab.data import TextDataset
 from rnnlab.data.profile import covering_length
 from rnnlab.encoding.prepare import load_splits, prepare
 from rnnlab.errors import unknown_name
-from rnnlab.experiments.baseline import BASELINE_NAMES, run_baseline
+from rnnlab.experiments.recipes.baseline import BASELINE_NAMES, run_baseline
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import TrainResult, describe_source, fit

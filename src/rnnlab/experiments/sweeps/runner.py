@@ -18,13 +18,13 @@ from pathlib import Path
 
 from rnnlab._backend import backend_name
 from rnnlab.errors import RnnlabError
-from rnnlab.experiments import cluster
-from rnnlab.experiments.baseline import tfidf_baseline
-from rnnlab.experiments.callbacks import InitialWeightsFingerprint, ProgressReporter
-from rnnlab.experiments.config import ExperimentConfig, PlannedRun
-from rnnlab.experiments.datasets import DataCache, DataRequest
-from rnnlab.experiments.progress import SweepDisplay
-from rnnlab.experiments.store import ExperimentStore, process_token
+from rnnlab.training import cluster
+from rnnlab.experiments.recipes.baseline import tfidf_baseline
+from rnnlab.experiments.sweeps.callbacks import InitialWeightsFingerprint, ProgressReporter
+from rnnlab.experiments.sweeps.config import ExperimentConfig, PlannedRun
+from rnnlab.experiments.sweeps.datasets import DataCache, DataRequest
+from rnnlab.experiments.sweeps.display import SweepDisplay
+from rnnlab.experiments.sweeps.store import ExperimentStore, process_token
 from rnnlab.training.engine import config_from_recipe, fit, versions
 
 MAX_ERROR_CHARS = 4000
@@ -73,7 +73,7 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int | 
 
     Example:
 
-    >>> from rnnlab.experiments.presets import arrangements
+    >>> from rnnlab.experiments.sweeps.presets import arrangements
     >>> run_experiment(arrangements(models=["SS_RSF_GRU"], runs=2, epochs=1, limit=1000), "experiments/quick")
     """
 

@@ -1,7 +1,7 @@
 """Where work runs: this process, Ray started on this machine, or a running Ray cluster.
 
-Sweeps (`rnnlab.experiments.runner`), searches (`rnnlab.experiments.tune`) and batch
-prediction (`rnnlab.experiments.batch`) all connect the same way: no address starts Ray in
+Sweeps (`rnnlab.experiments.sweeps.runner`), searches (`rnnlab.experiments.recipes.tune`) and batch
+prediction (`rnnlab.inference.batch`) all connect the same way: no address starts Ray in
 this process for the length of the job (nothing to set up on a laptop); an address
 (``HOST:PORT`` or ``"auto"``) joins a cluster started with ``ray start --head``. Every node of
 a cluster needs rnnlab installed in the same environment, and the data under the same path.

@@ -10,7 +10,7 @@ A stack config (TOML) has ``kind = "stack"`` and these tables:
 
   - ``ngram_range``, ``C``, ``n_features``: naive-Bayes-weighted logistic regression on hashed
     word n-grams (`rnnlab.training.linear.NgramModel`);
-  - ``recipe = "NAME or PATH"``: a recipe config (`rnnlab.experiments.recipe`), trained here on
+  - ``recipe = "NAME or PATH"``: a recipe config (`rnnlab.experiments.recipes.recipe`), trained here on
     the stack's data; optional ``[members.model]`` / ``[members.training]`` tables change its
     fields; or ``model`` and ``training`` tables alone, an inline recipe;
   - ``bundle = "PATH"``: a bundle trained earlier on the same split (checked), copied in;
@@ -39,7 +39,7 @@ from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.recipe import machine, recipe_parts
+from rnnlab.experiments.recipes.recipe import machine, recipe_parts
 from rnnlab.files import staged_folder, write_json
 from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.stack import FORMAT, STACK_FILE, Member, StackBundle, blend

@@ -16,6 +16,7 @@ from rnnlab.data import TextDataset
 from rnnlab.encoding.prepare import load_splits, prepare
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments.recipes.baseline import SplitTexts
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,6 @@ class DataRequest:
     def describe(self) -> dict:
         return asdict(self)
 
-
-@dataclass
-class SplitTexts:
-    """The raw texts behind a prepared split: what a text baseline trains and is scored on."""
-
-    train_texts: list[str]
-    train_labels: np.ndarray
-    test_texts: list[str]
-    test_labels: np.ndarray
-    class_names: tuple[str, ...]
 
 
 class DataCache:
@@ -113,7 +104,7 @@ class DataCache:
         test_ids, test_keep = self._kept(data.preprocessor, test, request)
         if not (np.array_equal(train_ids[train_rows], data.x_train) and np.array_equal(test_ids[test_keep], data.x_test)):
             raise RnnlabError("The baseline could not find the texts of the prepared split; "
-                              "rnnlab.encoding.prepare and rnnlab.experiments.datasets disagree.")
+                              "rnnlab.encoding.prepare and rnnlab.experiments.sweeps.datasets disagree.")
         return SplitTexts([shuffled.texts[i] for i in train_rows], shuffled.labels[train_rows],
                           [test.texts[i] for i in np.flatnonzero(test_keep)], test.labels[test_keep],
                           data.class_names)

@@ -1,6 +1,6 @@
 """Hyperparameter search: Ray Tune trials, Optuna's TPE sampler, ASHA stopping poor trials early.
 
-A search config (``kind = "tune"``) is a recipe config (`rnnlab.experiments.recipe`) with
+A search config (``kind = "tune"``) is a recipe config (`rnnlab.experiments.recipes.recipe`) with
 two more tables:
 
 * ``[space]``: the fields to search, as ``[space.model]`` (any `ModelSpec` field) and
@@ -33,8 +33,8 @@ from pathlib import Path
 
 from rnnlab.configfile import check_keys, to_toml
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments import cluster
-from rnnlab.experiments.recipe import recipe_parts, run_recipe
+from rnnlab.training import cluster
+from rnnlab.experiments.recipes.recipe import recipe_parts, run_recipe
 from rnnlab.files import atomic_path, write_json
 
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection", "space", "search")

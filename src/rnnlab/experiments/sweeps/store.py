@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import RnnlabError
-from rnnlab.experiments.config import ExperimentConfig, PlannedRun
+from rnnlab.experiments.sweeps.config import ExperimentConfig, PlannedRun
 
 FILENAME = "experiment.sqlite"
 STATUSES = ("pending", "running", "done", "failed")

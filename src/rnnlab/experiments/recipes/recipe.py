@@ -1,6 +1,6 @@
 """One final recipe, run the honest way: choose on validation, score the test split once.
 
-A sweep (`rnnlab.experiments.runner`) compares many models over repeated runs; a recipe
+A sweep (`rnnlab.experiments.sweeps.runner`) compares many models over repeated runs; a recipe
 config is the opposite: a single, fully specified training run from the raw archive, meant
 to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
 

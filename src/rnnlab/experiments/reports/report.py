@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
-from rnnlab.experiments import figures
-from rnnlab.experiments.config import ExperimentConfig
-from rnnlab.experiments.datasets import DataCache
-from rnnlab.experiments.document import Document
-from rnnlab.experiments.runner import ensure_baselines
-from rnnlab.experiments.stats import CONFIDENCE, RESAMPLES, summarise
-from rnnlab.experiments.store import ExperimentStore, RunRecord, owner_alive
-from rnnlab.experiments.study import Answer, answer_questions, best_claim
+from rnnlab.experiments.reports import figures
+from rnnlab.experiments.sweeps.config import ExperimentConfig
+from rnnlab.experiments.sweeps.datasets import DataCache
+from rnnlab.experiments.reports.document import Document
+from rnnlab.experiments.sweeps.runner import ensure_baselines
+from rnnlab.experiments.reports.stats import CONFIDENCE, RESAMPLES, summarise
+from rnnlab.experiments.sweeps.store import ExperimentStore, RunRecord, owner_alive
+from rnnlab.experiments.reports.study import Answer, answer_questions, best_claim
 from rnnlab.files import write_text
 
 FIGURES = {"boxplot": "accuracy_boxplot.png", "curves": "training_curves.png", "heatmap": "differences_heatmap.png"}

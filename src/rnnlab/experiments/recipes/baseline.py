@@ -9,13 +9,13 @@ texts; the baselines are trained on the runs' training split and scored on their
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError, unknown_name
-from rnnlab.experiments.datasets import SplitTexts
 from rnnlab.training.linear import NBSVM, TOKEN_PATTERN, clean_text
 from rnnlab.training.linear import logistic as _logistic
 from rnnlab.training.metrics import classification_metrics
@@ -25,6 +25,17 @@ BASELINE_SETTINGS = {
                 "sublinear_tf=True, min_df=2, or 1 below 200 training texts)",
     "classifier": "LogisticRegression(C=1.0, max_iter=1000)",
 }
+
+
+@dataclass
+class SplitTexts:
+    """The raw texts behind a prepared split: what a text baseline trains and is scored on."""
+
+    train_texts: list[str]
+    train_labels: np.ndarray
+    test_texts: list[str]
+    test_labels: np.ndarray
+    class_names: tuple[str, ...]
 
 
 def tfidf_baseline(split: SplitTexts) -> dict:

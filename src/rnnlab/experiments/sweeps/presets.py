@@ -7,7 +7,7 @@ default learning rate, `validation_split=0.2`); the report prints every setting 
 from __future__ import annotations
 
 from rnnlab.errors import unknown_name
-from rnnlab.experiments.config import ExperimentConfig, apply_changes
+from rnnlab.experiments.sweeps.config import ExperimentConfig, apply_changes
 from rnnlab.models.zoo import ARRANGEMENT_NAMES, TEXTBOOK_NAMES
 
 PRESETS = ("arrangements", "textbook")

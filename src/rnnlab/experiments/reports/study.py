@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnlab.experiments.stats import Comparison, compare
+from rnnlab.experiments.reports.stats import Comparison, compare
 
 
 @dataclass(frozen=True)

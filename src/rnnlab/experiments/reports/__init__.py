@@ -1,0 +1,1 @@
+"""Reports on a sweep: intervals, paired comparisons, answers to its questions, figures and documents."""

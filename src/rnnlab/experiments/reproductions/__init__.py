@@ -1,0 +1,1 @@
+"""Reproductions: the textbook's five IMDB models and the tasks beyond them."""
