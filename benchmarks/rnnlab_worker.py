@@ -41,7 +41,7 @@ class EpochTimer:
 def info() -> dict:
     import keras
 
-    from rnnlab.training.engine import versions
+    from rnnlab.environment import versions
 
     return {"backend": keras.backend.backend(), "versions": versions(),
             "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "pid": os.getpid()}

@@ -17,8 +17,10 @@ import pytest
 
 from rnnlab.inference.bundle import Bundle
 from rnnlab.errors import InvalidInputError
+from rnnlab.experiments.kinds import run_config
+from rnnlab.experiments.recipes.finetune import run_lm_finetune
 from rnnlab.training.finetune import (FinetuneSettings, LayerRateAdam, classifier_preprocessor, classifier_spec,
-                             fine_tune, labelled_data, layer_rates, run_lm_finetune, transfer_encoder)
+                             fine_tune, labelled_data, layer_rates, transfer_encoder)
 from rnnlab.training.language_model import LanguageModel, LMSettings, NextTokenLoss, token_stream, windows
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "imdb-lm-finetune.toml"
@@ -40,7 +42,7 @@ TINY = {
 def run(tmp_path_factory, imdb_archive):
     """The whole protocol at toy scale: (results dict, output folder)."""
     out = tmp_path_factory.mktemp("lm-finetune")
-    return run_lm_finetune(TINY, out, verbose=0), out
+    return run_config(TINY, out), out
 
 
 @pytest.fixture(scope="module")

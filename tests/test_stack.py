@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from rnnlab.cli import app
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.experiments.recipes.stack import choose_members, fit_blend, run_stack, stack_members
+from rnnlab.experiments.kinds import run_config
+from rnnlab.experiments.recipes.stack import choose_members, run_stack, stack_members
 from rnnlab.inference import Bundle
-from rnnlab.inference.stack import StackBundle, blend
+from rnnlab.inference.stack import Blend, StackBundle
 from rnnlab.training.linear import NgramModel
 
 pytestmark = pytest.mark.timeout(300)
@@ -34,7 +35,7 @@ STACK = {
 @pytest.fixture(scope="module")
 def stacked(tmp_path_factory, imdb_archive):
     out = tmp_path_factory.mktemp("stack")
-    return out, run_stack(STACK, out, verbose=0, log=lambda *_: None)
+    return out, run_config(STACK, out)
 
 
 def test_ngram_model_learns_saves_and_reloads_exactly(tmp_path, imdb_archive):
@@ -63,15 +64,17 @@ def test_fit_blend_gives_a_useless_member_no_weight():
     labels = rng.integers(0, 2, 2000)
     informative = np.where(labels[:, None] == np.arange(2), 0.8, 0.2)
     noise = rng.dirichlet([1, 1], 2000)
-    weights, biases = fit_blend([informative, noise], labels)
-    assert weights[0] > 0.5 and weights[1] < 0.05 * weights[0]
-    assert blend([informative, noise], weights, biases).argmax(axis=1).tolist() == labels.tolist()
+    blend = Blend.fit([informative, noise], labels)
+    assert blend.weights[0] > 0.5 and blend.weights[1] < 0.05 * blend.weights[0]
+    assert blend([informative, noise]).argmax(axis=1).tolist() == labels.tolist()
 
 
 def test_stack_trains_blends_on_validation_and_scores_test_once(stacked):
     out, results = stacked
     stored = json.loads((out / "results.json").read_text())
-    assert stored["test_accuracy"] == results["test_accuracy"] > 0.7
+    assert stored["test_accuracy"] == results["test_accuracy"] and stored["kind"] == "stack"
+    assert stored["format"] == "rnnlab.results/1" and stored["versions"]["keras"] and stored["machine"]["cpu_count"]
+    assert stored["test_accuracy"] == stored["test"]["accuracy"] > 0.7 and stored["validation"]["examples"] == 200
     assert stored["test_examples"] == 800 and stored["validation_examples"] == 200 and stored["train_examples"] == 600
     members = {m["name"]: m for m in stored["members"]}
     assert set(members) == {"nb-lr", "gru"} and all(0 <= m["weight"] for m in members.values())
@@ -103,7 +106,7 @@ def test_stack_bundle_predicts_the_blend_of_its_members_and_explains_its_parts(s
     parts = [Bundle.load(out / "bundle" / "members" / "gru").predict_proba(texts),
              NgramModel.load(out / "bundle" / "members" / "nb-lr").predict_proba(texts)]
     weights = {m["name"]: m["weight"] for m in results["members"]}
-    expected = blend(parts[::-1], [weights["nb-lr"], weights["gru"]], results["biases"])
+    expected = Blend([weights["nb-lr"], weights["gru"]], results["biases"])(parts[::-1])
     np.testing.assert_allclose(bundle.predict_proba(texts), expected, atol=1e-6)
     predictions = bundle.predict(texts)
     assert [p.label for p in predictions] == ["pos", "neg"]
@@ -140,12 +143,12 @@ def test_bundle_member_must_come_from_the_same_split(stacked, tmp_path):
     out, _ = stacked
     member = out / "bundle" / "members" / "gru"
     reused = {**STACK, "members": [STACK["members"][0], {"name": "old", "bundle": str(member)}]}
-    again = run_stack({**reused, "name": "reused"}, tmp_path / "same", validation_only=True, log=lambda *_: None)
+    again = run_stack({**reused, "name": "reused"}, tmp_path / "same", validation_only=True)
     assert again["members"][1]["params"] > 0 and "test_accuracy" not in again
     assert not (tmp_path / "same" / "bundle").exists()  # validation only: nothing saved
     moved = {**reused, "data": {**STACK["data"], "seed": 3}}
     with pytest.raises(InvalidInputError, match="validation rows would not be held out"):
-        run_stack(moved, tmp_path / "moved", validation_only=True, log=lambda *_: None)
+        run_stack(moved, tmp_path / "moved", validation_only=True)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -182,7 +185,7 @@ def test_damaged_stack_bundle_is_one_clear_error(stacked, tmp_path):
 def test_a_stack_of_ngram_models_only_predicts_explains_and_serves(tmp_path, imdb_archive):
     config = {**STACK, "name": "ngrams", "members": [{"name": "bi", "ngram_range": [1, 2], "C": 0.1},
                                                      {"name": "tri", "ngram_range": [1, 3], "C": 0.3}]}
-    results = run_stack(config, tmp_path, log=lambda *_: None)
+    results = run_stack(config, tmp_path)
     assert results["test_accuracy"] > 0.7 and len(results["members"]) == 2
     bundle = Bundle.load(tmp_path / "bundle")
     assert bundle.model is None and bundle.spec is None and bundle.name == "ngrams"
@@ -217,7 +220,7 @@ def test_the_gpu_stack_config_runs_at_toy_scale_on_the_cpu(tmp_path, imdb_archiv
                       "training": {**member["training"], "epochs": 1, "members": 2, "batch_size": 32}}
         members.append(member)
     config = {**config, "members": members, "data": {**config["data"], "limit": 600, "validation_split": 0.25}}
-    results = run_stack(config, tmp_path, verbose=0, log=lambda *_: None)
+    results = run_stack(config, tmp_path, verbose=0)
     assert [m["name"] for m in results["members"]] == ["nb-lr-12", "nb-lr-13", "bigru", "bilstm"]
     assert results["test_accuracy"] > 0.7 and results["test_examples"] == 600
     assert Bundle.load(tmp_path / "bundle").predict("A superb film.")[0].parts.keys() == {

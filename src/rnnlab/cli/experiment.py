@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 
 from rnnlab import _backend  # noqa: F401  (before keras)
-from rnnlab.errors import InvalidInputError, unknown_name
+from rnnlab.errors import InvalidInputError
+from rnnlab.experiments import kinds
 from rnnlab.experiments.sweeps import presets
-from rnnlab.experiments.sweeps.config import load_config, read_config
-from rnnlab.files import write_json
+from rnnlab.experiments.sweeps.config import ExperimentConfig, apply_changes
 
 experiment_app = typer.Typer(help="Sweeps of models x runs: stored, resumable, reported with intervals.",
                              no_args_is_help=True, pretty_exceptions_enable=False)
@@ -63,33 +63,31 @@ def _changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, lim
                 vary_split=None if fixed_split is None else not fixed_split)
 
 
-def _sweep(config, out: Path | None, workers: int | None, retry_failed: bool, report: bool, cpus_per_run=None,
-           gpus_per_run: float = 0, address: str | None = None) -> None:
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.reports.report import write_report
-    from rnnlab.experiments.sweeps.runner import run_experiment
-
+def _sweep(config: ExperimentConfig, out: Path | None, workers: int | None, retry_failed: bool, report: bool,
+           cpus_per_run=None, gpus_per_run: float = 0, address: str | None = None) -> None:
+    """Run a sweep through the config-kind registry, with the command line's placement as its [run] table."""
+    placement = {"workers": workers, "cpus_per_run": cpus_per_run, "gpus_per_run": gpus_per_run or None,
+                 "address": address, "retry_failed": retry_failed, "report": report}
+    raw = {**config.to_dict(), "kind": "sweep", "run": {k: v for k, v in placement.items() if v is not None}}
     out = out or Path("experiments") / config.name
     console.print(f"[bold]{config.name}[/]: {len(config.model_names)} models x {config.runs} runs -> {out}")
+    _run(raw, out, validation_only=False)
+
+
+def _run(raw: dict, out: Path, validation_only: bool) -> dict:
     try:
-        summary = run_experiment(config, out, workers=workers, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
-                                 address=address, retry_failed=retry_failed, console=console)
+        results = kinds.run_config(raw, out, validation_only=validation_only, progress=console.print)
     except KeyboardInterrupt:
-        err.print("interrupted: finished runs are saved; run the same command again to resume.")
+        err.print("interrupted: finished work is saved; run the same command again to resume.")
         raise typer.Exit(130) from None
-    counts = summary.counts
-    if summary.reclaimed:
-        console.print(f"redid {len(summary.reclaimed)} interrupted run(s)")
-    if summary.held_elsewhere:
-        console.print(f"[yellow]{summary.held_elsewhere} run(s) are being trained by another process[/]")
-    console.print(f"{counts['done']} of {summary.total} runs done, {counts['failed']} failed, "
-                  f"{counts['pending'] + counts['running']} not done; {summary.ran} run now in "
-                  f"{summary.seconds / 60:.1f} min ({summary.where}). Results: {out / 'experiment.sqlite'}")
-    if counts["failed"]:
+    counts = results.get("counts") or {}
+    if counts.get("failed"):
         console.print("failed runs keep their error in the database and the report; --retry-failed runs them again")
-    if report:
-        paths = write_report(out)
-        console.print(f"report: {paths['markdown']} and {paths['html']}")
+    shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "test_standard_error",
+                                          "total_seconds")}
+    console.print(" ".join(f"{k} {v}" for k, v in shown.items() if v is not None))
+    console.print(f"results: {out / 'results.json'}")
+    return results
 
 
 @experiment_app.command("run")
@@ -106,24 +104,30 @@ def run(
 ):
     """Run (or resume) the experiment a config file describes.
 
-    A config with ``kind = "recipe"``, ``"lm-finetune"`` or ``"stack"`` is one final recipe: it
-    trains once, picks its epoch (and a stack its blend) on the validation split, scores the test
-    split once and writes ``OUT/results.json`` and the bundle ``OUT/bundle``.
+    Every config kind runs here (`rnnlab.experiments.kinds`): a sweep (the default) trains its
+    models x runs and writes a report; ``kind = "recipe"``, ``"stack"``, ``"lm-finetune"``,
+    ``"auto"`` and ``"tune"`` are final runs: they choose on the validation split, score the
+    test split once (not with --validation-only) and save the bundle ``OUT/bundle``. Every
+    kind writes ``OUT/results.json`` in one schema.
     """
 
-    raw = read_config(config)
-    if raw.get("kind") == "tune":
-        raise InvalidInputError(f"{config} is a search config (kind = \"tune\"): run it with `rnnlab tune {config}`.")
-    if raw.get("kind", "sweep") != "sweep":
-        raw = _recipe_changes(raw, config, limit=limit, epochs=epochs, models=models, runs=runs, dataset=dataset,
-                              vocab_size=vocab_size, maxlen=maxlen, length_rule=length_rule, seed=seed,
-                              vary_init=vary_init, fixed_split=fixed_split, workers=workers,
-                              cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run or None, address=address)
-        _final_recipe(raw, out or Path("experiments") / str(raw.get("name", config.stem)), validation_only)
+    raw = kinds.read(config)
+    if raw.get("kind", "sweep") == "sweep":
+        fields = {k: v for k, v in raw.items() if k not in ("kind", "run")}
+        loaded = apply_changes(ExperimentConfig.from_dict(fields), **_changes(
+            models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit, seed, vary_init, fixed_split))
+        if validation_only:
+            raise InvalidInputError(f"{config} is a sweep: every run is scored on the test split; --validation-only "
+                                    "applies to recipe, stack, tune, lm-finetune and auto configs.")
+        _sweep(loaded, out, workers, retry_failed, report, cpus_per_run, gpus_per_run, address)
         return
-    loaded = load_config(config, **_changes(models, runs, epochs, dataset, vocab_size, maxlen, length_rule, limit,
-                                            seed, vary_init, fixed_split))
-    _sweep(loaded, out, workers, retry_failed, report, cpus_per_run, gpus_per_run, address)
+    raw = _recipe_changes(raw, config, limit=limit, epochs=epochs, models=models, runs=runs, dataset=dataset,
+                          vocab_size=vocab_size, maxlen=maxlen, length_rule=length_rule, seed=seed,
+                          vary_init=vary_init, fixed_split=fixed_split, workers=workers,
+                          cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run or None, address=address)
+    out = out or Path("experiments") / str(raw.get("name", config.stem))
+    console.print(f"[bold]{raw.get('name', raw.get('kind'))}[/] ({raw.get('kind')}) -> {out}")
+    _run(raw, out, validation_only)
 
 
 def _recipe_changes(raw: dict, config: Path, *, limit, epochs, **sweep_only) -> dict:
@@ -147,30 +151,6 @@ def _recipe_changes(raw: dict, config: Path, *, limit, epochs, **sweep_only) -> 
     if epochs is not None:
         raw.setdefault("training", {})["epochs"] = epochs
     return raw
-
-
-def _final_recipe(raw: dict, out: Path, validation_only: bool) -> None:
-    # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
-    from rnnlab.experiments.recipes.recipe import run_recipe
-    from rnnlab.training.finetune import run_lm_finetune
-
-    kind = raw.get("kind")
-    console.print(f"[bold]{raw.get('name', kind)}[/] ({kind}) -> {out}")
-    if kind == "recipe":
-        results = run_recipe(raw, out, validation_only=validation_only)
-    elif kind == "stack":
-        from rnnlab.experiments.recipes.stack import run_stack
-
-        results = run_stack(raw, out, validation_only=validation_only, log=console.print)
-    elif kind == "lm-finetune":
-        out.mkdir(parents=True, exist_ok=True)
-        results = run_lm_finetune(raw, out)
-        write_json(out / "results.json", results, indent=1)
-    else:
-        raise unknown_name("config kind", str(kind), ("sweep", "recipe", "lm-finetune", "stack"))
-    shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "total_seconds")}
-    console.print(" ".join(f"{k} {v}" for k, v in shown.items() if v is not None))
-    console.print(f"results: {out / 'results.json'}")
 
 
 def _preset_command(name: str, help_text: str) -> None:

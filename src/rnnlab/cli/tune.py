@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from rnnlab.cli.output import JsonFlag, console, print_json
+from rnnlab.cli.output import JsonFlag, console, err, print_json
 from rnnlab.configfile import read_config
 from rnnlab.errors import InvalidInputError
 
@@ -40,31 +40,35 @@ def tune(
     with --final (the default) OUT/best/bundle and OUT/results.json.
     """
     # Loaded on use: Ray, Optuna and Keras take seconds to import; `rnnlab --help` stays instant.
-    from rnnlab.experiments.recipes.tune import is_search, run_search
+    from rnnlab.experiments.kinds import run_config
+    from rnnlab.experiments.recipes.tune import is_search
 
     raw = read_config(config, "Search config")
     if not is_search(raw):
         raise InvalidInputError(f"{config} is not a search config: it needs kind = \"tune\" with [space] and "
                                 "[search] tables (see configs/imdb-tune.toml).")
+    raw = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
     if limit is not None:
         raw.setdefault("data", {})["limit"] = limit
+    search = {"trials": trials, "time_budget": time_budget, "cpus_per_trial": cpus_per_trial,
+              "gpus_per_trial": gpus_per_trial, "concurrent": concurrent}
+    raw.setdefault("search", {}).update({k: v for k, v in search.items() if v is not None})
+    if address is not None:
+        raw.setdefault("run", {})["address"] = address
     out = out or Path("experiments") / str(raw.get("name", config.stem))
-    console.print(f"[bold]{raw.get('name')}[/] (search) -> {out}")
-    result = run_search(raw, out, trials=trials, time_budget=time_budget, address=address,
-                        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, concurrent=concurrent,
-                        final=final)
+    err.print(f"[bold]{raw.get('name')}[/] (search) -> {out}")
+    r = run_config(raw, out, validation_only=not final, progress=err.print)
     if as_json:
-        return print_json(result.results)
-    table = Table(title=f"{len(result.trials)} trials, best first")
-    keys = list(result.best["params"])
+        return print_json(r)
+    table = Table(title=f"{len(r['runs'])} trials, best first")
+    keys = list(r["best"]["params"])
     for column in ("trial", *[k.split(".", 1)[-1] for k in keys], "val. acc.", "epochs"):
         table.add_column(column)
-    for row in sorted(result.trials, key=lambda r: -(r["val_accuracy"] or 0))[:10]:
+    for row in sorted(r["runs"], key=lambda row: -(row["val_accuracy"] or 0))[:10]:
         table.add_row(str(row["trial"]), *[_show(row["params"].get(k)) for k in keys],
                       "error" if row["val_accuracy"] is None else f"{100 * row['val_accuracy']:.2f}%",
                       f"{row['epochs']}{' (stopped)' if row['stopped_early'] else ''}")
     console.print(table)
-    r = result.results
     console.print(f"search: {r['trials']} trials in {r['search_seconds']:.0f} s, {r['stopped_early']} stopped early; "
                   f"test examples read: {r['test_examples_read_by_search']}")
     console.print(f"best config: {r['best_config']}")
@@ -72,7 +76,7 @@ def tune(
         console.print(f"best retrained: validation {100 * r['best_validation_accuracy']:.2f}%, test "
                       f"{100 * r['test_accuracy']:.2f}% ({r['test_examples']:,} examples, read once); "
                       f"bundle {r['bundle']}")
-    console.print(f"report: {result.paths['markdown']}")
+    console.print(f"report: {r['report']}")
 
 
 def _show(value) -> str:

@@ -7,8 +7,9 @@ the same raw text, each with its own preprocessing.
 
 The blend is a weighted sum of the members' log-probabilities, one weight per member and one
 bias per class, then a softmax; for two classes that is a logistic regression on the members'
-logits. `rnnlab.experiments.recipes.stack` fits the weights on a validation fold that no member trained
-on. Every prediction carries its parts (each member's probability of the predicted class), and
+logits. `Blend.fit` finds the weights on a validation fold that no member trained on
+(`rnnlab.experiments.recipes.stack` trains the members and calls it); `write_stack` and
+`read_stack` are the stack file's writer and reader. Every prediction carries its parts (each member's probability of the predicted class), and
 an explanation adds each member's share of the blended score and the n-grams that weigh most.
 
 ``Bundle.load`` opens a stack bundle like any other, so ``rnnlab predict``, ``explain``,
@@ -25,7 +26,7 @@ import numpy as np
 
 from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import RnnlabError
-from rnnlab.files import read_json
+from rnnlab.files import read_json, write_json
 from rnnlab.inference.explain import Explanation
 from rnnlab.inference.predictor import (
     Prediction,
@@ -35,20 +36,72 @@ from rnnlab.inference.predictor import (
 )
 from rnnlab.training.linear import NgramModel
 
-__all__ = ["STACK_FILE", "Member", "StackBundle", "StackPredictor", "blend", "read_stack"]
+__all__ = ["STACK_FILE", "Blend", "Member", "StackBundle", "StackPredictor", "read_stack", "write_stack"]
 
 STACK_FILE = "stack.json"
 FORMAT = "rnnlab.stack"
 TINY = 1e-7
 
 
-def blend(member_probabilities, weights, biases) -> np.ndarray:
-    """Softmax of ``biases + sum_k weights[k] * log(p_k)``: the stack's class probabilities ``(n, classes)``."""
-    scores = np.asarray(biases, dtype=np.float64)[None, :] + sum(
-        w * np.log(np.clip(p, TINY, 1.0)) for w, p in zip(weights, member_probabilities))
-    scores -= scores.max(axis=1, keepdims=True)
-    exp = np.exp(scores)
-    return exp / exp.sum(axis=1, keepdims=True)
+@dataclasses.dataclass
+class Blend:
+    """How a stack mixes its members: ``softmax(biases + sum_k weights[k] * log p_k)``.
+
+    Args:
+        weights: one non-negative weight per member.
+        biases: one bias per class (centred on zero).
+
+    Example:
+        >>> blend = Blend.fit([member_a_val_probs, member_b_val_probs], val_labels)  # doctest: +SKIP
+        >>> blend([member_a_probs, member_b_probs]).argmax(axis=1)  # doctest: +SKIP
+    """
+
+    weights: np.ndarray
+    biases: np.ndarray
+
+    def __post_init__(self):
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        self.biases = np.asarray(self.biases, dtype=np.float64)
+
+    def __call__(self, member_probabilities) -> np.ndarray:
+        """The stack's class probabilities ``(n, classes)`` from each member's."""
+        scores = self.biases[None, :] + sum(
+            w * np.log(np.clip(p, TINY, 1.0)) for w, p in zip(self.weights, member_probabilities))
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    @classmethod
+    def fit(cls, member_probabilities: list[np.ndarray], labels: np.ndarray, l2: float = 0.01) -> "Blend":
+        """Non-negative weights and class biases minimising the blend's log-loss on ``labels``.
+
+        ``l2`` penalises the weights (times the number of rows), which keeps near-duplicate
+        members from taking opposite extreme weights. One member gets weight 1 and no bias.
+        """
+        from scipy.optimize import minimize  # scipy loads in about a second; only fitting needs it
+
+        k, n_classes = len(member_probabilities), member_probabilities[0].shape[1]
+        if k == 1:
+            return cls(np.ones(1), np.zeros(n_classes))
+        logs = np.stack([np.log(np.clip(p, TINY, 1.0)) for p in member_probabilities])  # (k, n, classes)
+        onehot = np.eye(n_classes)[labels]
+        n = len(labels)
+
+        def loss(params):
+            w, b = params[:k], params[k:]
+            scores = np.tensordot(w, logs, axes=1) + b
+            scores -= scores.max(axis=1, keepdims=True)
+            log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            residual = (np.exp(log_probs) - onehot) / n  # d loss / d scores
+            value = -(onehot * log_probs).sum() / n + l2 * (w ** 2).sum()
+            grad_w = np.einsum("knc,nc->k", logs, residual) + 2 * l2 * w
+            return value, np.concatenate([grad_w, residual.sum(axis=0)])
+
+        start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_classes)])
+        bounds = [(0.0, None)] * k + [(None, None)] * n_classes
+        found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+        weights, biases = found.x[:k], found.x[k:]
+        return cls(np.round(weights, 6), np.round(biases - biases.mean(), 6))
 
 
 @dataclasses.dataclass
@@ -101,7 +154,7 @@ class StackPredictor:
 
     def __init__(self, members: list[Member], biases, class_names, inputs):
         self.members = members
-        self.biases = np.asarray(biases, dtype=np.float64)
+        self.blend = Blend([m.weight for m in members], biases)
         self.class_names = tuple(class_names)
         self.inputs = inputs
 
@@ -118,13 +171,13 @@ class StackPredictor:
         return [member.predict_proba(texts) for member in self.members]
 
     def predict_proba(self, records) -> np.ndarray:
-        return blend(self.parts(records), [m.weight for m in self.members], self.biases)
+        return self.blend(self.parts(records))
 
     def predict(self, records) -> list[Prediction]:
         records = as_records(records)
         batch = self.encode(records)
         parts = self.parts(records)
-        probs = blend(parts, [m.weight for m in self.members], self.biases)
+        probs = self.blend(parts)
         predictions = []
         for i, record in enumerate(records):
             p = make_prediction(record, probs[i], batch, i, self.class_names)
@@ -178,8 +231,7 @@ class StackBundle(PredictsThrough):
         Without a recurrent member the scores are the first n-gram model's weight of each word.
         """
         parts = self.predictor.parts([record])
-        weights = [m.weight for m in self.members]
-        probs = blend(parts, weights, self.predictor.biases)[0]
+        probs = self.predictor.blend(parts)[0]
         if self.lead is not None:
             result = self.lead.explain(record)
         else:
@@ -199,6 +251,19 @@ class StackBundle(PredictsThrough):
                 entry["ngrams"] = [{"ngram": g, "weight": w} for g, w in member.model.contributions(record)]
             shares[member.name] = entry
         return dataclasses.replace(result, probabilities=probs, parts=shares)
+
+
+def write_stack(folder, name: str, class_names, blend: Blend, members: list[tuple[str, str]]) -> Path:
+    """Write ``folder/stack.json``: the stack's name, class names, blend and ``[(member name, kind)]``.
+
+    The members' own bundles go to ``folder/members/NAME``; `read_stack` reads this file back.
+    """
+    path = Path(folder) / STACK_FILE
+    write_json(path, {"format": FORMAT, "name": name, "class_names": list(class_names),
+                      "biases": [float(b) for b in blend.biases],
+                      "members": [{"name": member, "kind": kind, "weight": float(weight)}
+                                  for (member, kind), weight in zip(members, blend.weights)]}, indent=2)
+    return path
 
 
 def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]]]:

@@ -6,6 +6,8 @@ checks and explanations can find them without guessing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 from keras import layers
@@ -15,7 +17,9 @@ from rnnlab.models.cell_loop import CellLoopClassifier
 from rnnlab.models.inputs import build_order
 from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
 from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
-from rnnlab.models.spec import ModelSpec
+
+if TYPE_CHECKING:  # annotations only: the spec imports this module when it builds, not the other way
+    from rnnlab.models.spec import ModelSpec
 
 RNN_LAYERS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 LAYER_PREFIX = {"simple": "simple_rnn", "lstm": "lstm", "gru": "gru"}

@@ -13,7 +13,7 @@ import time
 from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
-from rnnlab.training.engine import versions
+from rnnlab.environment import versions
 
 log = logging.getLogger("rnnlab.serve")
 

@@ -10,24 +10,22 @@ is trained with
   slower than the one above it (2.6 in the paper), via `LayerRateAdam`.
 
 The classifier is an ordinary `ModelSpec` model (``pooling="concat"``, ``mask_zero``), so it
-saves as a normal bundle that ``rnnlab predict`` and ``rnnlab serve`` load. `run_lm_finetune`
-runs the whole protocol from a config (``configs/imdb-lm-finetune.toml``).
+saves as a normal bundle that ``rnnlab predict`` and ``rnnlab serve`` load. The whole protocol
+from a config (``kind = "lm-finetune"``, ``configs/imdb-lm-finetune.toml``) is
+`rnnlab.experiments.recipes.finetune.run_lm_finetune`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import platform
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
 import keras
 import numpy as np
 from keras import ops
 
-from rnnlab.configfile import check_keys, from_fields
+from rnnlab.configfile import from_fields
 from rnnlab.encoding.prepare import PreparedData, load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
@@ -35,8 +33,7 @@ from rnnlab.models import DenseSpec, ModelSpec, Recipe
 from rnnlab.text import Preprocessor
 from rnnlab.training.config import TrainingConfig
 from rnnlab.training.engine import TrainResult, train_model
-from rnnlab.training.language_model import LanguageModel, LMSettings, pretrain
-from rnnlab.training.metrics import evaluate
+from rnnlab.training.language_model import LanguageModel
 
 SOURCE = "ULMFiT-style language model fine-tuning (Howard & Ruder, 2018)"
 
@@ -205,22 +202,25 @@ def layer_rates(encoder_layers: list[str], decay: float) -> dict[str, float]:
 
 
 def labelled_data(preprocessor: Preprocessor, dataset: str = "imdb", *, validation_split: float = 0.1,
-                  seed: int = 0, limit: int | None = None) -> PreparedData:
+                  seed: int = 0, limit: int | None = None, with_test: bool = True) -> PreparedData:
     """Labelled train/validation/test reviews encoded with a fitted preprocessor.
 
     The same split as `rnnlab.encoding.prepare.prepare`: shuffle the training reviews with ``seed``
-    and hold out the last ``validation_split`` of them; the test split is encoded as is.
+    and hold out the last ``validation_split`` of them; the test split is encoded as is (not
+    read at all without ``with_test``).
     """
-    train, test = load_splits(dataset, seed=seed, limit=limit)
+    train, test = load_splits(dataset, seed=seed, limit=limit, with_test=with_test)
     fit_rows, val_rows = split_validation(len(train), validation_split, seed, required=True)
     train = train.subset(np.concatenate([fit_rows, val_rows]))
     n_val = len(val_rows)
-    x, x_test = preprocessor.transform(train.texts), preprocessor.transform(test.texts)
+    x = preprocessor.transform(train.texts)
+    x_test = preprocessor.transform(test.texts) if test is not None else None
     y = np.asarray(train.labels)
-    info = {"train_examples": len(x) - n_val, "validation_examples": n_val, "test_examples": len(x_test),
+    info = {"train_examples": len(x) - n_val, "validation_examples": n_val,
+            "test_examples": len(x_test) if x_test is not None else 0,
             "vocabulary_size": len(preprocessor.vocabulary), "seed": seed}
     return PreparedData(preprocessor, x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:], x_test,
-                        np.asarray(test.labels), train.class_names, info)
+                        np.asarray(test.labels) if test is not None else None, train.class_names, info)
 
 
 class _BestOnValidation(keras.callbacks.Callback):
@@ -290,121 +290,3 @@ def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings 
     info = {**data.info, "records": tracker.records, "best": best, "stage_seconds": seconds}
     return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, None,
                        sum(seconds.values()), seed, info)
-
-
-# ------------------------------------------------------------------ the whole protocol
-
-DATA_KEYS = ("dataset", "vocab_size", "maxlen", "validation_split", "seed", "limit")
-TOP_KEYS = ("kind", "name", "description", "data", "pretrain", "finetune", "selection")
-KIND = "lm-finetune"
-
-
-def _table(config: dict, name: str, known) -> dict:
-    return check_keys(f"[{name}]", config.get(name) or {}, known)
-
-
-def machine() -> dict:
-    """Where the run happened: OS, CPU, Keras backend and its accelerators, if any."""
-    backend = keras.backend.backend()
-    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "backend": backend}
-    try:
-        if backend == "jax":
-            import jax
-
-            info["devices"] = [f"{d.platform}:{getattr(d, 'device_kind', d)}" for d in jax.devices()]
-        elif backend == "torch":
-            import torch
-
-            info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"]
-    except Exception:  # noqa: BLE001 - device listing is informative only
-        pass
-    return info
-
-
-def run_lm_finetune(config: dict, out: str | Path, *, verbose: str | int = "auto") -> dict:
-    """Pre-train (or reuse) the language model, fine-tune the classifier, test it once.
-
-    ``config`` is the parsed TOML of ``configs/imdb-lm-finetune.toml``: ``[data]`` (shared by
-    both steps), ``[pretrain]`` (`LMSettings` fields, or ``path`` of a language model saved
-    earlier) and ``[finetune]`` (`FinetuneSettings` fields). A newly trained language model
-    is saved to ``out/lm``, the classifier as a bundle to ``out/bundle``. Returns a JSON-able
-    dict of settings, perplexity, accuracies, timings and the machine.
-    """
-    total_started = time.perf_counter()
-    unknown = sorted(set(config) - set(TOP_KEYS))
-    if unknown:
-        raise InvalidInputError(f"Unknown top-level key(s): {', '.join(unknown)}. Known: {', '.join(TOP_KEYS)}.")
-    if config.get("kind", KIND) != KIND:
-        raise InvalidInputError(f"run_lm_finetune runs configs with kind = {KIND!r}, got {config.get('kind')!r}.")
-    name = str(config.get("name", KIND))
-    data_cfg = _table(config, "data", DATA_KEYS)
-    lm_fields = {f.name for f in fields(LMSettings)} - {"vocab_size", "seed"}
-    pretrain_cfg = _table(config, "pretrain", lm_fields | {"path"})
-    finetune_cfg = _table(config, "finetune", {f.name for f in fields(FinetuneSettings)} - {"maxlen"})
-    dataset = str(data_cfg.get("dataset", "imdb"))
-    seed = int(data_cfg.get("seed", 0))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float | dict] = {}
-
-    started = time.perf_counter()
-    lm_path = pretrain_cfg.pop("path", None)
-    reused = bool(lm_path)
-    if reused:  # the saved model's own settings apply; other [pretrain] keys are not read
-        lm = LanguageModel.load(lm_path)
-        wanted = data_cfg.get("vocab_size", lm.settings.vocab_size)
-        if wanted != lm.settings.vocab_size:
-            raise InvalidInputError(f"[data] vocab_size = {wanted}, but the language model at {lm_path} has "
-                                    f"{lm.settings.vocab_size}; drop one of them.")
-    else:
-        settings = LMSettings(vocab_size=data_cfg.get("vocab_size", LMSettings.vocab_size), seed=seed, **pretrain_cfg)
-        imdb_path = None if dataset == "imdb" else dataset
-        lm = pretrain(settings, path=imdb_path, verbose=verbose)
-        lm_path = lm.save(out / "lm")
-    seconds["pretrain"] = round(time.perf_counter() - started, 3)
-
-    started = time.perf_counter()
-    settings = FinetuneSettings(maxlen=data_cfg.get("maxlen", FinetuneSettings.maxlen), **finetune_cfg)
-    preprocessor = classifier_preprocessor(lm, settings)
-    data = labelled_data(preprocessor, dataset, validation_split=float(data_cfg.get("validation_split", 0.1)),
-                         seed=seed, limit=data_cfg.get("limit"))
-    x_test, y_test = data.x_test, data.y_test
-    data = replace(data, x_test=None, y_test=None)  # not read until training is over
-    seconds["data"] = round(time.perf_counter() - started, 3)
-
-    started = time.perf_counter()
-    tuned = fine_tune(lm, data, settings, seed=seed, verbose=verbose, name=name)
-    seconds["finetune"] = round(time.perf_counter() - started, 3)
-    seconds["stages"] = tuned.data_info["stage_seconds"]
-
-    started = time.perf_counter()
-    test = evaluate(tuned.model, x_test, y_test, data.class_names)
-    seconds["test"] = round(time.perf_counter() - started, 3)
-    recipe = replace(tuned.recipe, dataset=dataset, validation_split=float(data_cfg.get("validation_split", 0.1)))
-    lm_summary = {"path": str(lm_path), "reused": reused, "settings": lm.settings.to_dict(),
-                  **{k: v for k, v in lm.metrics.items() if k != "history"}}
-    info = {**data.info, "test_examples": int(len(x_test)), "language_model": lm_summary}
-    result = replace(tuned, recipe=recipe, test=test, train_seconds=seconds["finetune"], data_info=info)
-    started = time.perf_counter()
-    bundle = result.save(out / "bundle")
-    seconds["save"] = round(time.perf_counter() - started, 3)
-    return {
-        "kind": KIND,
-        "name": name,
-        "lm": lm_summary,
-        "lm_perplexity": lm.perplexity,
-        "lm_seconds": seconds["pretrain"],
-        "finetune": settings.to_dict(),
-        "params": result.params,
-        "validation_accuracy": round(tuned.data_info["best"]["validation_accuracy"], 5),
-        "best": tuned.data_info["best"],
-        "history": tuned.data_info["records"],
-        "test_accuracy": round(test["accuracy"], 5),
-        "test": test,
-        "data": {**data.info, "test_examples": int(len(x_test)), "dataset": dataset},
-        "seconds": seconds,
-        "total_seconds": round(time.perf_counter() - total_started, 3),
-        "machine": machine(),
-        "bundle": str(bundle),
-    }

@@ -29,10 +29,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnlab.configfile import check_keys
 from rnnlab.data import TextDataset
 from rnnlab.data.profile import covering_length
 from rnnlab.encoding.prepare import load_splits, prepare
-from rnnlab.errors import unknown_name
+from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.experiments.recipes.baseline import BASELINE_NAMES, run_baseline
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
@@ -99,7 +100,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                text_column: str | None = None, label_column: str | None = None, test: str | None = None,
                test_fraction: float = 0.2, vocab_size: int | None = None, maxlen: int | None = None,
                epochs: int = MAX_EPOCHS, baseline: str | None = "nbsvm", tokenizer: str = "keras",
-               verbose: str | int = "auto", on_data=None) -> AutoResult:
+               verbose: str | int = "auto", on_data=None, with_test: bool = True) -> AutoResult:
     """Choose settings from ``dataset``, train the recurrent model and the baseline on one split.
 
     Args:
@@ -108,6 +109,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
         baseline: ``"nbsvm"``, ``"tfidf-lr"`` or None for none.
         on_data: called with ``(info, settings)`` once the data are loaded, before training:
             ``info`` holds the data's profile and columns (the CLI prints them there).
+        with_test: False reads no test data (choosing settings); nothing is scored on test.
 
     Example:
         >>> auto = train_auto("reviews.csv", out="runs/mine")  # doctest: +SKIP
@@ -119,7 +121,8 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     recipe = Recipe(dataset=str(dataset), tokenizer=tokenizer, validation_split=VALIDATION_SPLIT, epochs=epochs,
                     text_column=text_column, label_column=label_column, test=None if test is None else str(test),
                     test_fraction=test_fraction, source="rnnlab train auto")
-    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, **recipe.source_options())
+    train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, with_test=with_test,
+                                      **recipe.source_options())
     settings = choose_settings(train_set, vocab_size=vocab_size, maxlen=maxlen)
     recipe = dataclasses.replace(recipe, batch_size=settings["batch_size"])
     info = describe_source(train_set, test_set)
@@ -133,10 +136,50 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     base = None
     if baseline is not None:
         base = run_baseline(baseline, recipe.dataset, seed=seed, validation_split=VALIDATION_SPLIT, limit=limit,
-                            source=recipe.source_options())
+                            source=recipe.source_options(), with_test=with_test)
     auto = AutoResult(result, settings, base, time.perf_counter() - started, info["profile"])
     result.notes["auto"] = {k: v for k, v in auto.summary().items() if k != "profile"}
     if out is not None:
         result.save(out)
     auto.seconds = time.perf_counter() - started
     return auto
+
+
+DATA_KEYS = ("dataset", "seed", "limit", "text_column", "label_column", "test", "test_fraction", "vocab_size",
+             "maxlen", "tokenizer")
+TOP_KEYS = ("kind", "name", "description", "data", "training", "baseline", "selection")
+
+
+def run_auto(config: dict, out: Path, *, validation_only: bool = False, progress=None) -> dict:
+    """``kind = "auto"``: `train_auto` from a config; the bundle goes to ``out/bundle``.
+
+    ``[data]`` names the ``dataset`` (a name or a file) and optionally its columns, test file,
+    ``limit``, ``seed``, ``vocab_size``, ``maxlen`` and ``tokenizer``; ``[training]`` may set
+    ``epochs``; ``baseline`` is ``"nbsvm"`` (default), ``"tfidf-lr"`` or false. With
+    ``validation_only`` no test data are read and no bundle is kept.
+    """
+    progress = progress or (lambda line: None)
+    check_keys("an auto config", config, TOP_KEYS)
+    data = dict(check_keys("[data]", config.get("data", {}), DATA_KEYS))
+    training = check_keys("[training]", config.get("training", {}), ("epochs",))
+    if "dataset" not in data:
+        raise InvalidInputError("An auto config needs [data] dataset = NAME or a data file.")
+    baseline = config.get("baseline", "nbsvm")
+    dataset = str(data.pop("dataset"))
+    auto = train_auto(dataset, out=None if validation_only else Path(out) / "bundle",
+                      baseline=baseline or None, epochs=int(training.get("epochs", MAX_EPOCHS)), verbose=0,
+                      with_test=not validation_only,
+                      on_data=lambda info, settings: progress(f"settings from the data: {settings}"), **data)
+    summary = auto.summary()
+    result = auto.result
+    has_validation = bool(result.history.get("val_accuracy"))
+    figures = {**summary, "name": str(config.get("name", "auto")),
+               "validation_examples": int(result.data_info.get("validation_examples") or 0) or None,
+               "config": config}
+    if not has_validation:
+        figures.pop("validation_accuracy", None)
+    if result.test is not None:
+        figures.update(test=result.test, test_examples=int(result.test.get("examples", 0)))
+    if not validation_only:
+        figures["bundle"] = str(Path(out) / "bundle")
+    return figures

@@ -123,8 +123,11 @@ def validation_rows(n: int, validation_split: float = 0.2, seed: int = 0) -> tup
 
 
 def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_split: float = 0.2,
-                 limit: int | None = None, C_grid=None, ngram_ranges=None, source: dict | None = None) -> dict:
+                 limit: int | None = None, C_grid=None, ngram_ranges=None, source: dict | None = None,
+                 with_test: bool = True) -> dict:
     """Tune a linear baseline on the classifier's validation rows, then score the test split once.
+
+    Without ``with_test`` the test data are not read and the result has validation figures only.
 
     The data are what `rnnlab train --dataset DATASET --seed SEED --limit LIMIT` sees (``source``:
     the recipe's columns and test file, `Recipe.source_options`): the same
@@ -141,7 +144,7 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
     if name not in BASELINE_NAMES:
         raise unknown_name("baseline", name, BASELINE_NAMES)
     started = time.perf_counter()
-    train, test = load_splits(dataset, seed=seed, limit=limit, **(source or {}))
+    train, test = load_splits(dataset, seed=seed, limit=limit, with_test=with_test, **(source or {}))
     fit_rows, val_rows = validation_rows(len(train), validation_split, seed)
     fit_part, val_part = train.subset(fit_rows), train.subset(val_rows)
     n_classes = len(train.class_names)
@@ -170,9 +173,7 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
                 best = (accuracy, ngram_range, C, vectorizer, model)
 
     accuracy, ngram_range, C, vectorizer, model = best
-    test_metrics = classification_metrics(test.labels, model.predict_proba(vectorizer.transform(test.texts)),
-                                          test.class_names)
-    return {
+    result = {
         "name": name,
         "dataset": str(dataset),
         "seed": seed,
@@ -184,15 +185,22 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
         "C": C,
         "grid": points,
         "validation_accuracy": accuracy,
-        "test_accuracy": test_metrics["accuracy"],
-        "macro_f1": test_metrics["macro_f1"],
-        "test_loss": test_metrics["loss"],
-        "confusion_matrix": test_metrics["confusion_matrix"],
-        "class_names": test_metrics["class_names"],
-        **({"rating_mae": test_metrics["rating_mae"]} if "rating_mae" in test_metrics else {}),
+        "class_names": list(train.class_names),
         "train_examples": len(fit_part),
         "validation_examples": len(val_part),
-        "test_examples": len(test),
         "n_features": int(len(vectorizer.vocabulary_)),
-        "seconds": round(time.perf_counter() - started, 2),
     }
+    if test is not None:
+        test_metrics = classification_metrics(test.labels, model.predict_proba(vectorizer.transform(test.texts)),
+                                              test.class_names)
+        result.update({
+            "test_accuracy": test_metrics["accuracy"],
+            "macro_f1": test_metrics["macro_f1"],
+            "test_loss": test_metrics["loss"],
+            "confusion_matrix": test_metrics["confusion_matrix"],
+            "class_names": test_metrics["class_names"],
+            **({"rating_mae": test_metrics["rating_mae"]} if "rating_mae" in test_metrics else {}),
+            "test_examples": len(test),
+        })
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result

@@ -25,16 +25,11 @@ read once, after training, unless ``validation_only`` is set (for choosing setti
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import time
 from pathlib import Path
 
-import keras
-
 from rnnlab.configfile import check_keys
 from rnnlab.errors import InvalidInputError
-from rnnlab.files import write_json
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import bucket_padding, fit, prepare_for, score_test
@@ -78,20 +73,13 @@ def recipe_parts(config: dict) -> RecipeParts:
     return RecipeParts(name, spec, recipe, training, limit)
 
 
-def machine() -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "backend": keras.backend.backend()}
-    try:
-        import jax  # device listing only; absent on the torch backend
+def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progress=None,
+               verbose: str | int = "auto") -> dict:
+    """Train the recipe, save the bundle to ``out/bundle`` and return its figures.
 
-        info["devices"] = [str(d) for d in jax.devices()]
-    except Exception:  # noqa: BLE001 - device listing is informative only
-        pass
-    return info
-
-
-def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbose: str | int = "auto") -> dict:
-    """Train the recipe, save the bundle to ``out/bundle`` and return the results (also in ``out/results.json``)."""
+    The ``kind = "recipe"`` runner of `rnnlab.experiments.kinds`: run it through
+    `run_config`, which writes ``out/results.json``.
+    """
     parts = recipe_parts(config)
     spec, recipe, training = parts.spec, parts.recipe, parts.training
     out = Path(out)
@@ -106,7 +94,9 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
     results = {
         "name": parts.name,
         "params": result.params,
-        "members": training.members,
+        "ensemble_members": training.members,
+        "members": [{"epochs_run": len(t.history["loss"]), "validation_accuracy": max(t.history["val_accuracy"])
+                     if t.history.get("val_accuracy") else None} for t in trained] if training.members > 1 else None,
         "train_examples": int(len(data.x_train)),
         "validation_examples": int(len(data.x_val)) if has_validation else 0,
         "epochs_run": [len(t.history["loss"]) for t in trained],
@@ -115,7 +105,6 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
         "train_seconds": round(result.train_seconds, 1),
         "embeddings": trained[0].data_info.get("embeddings"),
         "training": training.to_dict(),
-        "machine": machine(),
         "config": config,
     }
     if has_validation:
@@ -135,5 +124,4 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, verbos
             for k, member in enumerate(trained, start=1):
                 member.save(out / "members" / str(k))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    write_json(out / "results.json", results, indent=1)
     return results

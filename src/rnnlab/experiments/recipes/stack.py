@@ -39,15 +39,16 @@ from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.recipes.recipe import machine, recipe_parts
+from rnnlab.experiments.results import standard_error
+from rnnlab.experiments.recipes.recipe import recipe_parts
 from rnnlab.files import staged_folder, write_json
 from rnnlab.inference.bundle import Bundle
-from rnnlab.inference.stack import FORMAT, STACK_FILE, Member, StackBundle, blend
+from rnnlab.inference.stack import STACK_FILE, Blend, Member, StackBundle, write_stack
 from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
 from rnnlab.training.metrics import classification_metrics
 
-__all__ = ["run_stack", "fit_blend", "stack_members", "choose_members"]
+__all__ = ["run_stack", "stack_members", "choose_members"]
 
 TOP_KEYS = ("kind", "name", "description", "data", "members", "blend", "selection")
 DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column")
@@ -107,40 +108,6 @@ def _recipe_config(member: dict, data: dict) -> dict:
     return config
 
 
-def fit_blend(member_probabilities: list[np.ndarray], labels: np.ndarray, l2: float = 0.01
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Non-negative weights (one per member) and class biases minimising the blend's log-loss on ``labels``.
-
-    ``l2`` penalises the weights (times the number of rows), which keeps near-duplicate members
-    from taking opposite extreme weights.
-    """
-    from scipy.optimize import minimize
-
-    k, n_classes = len(member_probabilities), member_probabilities[0].shape[1]
-    if k == 1:
-        return np.ones(1), np.zeros(n_classes)
-    logs = np.stack([np.log(np.clip(p, 1e-7, 1.0)) for p in member_probabilities])  # (k, n, classes)
-    onehot = np.eye(n_classes)[labels]
-    n = len(labels)
-
-    def loss(params):
-        w, b = params[:k], params[k:]
-        scores = np.tensordot(w, logs, axes=1) + b
-        scores -= scores.max(axis=1, keepdims=True)
-        log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        probs = np.exp(log_probs)
-        value = -(onehot * log_probs).sum() / n + l2 * (w ** 2).sum()
-        residual = (probs - onehot) / n  # d loss / d scores
-        grad_w = np.einsum("knc,nc->k", logs, residual) + 2 * l2 * w
-        return value, np.concatenate([grad_w, residual.sum(axis=0)])
-
-    start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_classes)])
-    bounds = [(0.0, None)] * k + [(None, None)] * n_classes
-    found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
-    weights, biases = found.x[:k], found.x[k:]
-    return weights, biases - biases.mean()
-
-
 def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return round(float((probabilities.argmax(axis=1) == labels).mean()), 5)
 
@@ -160,9 +127,14 @@ def _check_bundle(member: dict, bundle, data: dict, n_train: int) -> None:
                                 "its validation rows would not be held out. Train it as a recipe member instead.")
 
 
-def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose: str | int = "auto",
-              log=print) -> dict:
-    """Train every member, fit the blend on validation, score the test split once, save ``out/bundle``."""
+def run_stack(config: dict, out: Path, *, validation_only: bool = False, progress=None,
+              verbose: str | int = "auto") -> dict:
+    """Train every member, fit the blend on validation, score the test split once, save ``out/bundle``.
+
+    The ``kind = "stack"`` runner of `rnnlab.experiments.kinds` (`run_config` writes
+    ``out/results.json``); ``progress`` gets a line per trained member.
+    """
+    progress = progress or (lambda line: None)
     data, members = stack_members(config)
     for member in members:  # before anything trains
         if member["kind"] == "bundle" and not Path(str(member["bundle"])).is_dir():
@@ -215,19 +187,19 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose
             figures.append({"name": member["name"], "kind": member["kind"], "params": params,
                             "validation_accuracy": _accuracy(val_probs, labels[val_rows]),
                             "seconds": round(time.perf_counter() - member_started, 1), "val_probs": val_probs})
-            log(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
+            progress(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
                 f"({figures[-1]['seconds']:.0f} s)")
         val_probs = [f.pop("val_probs") for f in figures]
         # Every member's validation probabilities, for choosing members: `choose_members` reads them.
         write_npz(out / VALIDATION_FILE, {"labels": labels[val_rows], "names": np.array([f["name"] for f in figures]),
                                           "seconds": np.array([f["seconds"] for f in figures]),
                                           "probabilities": np.stack(val_probs)})
-        weights, biases = fit_blend(val_probs, labels[val_rows], float(config.get("blend", {}).get("l2", 0.01)))
-        for member, weight, figure in zip(trained, weights, figures):
-            member.weight = figure["weight"] = round(float(weight), 6)
-        stack = StackBundle(trained, biases, class_names, {}, name=name)
+        blend = Blend.fit(val_probs, labels[val_rows], float(config.get("blend", {}).get("l2", 0.01)))
+        for member, weight, figure in zip(trained, blend.weights, figures):
+            member.weight = figure["weight"] = float(weight)
+        stack = StackBundle(trained, blend.biases, class_names, {}, name=name)
         val_stack = stack.predict_proba(val_texts)
-        results = {"name": name, "members": figures, "biases": [round(float(b), 6) for b in biases],
+        results = {"name": name, "members": figures, "biases": [float(b) for b in blend.biases],
                    "params": sum(f["params"] for f in figures), "train_examples": int(len(fit_rows)),
                    "validation_examples": int(len(val_rows)), "validation_accuracy": _accuracy(
                        val_stack, labels[val_rows])}
@@ -237,23 +209,17 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, verbose
             member_probs = stack.predictor.parts(test.texts)
             for figure, probs in zip(figures, member_probs):
                 figure["test_accuracy"] = _accuracy(probs, test_labels)
-            probs = blend(member_probs, weights, biases)
-            metrics = classification_metrics(test_labels, probs, class_names)
+            metrics = classification_metrics(test_labels, blend(member_probs), class_names)
             results.update(test_accuracy=round(metrics["accuracy"], 5), test_examples=len(test_labels),
-                           test_standard_error=round(float(np.sqrt(metrics["accuracy"] * (1 - metrics["accuracy"])
-                                                                   / len(test_labels))), 5),
+                           test_standard_error=round(standard_error(metrics["accuracy"], len(test_labels)), 5),
                            test=metrics)
-        write_json(staging / STACK_FILE, {"format": FORMAT, "name": name, "class_names": class_names,
-                                          "biases": results["biases"],
-                                          "members": [{"name": f["name"], "kind": f["kind"], "weight": f["weight"]}
-                                                      for f in figures]}, indent=2)
+        write_stack(staging, name, class_names, blend, [(f["name"], f["kind"]) for f in figures])
         # `rnnlab evaluate` reads the dataset, split and seed from "recipe" and "seed", as for any bundle.
         write_json(staging / "metrics.json", {**results, "config": config, "seed": data["seed"], "recipe": data,
                                               "class_names": class_names}, indent=2)
     if not validation_only:
         results["bundle"] = str(out / "bundle")
-    results.update(total_seconds=round(time.perf_counter() - started, 1), machine=machine(), config=config)
-    write_json(out / "results.json", results, indent=1)
+    results.update(total_seconds=round(time.perf_counter() - started, 1), config=config)
     return results
 
 
@@ -277,8 +243,8 @@ def choose_members(folder, *, budget_seconds: float | None = None, fixed_seconds
             if budget_seconds is not None and cost > budget_seconds:
                 continue
             parts = [probs[i] for i in subset]
-            weights, biases = fit_blend(parts, labels, l2)
+            blend = Blend.fit(parts, labels, l2)
             found.append({"members": [str(names[i]) for i in subset], "seconds": round(cost, 1),
-                          "weights": [round(float(w), 4) for w in weights],
-                          "validation_accuracy": _accuracy(blend(parts, weights, biases), labels)})
+                          "weights": [round(float(w), 4) for w in blend.weights],
+                          "validation_accuracy": _accuracy(blend(parts), labels)})
     return sorted(found, key=lambda f: (-f["validation_accuracy"], f["seconds"]))

@@ -11,6 +11,7 @@ two more tables:
   ``grace_epochs`` (ASHA's minimum epochs before a trial can be stopped, default 1),
   ``reduction_factor`` (default 2), ``cpus_per_trial`` (default 1), ``gpus_per_trial``
   (default 0), ``concurrent`` (trials at once; default as many as the CPUs fit), ``seed``.
+* ``[run]`` (optional): ``address``, a Ray cluster to run the trials on.
 
 The search reads training rows only: every trial trains on the fit part of the training data
 and is scored on the validation rows carved from it; no test data is opened (the test
@@ -33,11 +34,12 @@ from pathlib import Path
 
 from rnnlab.configfile import check_keys, to_toml
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.training import cluster
-from rnnlab.experiments.recipes.recipe import recipe_parts, run_recipe
+from rnnlab.experiments.kinds import run_config, run_options
+from rnnlab.experiments.recipes.recipe import recipe_parts
 from rnnlab.files import atomic_path, write_json
+from rnnlab.training import cluster
 
-TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection", "space", "search")
+TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection", "space", "search", "run")
 SEARCH_KEYS = ("trials", "time_budget", "grace_epochs", "reduction_factor", "cpus_per_trial", "gpus_per_trial",
                "concurrent", "seed", "metric")
 KINDS = ("choice", "uniform", "loguniform", "int")
@@ -175,7 +177,7 @@ def read_search(config: dict) -> SearchSettings:
 
 def recipe_config(config: dict, params: dict | None = None) -> dict:
     """The recipe a search config (and one trial's `params`, keyed ``table.field``) describes."""
-    recipe = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("space", "search")}
+    recipe = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("space", "search", "run")}
     recipe["kind"] = "recipe"
     for key, value in (params or {}).items():
         table, _, name = key.partition(".")
@@ -228,34 +230,22 @@ def _trial(params: dict, base: dict) -> None:
 
 
 # ------------------------------------------------------------------ a search
-@dataclass
-class SearchResult:
-    directory: Path
-    trials: list[dict]
-    best: dict | None
-    results: dict
-    paths: dict
+def run_tune(config: dict, out: str | Path, *, validation_only: bool = False, progress=None) -> dict:
+    """Search, write the report, then train and score the best settings once (not with ``validation_only``).
 
-
-def run_search(config: dict, out: str | Path, *, trials: int | None = None, time_budget=None,
-               address: str | None = None, cpus_per_trial: float | None = None, gpus_per_trial: float | None = None,
-               concurrent: int | None = None, final: bool = True) -> SearchResult:
-    """Search, write the report, then train and score the best settings once (unless `final` is False).
+    The ``kind = "tune"`` runner of `rnnlab.experiments.kinds` (`run_config` writes
+    ``out/results.json``; ``rnnlab tune`` puts its options into ``[search]`` and ``[run]``).
 
     Args:
-        config: a ``kind = "tune"`` config (see the module docstring).
+        config: a ``kind = "tune"`` config (see the module docstring); ``[run] address`` runs
+            the trials on that Ray cluster (default: Ray on this machine).
         out: the search folder; the same folder resumes an unfinished search.
-        trials, time_budget, cpus_per_trial, gpus_per_trial, concurrent: override ``[search]``.
-        address: a Ray cluster to run the trials on (default: Ray on this machine).
-        final: train the best trial's settings as a bundle and score the test split once.
+        validation_only: stop after the search (``best.toml`` written, no test data read).
+        progress: called with a line when the search ends and when the final run starts.
     """
+    progress = progress or (lambda line: None)
     settings = read_search(config)
-    for key, value in (("trials", trials), ("cpus_per_trial", cpus_per_trial), ("gpus_per_trial", gpus_per_trial),
-                       ("concurrent", concurrent)):
-        if value is not None:
-            setattr(settings, key, value)
-    if time_budget is not None:
-        settings.time_budget = parse_duration(time_budget)
+    address = run_options(config).get("address")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -285,20 +275,21 @@ def run_search(config: dict, out: str | Path, *, trials: int | None = None, time
                      "data was read during the search; the test split is read once, by this config's run."),
     }
     paths = write_search_report(out, config, settings, rows, best, best_config)
-    results = {"name": config.get("name"), "trials": len(rows), "finished_trials": len(finished),
+    progress(f"search: {len(rows)} trials in {search_seconds:.0f} s; best validation accuracy {best[METRIC]:.4f}")
+    results = {"name": config.get("name"), "runs": rows, "trials": len(rows), "finished_trials": len(finished),
                "stopped_early": sum(r["stopped_early"] for r in rows), "search_seconds": round(search_seconds, 1),
                "test_examples_read_by_search": int(sum(r.get("test_examples_read") or 0 for r in rows)),
-               "best": best, "best_config": str(paths["best_config"])}
-    if final:
-        final_results = run_recipe(best_config, out / "best")
-        results.update(best_validation_accuracy=final_results.get("validation_accuracy"),
-                       test_accuracy=final_results.get("test_accuracy"),
-                       test_examples=final_results.get("test_examples"), bundle=final_results.get("bundle"),
-                       final_seconds=final_results.get("total_seconds"))
+               "best": best, "best_config": str(paths["best_config"]), "report": str(paths["markdown"]),
+               "validation": {"accuracy": best.get(METRIC), "examples": None}}
+    if not validation_only:
+        progress(f"final run of the best settings -> {out / 'best'}")
+        final = run_config(best_config, out / "best", progress=progress)
+        results.update(best_validation_accuracy=final.get("validation_accuracy"), validation=final["validation"],
+                       test=final.get("test"), test_accuracy=final.get("test_accuracy"),
+                       test_examples=final.get("test_examples"), bundle=final.get("bundle"),
+                       final_seconds=final.get("total_seconds"))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    write_json(out / "results.json", results, indent=1)
-    paths["results"] = out / "results.json"
-    return SearchResult(out, rows, best, results, paths)
+    return results
 
 
 def max_epochs(config: dict) -> int:
@@ -464,5 +455,5 @@ def is_search(config: dict) -> bool:
     return config.get("kind") == "tune"
 
 
-__all__ = ["Dimension", "SearchResult", "SearchSettings", "is_search", "parse_duration", "read_search",
-           "recipe_config", "run_search"]
+__all__ = ["Dimension", "SearchSettings", "is_search", "parse_duration", "read_search",
+           "recipe_config", "run_tune"]

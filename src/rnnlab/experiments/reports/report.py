@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments.results import write_results
 from rnnlab.experiments.reports import figures
 from rnnlab.experiments.sweeps.config import ExperimentConfig
 from rnnlab.experiments.sweeps.datasets import DataCache
@@ -174,7 +174,7 @@ def write_report(directory: str | Path, *, baseline: bool = True, cache=None) ->
     write_text(paths["markdown"], document.markdown())
     write_text(paths["html"], document.html())
     write_text(paths["csv"], results_csv(data))
-    write_text(paths["json"], json.dumps(results_json(data), indent=2) + "\n")
+    write_results(directory, "sweep", data.config.name, results_json(data))
     return paths
 
 

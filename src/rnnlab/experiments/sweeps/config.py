@@ -194,11 +194,17 @@ def load_config(path: str | Path, **changes) -> ExperimentConfig:
     if data.get("kind", "sweep") != "sweep":
         raise InvalidInputError(f"{path} describes a single {data['kind']!r} run, not a sweep: run it with "
                                 f"`rnnlab experiment run {path}`.")
-    models = data.get("models", [])
-    if isinstance(models, list):
-        data["models"] = [_relative_to(path.parent, m) for m in models]
+    data = resolve_model_paths(data, path.parent)
     data.pop("kind", None)
     return apply_changes(ExperimentConfig.from_dict(data), **changes)
+
+
+def resolve_model_paths(data: dict, folder: Path) -> dict:
+    """``data`` with the spec files its ``models`` name made relative to ``folder`` (the config's)."""
+    models = data.get("models", [])
+    if isinstance(models, list):
+        data = {**data, "models": [_relative_to(folder, m) for m in models]}
+    return data
 
 
 def read_config(path: str | Path) -> dict:

@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
+from rnnlab import progress
+
 
 class SweepDisplay:
-    """Rich progress for a sweep; on a non-terminal only the one-line-per-run log is printed.
+    """A sweep's progress on stderr (`rnnlab.progress`): bars on a terminal, and a line per finished run.
 
     Args:
         total: runs in the experiment. done: runs already finished before this sweep.
-        console: where to draw. Defaults to a new stderr-free `Console()`.
-        enabled: draw bars; None draws them when the console is a terminal.
+        enabled: draw bars; None (the default) draws them where `rnnlab.progress` draws bars
+            (a terminal, or ``RNNLAB_PROGRESS=1``). The line per run follows ``RNNLAB_PROGRESS``.
     """
 
-    def __init__(self, total: int, done: int = 0, console: Console | None = None, enabled: bool | None = None):
-        self.console = console or Console()
-        enabled = self.console.is_terminal if enabled is None else enabled
+    def __init__(self, total: int, done: int = 0, enabled: bool | None = None):
         # A long estimate window: runs take minutes, and the default 30 s would see too few.
-        self.progress = Progress(
+        self.progress = progress.bars(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, disable=not enabled, speed_estimate_period=24 * 3600,
+            enabled=enabled, speed_estimate_period=24 * 3600,
         )
         self.overall = self.progress.add_task("runs", total=total, completed=done)
         self._slots: dict[object, int] = {}
@@ -64,7 +62,7 @@ class SweepDisplay:
         task = self._slots.get(slot)
         if task is not None:
             self.progress.update(task, visible=False)
-        self.console.print(describe_outcome(outcome), highlight=False)
+        progress.note(describe_outcome(outcome))
 
 
 def describe_outcome(outcome: dict) -> str:

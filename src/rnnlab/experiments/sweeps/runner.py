@@ -25,7 +25,8 @@ from rnnlab.experiments.sweeps.config import ExperimentConfig, PlannedRun
 from rnnlab.experiments.sweeps.datasets import DataCache, DataRequest
 from rnnlab.experiments.sweeps.display import SweepDisplay
 from rnnlab.experiments.sweeps.store import ExperimentStore, process_token
-from rnnlab.training.engine import config_from_recipe, fit, versions
+from rnnlab.environment import versions
+from rnnlab.training.engine import config_from_recipe, fit
 
 MAX_ERROR_CHARS = 4000
 
@@ -68,7 +69,8 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int | 
             None starts Ray on this machine when it is needed.
         retry_failed: run failed runs again. Defaults to False (they stay recorded as failed).
         max_runs: stop after starting this many runs (the rest stay pending). Defaults to all.
-        console: a rich `Console` for progress; show_progress: force bars on or off.
+        console: no longer used: progress is drawn on stderr by `rnnlab.progress`.
+        show_progress: force bars on or off (default: on a terminal).
         cache: encoded data to reuse between calls in one process.
 
     Example:
@@ -99,7 +101,7 @@ def run_experiment(config: ExperimentConfig, out: str | Path, *, workers: int | 
         summary = SweepSummary(Path(out), len(plans), counts, reclaimed=reclaimed, held_elsewhere=held,
                                where=plan.describe())
         cache = cache or DataCache()
-        display = SweepDisplay(len(plans), counts["done"] + counts["failed"], console=console, enabled=show_progress)
+        display = SweepDisplay(len(plans), counts["done"] + counts["failed"], enabled=show_progress)
         with display:
             if plan.on_ray and todo:
                 outcomes = _run_on_ray(store, config, todo, display, plan)
