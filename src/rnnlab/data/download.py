@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
 from rnnlab.errors import ChecksumError, DataNotFoundError
 from rnnlab.files import atomic_path
+from rnnlab.progress import task
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
@@ -35,7 +34,8 @@ def download(
         url: the address to fetch.
         dest: the final file path; its folder is created if needed.
         sha256: one accepted hex digest, several (any may match), or ``None`` to skip the check.
-        progress: show a progress bar on an interactive terminal (default ``True``).
+        progress: show progress on stderr, as `rnnlab.progress` does: a bar on a terminal, a
+            line per tenth in a log (default ``True``; ``False`` shows nothing).
 
     Example:
         >>> download(IMDB_URL, cache_dir() / "aclImdb_v1.tar.gz", IMDB_SHA256)  # doctest: +SKIP
@@ -63,7 +63,7 @@ def _fetch(url: str, dest: Path, out, progress: bool) -> str:
         with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             received = 0
-            with _progress_bar(url, total, progress) as advance:
+            with task(url.rsplit("/", 1)[-1] or url, total, unit="bytes", enabled=progress) as advance:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     hasher.update(chunk)
@@ -92,24 +92,3 @@ def _accepted_digests(sha256) -> frozenset[str]:
         return frozenset()
     values = [sha256] if isinstance(sha256, str) else list(sha256)
     return frozenset(value.strip().lower() for value in values)
-
-
-@contextmanager
-def _progress_bar(url: str, total: int | None, enabled: bool):
-    """Yield ``advance(n)``: a rich progress bar on an interactive stderr, a no-op elsewhere (logs, CI)."""
-    if not (enabled and sys.stderr.isatty()):
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(url.rsplit("/", 1)[-1] or url, total=total)
-        yield lambda n: bar.advance(task, n)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import platform
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -32,7 +30,7 @@ import numpy as np
 
 from rnnlab import _interrupt, progress
 from rnnlab._backend import backend_name
-from rnnlab._version import __version__
+from rnnlab.environment import versions
 from rnnlab.data.numeric import is_sequence_source
 from rnnlab.data.profile import profile
 from rnnlab.encoding.bucketing import (
@@ -62,15 +60,6 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
 from rnnlab.training.metrics import evaluate
 from rnnlab.training.saving import save_bundle
 from rnnlab.training.stateful import fit_stateful, is_stateful
-
-
-def versions() -> dict[str, str]:
-    found = {"rnnlab": __version__, "keras": keras.__version__, "numpy": np.__version__,
-             "python": platform.python_version()}
-    backend = backend_name()
-    module = sys.modules.get(backend) or __import__(backend)
-    found[backend] = getattr(module, "__version__", "unknown")
-    return found
 
 
 @dataclass
@@ -277,11 +266,11 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
     if config.early_stopping is not None:
         callbacks.append(config.early_stopping.callback(validation is not None))
     if verbose == "auto":
-        # A rich bar per epoch on a terminal, a line per epoch in a log, nothing with RNNLAB_PROGRESS=0.
-        shown = progress.mode()
-        verbose = {"bar": 0, "lines": 2, "off": 0}[shown]
-        if shown == "bar":
-            callbacks.append(EpochBars())
+        # rnnlab.progress draws the epochs on stderr (bars on a terminal, lines in a log, nothing
+        # with RNNLAB_PROGRESS=0); Keras' own lines would go to stdout, where --json output goes.
+        verbose = 0
+        if progress.mode() != "off":
+            callbacks.append(EpochProgress())
     epochs = config.whole_epochs
     if not float(config.epochs).is_integer() and (config.buckets or is_stateful(model)):
         raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; length-bucketed and stateful "
@@ -306,7 +295,7 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
                                 validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
     finally:
         for callback in callbacks:
-            if isinstance(callback, EpochBars):
+            if isinstance(callback, EpochProgress):
                 callback.close()
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
@@ -324,50 +313,29 @@ class InterruptCheck(keras.callbacks.Callback):
         _interrupt.check()
 
 
-class EpochBars(keras.callbacks.Callback):
-    """Rich progress bars on a terminal: one over the epochs, one over the current epoch's batches, with ETA."""
+class EpochProgress(keras.callbacks.Callback):
+    """Feed Keras' epochs and batches to `rnnlab.progress.Epochs`, which draws them on stderr."""
 
     def on_train_begin(self, logs=None):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bars = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                              TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                              console=Console(stderr=True))
-        self._bars.start()
-        self._epochs = self._bars.add_task("epochs", total=self.params.get("epochs"), info="")
-        self._batches = None
+        self._shown = progress.Epochs()
+        self._shown.begin(self.params.get("epochs"), self.params.get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._batches is not None:
-            self._bars.remove_task(self._batches)
-        self._batches = self._bars.add_task(f"epoch {epoch + 1}", total=self.params.get("steps"), info="")
+        self._shown.epoch_begin(epoch)
 
     def on_train_batch_end(self, batch, logs=None):
-        self._bars.update(self._batches, advance=1, info=_format_logs(logs))
+        self._shown.batch_end(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bars.update(self._epochs, advance=1, info=_format_logs(logs))
+        self._shown.epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
         self.close()
 
     def close(self) -> None:
-        bars = getattr(self, "_bars", None)
-        if bars is not None:
-            bars.stop()
-            self._bars = None
-
-
-def _format_logs(logs) -> str:
-    return "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items()
-                     if k in ("loss", "accuracy", "val_loss", "val_accuracy"))
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            shown.close()
 
 
 def pass_rows(n: int, epochs: float, rng: np.random.Generator) -> np.ndarray:

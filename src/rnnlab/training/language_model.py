@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from itertools import chain, repeat
@@ -335,7 +334,8 @@ def pretrain(settings: LMSettings | None = None, texts: list[str] | None = None,
         settings: model and training settings (default `LMSettings()`).
         texts: the corpus; default `lm_texts(settings.limit, seed=settings.seed, path=path)`.
         path: where the IMDB archive is, when ``texts`` is not given (default: located).
-        verbose: Keras' ``fit`` verbosity (default ``"auto"``).
+        verbose: Keras' ``fit`` verbosity; ``"auto"`` (the default) draws progress on stderr
+            (see `rnnlab.progress`).
 
     The last ``holdout`` share of the (shuffled) texts is kept out of the vocabulary and the
     training stream. Each epoch starts the windows at a new random offset, so a window
@@ -369,8 +369,6 @@ def pretrain(settings: LMSettings | None = None, texts: list[str] | None = None,
     output = model.get_layer("next_token")
     output.bias.assign(np.log(counts / counts.sum()).astype(output.bias.dtype))
     rng = np.random.default_rng(settings.seed)
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
     history: dict[str, list[float]] = {"loss": []}
     trained_tokens = 0
     train_started = time.perf_counter()
