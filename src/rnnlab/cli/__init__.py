@@ -32,7 +32,7 @@ from rnnlab.cli import (
     train,
     tune,
 )
-from rnnlab.cli.output import err
+from rnnlab.cli.output import err, json_output
 from rnnlab.errors import RnnlabError
 
 INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
@@ -119,7 +119,7 @@ def one_line_errors(callback):
 
 def _handle_errors(typer_app: typer.Typer) -> None:
     for command in typer_app.registered_commands:
-        command.callback = one_line_errors(command.callback)
+        command.callback = one_line_errors(json_output(command.callback))
     for group in typer_app.registered_groups:
         _handle_errors(group.typer_instance)
 

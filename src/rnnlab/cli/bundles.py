@@ -6,8 +6,6 @@ Text bundles take raw strings; every kind takes ``--input FILE`` (see
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rnnlab.cli.output import JsonFlag, console, print_json, print_test
+from rnnlab.cli.output import JsonFlag, console, print_json, print_json_lines, print_test
 from rnnlab.encoding.records import dataset_records, read_records
 from rnnlab.errors import InvalidInputError
 from rnnlab.files import atomic_path
@@ -79,7 +77,8 @@ def predict(
         "Write predictions to this .csv or .jsonl file; with --input, records are streamed in chunks (any file "
         "size, flat memory)."))] = None,
     text_column: TextColumn = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record (with --output: one object "
+                                                         "saying what was written).")] = False,
     address: Annotated[Optional[str], typer.Option(help=(
         "With --input and --output: predict on the Ray cluster at HOST:PORT (or 'auto') with Ray Data, one loaded "
         "model per worker, output in input order. The input must be readable by every node."))] = None,
@@ -99,6 +98,8 @@ def predict(
 
         stats = predict_file_on_ray(bundle, input, check_output(output), address=address, workers=workers,
                                     text_column=text_column)
+        if as_json:
+            return print_json({**stats, "output": str(output)})
         console.print(f"{stats['records']:,} predictions written to {output} ({stats['records_per_second']:,.0f} "
                       f"records/s on {stats['where']})")
         return
@@ -109,6 +110,8 @@ def predict(
                                 "pass them with --input FILE.")
     if input is not None and output is not None and not items:
         stats = predict_file(loaded, input, output, text_column=text_column)
+        if as_json:
+            return print_json({**stats, "output": str(output)})
         console.print(f"{stats['records']:,} predictions written to {output} ({stats['records_per_second']:,.0f} "
                       "records/s)")
         return
@@ -123,12 +126,12 @@ def predict(
             advance(min(CHUNK, len(items) - start))
     if output is not None:
         _write_predictions(check_output(output), predictions, loaded.class_names)
+        if as_json:
+            return print_json({"records": len(predictions), "output": str(output)})
         console.print(f"{len(predictions):,} predictions written to {output}")
         return
     if as_json:
-        for p in predictions:
-            sys.stdout.write(json.dumps(p.to_dict()) + "\n")
-        return
+        return print_json_lines(p.to_dict() for p in predictions)
     table = Table()
     for column in ("text", "label", "probability", "tokens", "oov"):
         table.add_column(column)

@@ -36,8 +36,7 @@ def reproduce_textbook(
             console.print(f"[bold]{row.model}[/]: test accuracy {100 * row.test_accuracy:.2f}% "
                           f"({row.train_seconds:.0f} s training)")
 
-    result = run(out, models=names, seed=seed, limit=limit, epochs=epochs, verbose=0 if as_json else "auto",
-                 on_result=show)
+    result = run(out, models=names, seed=seed, limit=limit, epochs=epochs, on_result=show)
     if as_json:
         return print_json(result)
     table = Table(title=f"Textbook reproduction on IMDB ({result['data']['test_examples']:,} test reviews)")
@@ -83,7 +82,7 @@ def stateful_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs:
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.reproductions.beyond import compare_stateful
 
-    _show(compare_stateful(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
+    _show(compare_stateful(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose="auto"))
 
 
 @beyond_app.command("ratings")
@@ -94,7 +93,7 @@ def ratings_command(out: Out = Path("runs/beyond"), seeds: Seeds = "0", epochs: 
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.experiments.reproductions.beyond import rating_task
 
-    _show(rating_task(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose=2))
+    _show(rating_task(out, seeds=_seeds(seeds), epochs=epochs, limit=limit, config_dir=configs, verbose="auto"))
 
 
 @beyond_app.command("digits")
