@@ -58,7 +58,7 @@ def test_a_trained_bundle_holds_its_curves_and_mlflow_gets_the_run(amazon_file, 
                                       "--mlflow", str(store), "--json"])
     assert result.exit_code == 0, result.output
     assert matplotlib.get_backend() == "svg" and plt.get_fignums() == []
-    output = json.loads(result.stdout[result.stdout.index("{"):])
+    output = json.loads(result.stdout)  # --json: nothing else on stdout
     metrics = json.loads((out / "metrics.json").read_text())
 
     events = read_events(out / "logs")
@@ -98,3 +98,32 @@ def test_training_on_a_terminal_shows_bars_with_eta(amazon_file, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "epochs" in done.stderr and "ETA" in done.stderr and "2/2" in done.stderr
     assert "Epoch 1/2" not in done.stdout  # Keras' per-epoch lines are replaced, not doubled
+
+
+@pytest.mark.parametrize(("args", "uri"), [
+    (["--mlflow"], "./mlruns"),                                   # alone, last
+    (["--mlflow", "--seed", "1"], "./mlruns"),                    # alone, before another option
+    (["--mlflow", "http://127.0.0.1:5000"], "http://127.0.0.1:5000"),
+    (["--mlflow=runs/tracking"], "runs/tracking"),
+    ([], None),
+])
+def test_mlflow_option_alone_means_mlruns(args, uri):
+    import typer.main
+
+    root = typer.main.get_command(app)
+    parent = root.context_class(root, info_name="rnnlab")
+    command = root.get_command(parent, "train")
+    with command.make_context("train", ["auto", "--dataset", "reviews.csv", *args], parent=parent) as context:
+        assert context.params["mlflow"] == uri and context.params["dataset"] == "reviews.csv"
+
+
+@pytest.mark.timeout(300)
+def test_mlflow_alone_logs_to_mlruns_in_the_working_folder(amazon_file, tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", "lstm", "--dataset", str(amazon_file), "--limit", "200", "--epochs", "1",
+                                      "--vocab-size", "1000", "--maxlen", "32", "--mlflow", "--json"])
+    assert result.exit_code == 0, (result.output[-2000:], result.exception)
+    run_id = json.loads(result.stdout)["mlflow_run"]
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    assert client.get_run(run_id).data.params["model.cell"] == "lstm"

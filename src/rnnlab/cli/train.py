@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from rnnlab.cli.options import MLFLOW, MLFLOW_ALONE, MlflowCommand
 from rnnlab.cli.output import JsonFlag, console, err, print_json, print_test
 from rnnlab.errors import InvalidInputError
 from rnnlab.files import write_json
@@ -15,7 +16,7 @@ from rnnlab.files import write_json
 app = typer.Typer()
 
 
-@app.command()
+@app.command(cls=MlflowCommand)
 def train(
     model: Annotated[str, typer.Argument(
         help="Named model (see `rnnlab models`), `auto` (settings chosen from the data, a linear baseline "
@@ -54,9 +55,9 @@ def train(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
     mlflow: Annotated[Optional[str], typer.Option(
-        "--mlflow", is_flag=False, flag_value="mlruns", metavar="[URI]",
+        MLFLOW, metavar="[URI]",
         help="Also log the run (parameters, curves, test metrics, bundle) to MLflow: a tracking URI or a local "
-             "folder; alone, ./mlruns.")] = None,
+             f"folder; alone, {MLFLOW_ALONE}.")] = None,
     as_json: JsonFlag = False,
 ):
     """Train a model with its recipe, evaluate it on the test split, save a bundle.
@@ -85,7 +86,7 @@ def train(
     if not as_json and data.info.get("profile"):
         print_profile(data.info["profile"], data.info.get("columns"))
     result = run_training(model, out=out, seed=seed, limit=limit, early_stopping=early_stopping,
-                          verbose=2 if as_json else "auto", data=data, **overrides)
+                          data=data, **overrides)
     run_id = _log_mlflow(result, out, mlflow)
     if as_json:
         return print_json({**result.metrics(), **({"mlflow_run": run_id} if run_id else {})})
@@ -141,7 +142,7 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
 
     auto = train_auto(dataset, out=out, seed=seed, limit=limit, vocab_size=vocab_size, maxlen=maxlen,
                       epochs=epochs or MAX_EPOCHS, tokenizer=tokenizer or "keras",
-                      baseline=None if baseline == "none" else baseline, verbose=2 if as_json else "auto",
+                      baseline=None if baseline == "none" else baseline,
                       on_data=show, **{k: v for k, v in source.items() if v is not None})
     summary = auto.summary()
     run_id = _log_mlflow(auto.result, out, mlflow)
