@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from raytools import install_ray_guard
 
 import rnnlab  # noqa: F401  (selects the Keras backend first)
 
@@ -64,6 +65,38 @@ def pytest_configure(config):
     config._rnnlab_cache = tempfile.mkdtemp(prefix="rnnlab-test-cache-")
     os.environ["RNNLAB_CACHE_DIR"] = config._rnnlab_cache
     os.environ["RNNLAB_OFFLINE"] = "1"  # tests never reach for the network by accident
+    install_ray_guard()  # Ray starts only inside raytools.isolated's private network namespace
+
+
+# -- under CI a skip is a failure ----------------------------------------------------------------
+# CI has the data, the browser and every dev dependency: a test that skips there has lost its
+# check without anyone noticing, so it fails instead (xfail results are left alone).
+
+def _ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if _ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (CI={os.environ['CI']!r}), which must run every test: {_skip_reason(report)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if _ci() and report.skipped:  # a whole module skipped at import
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (CI={os.environ['CI']!r}), which must run every test: {_skip_reason(report)}"
 
 
 def pytest_unconfigure(config):

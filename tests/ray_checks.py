@@ -41,18 +41,41 @@ def two_nodes(cpus: int = 1):
     return cluster, worker
 
 
-def busy_on(node, name: str) -> bool:
-    """Whether a worker process of `node` is executing the task `name` now (Ray titles it ``ray::NAME``)."""
+def task_processes(node, name: str) -> list:
+    """The worker processes of `node` executing the task `name` now (Ray titles them ``ray::NAME``)."""
     import psutil
 
-    raylet = psutil.Process(node.all_processes["raylet"][0].process.pid)
-    for child in raylet.children(recursive=True):
+    try:
+        raylet = psutil.Process(node.all_processes["raylet"][0].process.pid)
+        children = raylet.children(recursive=True)
+    except (psutil.Error, KeyError, IndexError):  # the node is gone
+        return []
+    found = []
+    for child in children:
         try:
             if f"ray::{name}" in " ".join(child.cmdline()):
-                return True
+                found.append(child)
         except psutil.Error:
             continue
-    return False
+    return found
+
+
+def cpu_seconds(process) -> float:
+    import psutil
+
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def watch_tasks(nodes, name: str, pids: set, stop: threading.Event) -> None:
+    """Add to `pids` every process seen executing the task `name` on `nodes`, until `stop` is set."""
+    while not stop.is_set():
+        for node in nodes:
+            pids.update(process.pid for process in task_processes(node, name))
+        stop.wait(0.1)  # a run takes seconds: none is missed
 
 
 def kill(out: str) -> dict:
@@ -69,20 +92,36 @@ def kill(out: str) -> dict:
         except BaseException as exc:  # noqa: BLE001 - reported to the test
             outcome["error"] = repr(exc)
 
+    task_pids: set = set()
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_tasks, args=([cluster.head_node, worker], "run_task", task_pids, stop))
+    watcher.start()
     thread = threading.Thread(target=sweep)
     started = time.monotonic()
     thread.start()
-    while time.monotonic() - started < 120 and not busy_on(worker, "run_task"):
+    deadline = started + 120
+    running = []
+    while time.monotonic() < deadline and not running:
+        running = task_processes(worker, "run_task")
         time.sleep(0.1)
-    seen_busy = busy_on(worker, "run_task")
-    time.sleep(3)  # well into its data preparation and training
-    still_busy = busy_on(worker, "run_task")
+    seen_busy = bool(running)
+    # Well into its data preparation and training: the task has spent a second of CPU time. (CPU
+    # time, not a wall-clock pause, which a loaded machine could spend before the task even runs.)
+    first = cpu_seconds(running[0]) if running else 0.0
+    while (running and time.monotonic() < deadline and cpu_seconds(running[0]) - first < 1.0
+           and task_processes(worker, "run_task")):
+        time.sleep(0.1)
+    task_cpu = round(cpu_seconds(running[0]) - first, 2) if running else None
+    still_busy = bool(task_processes(worker, "run_task"))
     killed_at = time.monotonic() - started
     cluster.remove_node(worker)
     thread.join(timeout=300)
+    stop.set()
+    watcher.join(timeout=30)
     summary = outcome.get("summary")
     return {"error": outcome.get("error"), "seen_busy": seen_busy, "busy_at_kill": still_busy,
-            "killed_at_s": round(killed_at, 1), "worker_node": worker_id, "head_node": head_id,
+            "task_cpu_before_kill_s": task_cpu, "killed_at_s": round(killed_at, 1), "worker_node": worker_id,
+            "head_node": head_id, "driver_pid": os.getpid(), "task_pids": sorted(task_pids),
             "counts": summary.counts if summary else None, "ran": summary.ran if summary else None,
             "where": summary.where if summary else None}
 
@@ -103,6 +142,9 @@ def predict(bundle: str, input_path: str, output: str) -> dict:
 
 
 if __name__ == "__main__":
+    from raytools import install_ray_guard
+
+    install_ray_guard()  # Ray binds 127.0.0.1 of `isolated`'s namespace, never the host's network
     command, *args = sys.argv[1:]
     result = {"kill": kill, "local": local, "predict": predict}[command](*args)
     print("RESULT " + json.dumps(result, default=str), flush=True)

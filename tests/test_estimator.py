@@ -78,9 +78,13 @@ def test_fit_predict_score_and_the_bundle_round_trip(reviews, tmp_path):
 def test_pipeline_cross_validation_and_grid_search(reviews):
     texts, labels = reviews
     numbers = (labels == "positive").astype(int) * 2 - 1  # labels -1 / 1
-    pipeline = make_pipeline(FunctionTransformer(lambda xs: [x.lower() for x in xs]), rnnlab.TextClassifier(**FAST))
+    # Six epochs: with three, 400 reviews per fold leave the model near chance on some seeds.
+    pipeline = make_pipeline(FunctionTransformer(lambda xs: [x.lower() for x in xs]),
+                             rnnlab.TextClassifier(**{**FAST, "epochs": 6}))
     scores = cross_val_score(pipeline, texts[:800], numbers[:800], cv=2)
-    assert scores.shape == (2,) and scores.mean() > 0.55
+    # Measured: folds 0.725 and 0.71 (random_state 0), 0.75 and 0.68 (random_state 1); chance is
+    # 0.5. A fold of 400 reviews has a standard error of 0.025: the floors are 3 of them below.
+    assert scores.shape == (2,) and scores.mean() > 0.64 and scores.min() > 0.6, scores
 
     # the search's mechanics (folds, refit, labels); accuracy is asserted above
     search = GridSearchCV(rnnlab.TextClassifier(**{**FAST, "epochs": 1, "maxlen": 64}), {"units": [8, 16]}, cv=2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import selectors
 import shutil
 import signal
 import subprocess
@@ -118,23 +119,70 @@ import shutil, sys
 from pathlib import Path
 from rnnlab.files import staged_folder
 source, target = Path(sys.argv[1]), Path(sys.argv[2])
-print("ready", flush=True)
 i = 0
 while True:
     with staged_folder(target) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
         (staging / "generation.txt").write_text(str(i))
+    print("written", i, flush=True)
     i += 1
 """
 
 
-def _run_and_kill(args, delay: float, env=None) -> None:
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env=env, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+def _start(args, env=None, **options) -> subprocess.Popen:
+    """A child in its own session (process group), so that a kill reaches it and whatever it started."""
+    return subprocess.Popen(args, env=env, start_new_session=True, **options)
+
+
+def _wait_for_line(proc: subprocess.Popen, stream, prefix: bytes, timeout: float, count: int = 1) -> bytes:
+    """Read `stream` until the `count`-th line starting with `prefix`; fail after `timeout` s or at exit."""
+    seen, buffer = 0, b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=1):
+                chunk = os.read(stream.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    seen += line.startswith(prefix)
+                    if seen >= count:
+                        return line
+            elif proc.poll() is not None:
+                break
+    pytest.fail(f"no {count}th line starting {prefix!r} in {timeout:.0f} s (exit status {proc.poll()})")
+
+
+def _kill_group(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGKILL the process group of `proc` (started by `_start`) and wait until none of it is left."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process group {proc.pid} still alive {timeout:.0f} s after SIGKILL")
+
+
+def _run_and_kill(args, writes: int, jitter: float, env=None) -> None:
+    """Run a writer that prints a line after each whole write; SIGKILL it during a later write.
+
+    The kill comes once `writes` writes are whole (the state the test needs), then after a random
+    `jitter` shorter than a write or two, so kills land at every point of the write.
+    """
+    proc = _start([sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_line(proc, proc.stdout, b"written", timeout=240, count=writes)
+        time.sleep(jitter)
+    finally:
+        _kill_group(proc)
+        proc.stdout.close()
 
 
 def test_kill_during_bundle_save_leaves_a_whole_bundle(small_bundle, tmp_path):
@@ -143,9 +191,11 @@ def test_kill_during_bundle_save_leaves_a_whole_bundle(small_bundle, tmp_path):
     expected = Bundle.load(small_bundle).predict_proba(REVIEWS)
     rng = random.Random(0)
     for _ in range(6):
-        _run_and_kill(["-c", SAVER, str(small_bundle), str(target)], delay=rng.uniform(0.05, 0.6))
+        _run_and_kill(["-c", SAVER, str(small_bundle), str(target)], writes=rng.randint(1, 3),
+                      jitter=rng.uniform(0, 0.2))
         loaded = Bundle.load(target)  # old or new: both whole
         np.testing.assert_allclose(loaded.predict_proba(REVIEWS), expected, atol=1e-6)
+    assert (target / "generation.txt").is_file()  # the writer's saves did replace the bundle
     # and the next save finishes the job
     from rnnlab.files import staged_folder
 
@@ -162,9 +212,9 @@ from rnnlab.data.textcache import pack_texts, write_npz
 path = Path(sys.argv[1])
 texts = [("review %d " % i) * 50 for i in range(20000)]
 data, offsets = pack_texts(texts)
-print("ready", flush=True)
 while True:
     write_npz(path, {"data": data, "offsets": offsets})
+    print("written", flush=True)
 """
 
 
@@ -174,11 +224,10 @@ def test_kill_during_cache_write_leaves_no_damaged_cache(tmp_path):
     path = tmp_path / "cache" / "texts.npz"
     rng = random.Random(1)
     for _ in range(5):
-        _run_and_kill(["-c", CACHE_WRITER, str(path)], delay=rng.uniform(0.05, 0.5))
+        _run_and_kill(["-c", CACHE_WRITER, str(path)], writes=rng.randint(1, 3), jitter=rng.uniform(0, 0.2))
         arrays = read_npz(path, ["data", "offsets"])
-        if arrays is not None:  # none yet is fine; a damaged one is not
-            assert unpack_texts(arrays["data"], arrays["offsets"])[19999] == "review 19999 " * 50
-    assert read_npz(path, ["data", "offsets"]) is not None
+        assert arrays is not None  # a write was whole before the kill: a damaged file reads as None
+        assert unpack_texts(arrays["data"], arrays["offsets"])[19999] == "review 19999 " * 50
     leftovers = [p.name for p in path.parent.iterdir() if p.name != path.name]
     assert all(name.startswith(".texts.npz.") for name in leftovers)  # temporary names, never read as caches
 
@@ -186,15 +235,17 @@ def test_kill_during_cache_write_leaves_no_damaged_cache(tmp_path):
 def test_kill_during_word2vec_training_then_rerun(imdb_archive, tmp_path):
     from rnnlab.text.vectors import read_vectors
 
-    env = {**os.environ, "RNNLAB_CACHE_DIR": os.environ["RNNLAB_CACHE_DIR"]}  # the parsed archive, if there
+    env = {**os.environ, "RNNLAB_CACHE_DIR": os.environ["RNNLAB_CACHE_DIR"], "RNNLAB_PROGRESS": "lines"}
     command = [sys.executable, "-m", "rnnlab", "embeddings", "train", "--dim", "16", "--epochs", "3",
                "--limit", "3000", "--workers", "1", "--seed", "7"]
-    killer = "import subprocess, sys; print('ready', flush=True); subprocess.run(sys.argv[1:])"
-    _run_and_kill(["-c", killer, *command], delay=4.0, env=env)
     folder = Path(env["RNNLAB_CACHE_DIR"]) / "word2vec"
-    # A kill of the parent leaves the child running: wait for it, then check what it left.
-    subprocess.run(["pkill", "-9", "-f", "embeddings train --dim 16 --epochs 3"], check=False)
-    time.sleep(0.5)
+    proc = _start(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # Killed once training is under way: gensim reports its first epoch (a line per third).
+        _wait_for_line(proc, proc.stderr, b"word2vec on", timeout=300)
+    finally:
+        _kill_group(proc)
+        proc.stderr.close()
     for path in folder.glob("*.bin") if folder.exists() else []:
         assert read_vectors(path).dim == 16  # any vectors file present is whole
     done = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=400)

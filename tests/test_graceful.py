@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from test_serve_e2e import free_port, wait_until_healthy
@@ -23,6 +24,39 @@ def _read_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+def _server_read_all_of(port: int, clients: list[socket.socket]) -> bool:
+    """Whether the server accepted each client's connection and read all it was sent.
+
+    /proc/net/tcp lists the server's end of each connection (local port `port`) with its receive
+    queue: bytes the kernel holds that the server has not read yet. A connection still waiting in
+    the listen backlog holds the request there; once uvicorn has read the headers the request is
+    in flight and a graceful stop must finish it.
+    """
+    waiting = {sock.getsockname()[1] for sock in clients}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state, queues = line.split()[1:5]
+        established, unread = state == "01", int(queues.split(":")[1], 16)
+        if int(local.split(":")[1], 16) == port and established and unread == 0:
+            waiting.discard(int(remote.split(":")[1], 16))
+    return not waiting
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError:
+        return False
+    return True
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(small_bundle):
@@ -40,11 +74,9 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(small_bundle):
         sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(4)]
         for sock in sockets:
             sock.sendall(head + body[: len(body) // 2])
-        time.sleep(0.5)
+        _wait(lambda: _server_read_all_of(port, sockets), 60, "the server to read the four half-sent requests")
         server.send_signal(signal.SIGTERM)
-        time.sleep(1.0)
-        with pytest.raises(OSError):  # no new connections once stopping
-            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        _wait(lambda: not _accepts(port), 30, "the server to stop accepting connections")  # no new ones once stopping
         answers = []
         for sock in sockets:
             sock.sendall(body[len(body) // 2:])

@@ -7,6 +7,10 @@ Properties, with hypothesis shrinking any counterexample to a minimal text or id
 * ``Tokenizer("keras")`` equals Keras' legacy ``text_to_word_sequence``;
 * ``Vocabulary`` fitted on those tokens equals Keras' legacy ``Tokenizer`` (``word_index``
   and ``texts_to_sequences``) for any ``num_words`` and OOV token;
+
+Keras' legacy tokenizer is private (``keras.src.legacy``): the tests compare against the copy
+in keras_legacy_text.py, which checks itself against Keras' own on every example while Keras
+ships it, and stands alone once it does not.
 * ``Preprocessor`` (tokens, ids, padding in one object) equals ``texts_to_sequences`` +
   ``pad_sequences``.
 
@@ -28,10 +32,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import rnnlab  # noqa: F401  (selects the Keras backend before Keras is imported)
-from rnnlab.text import KERAS_FILTERS, Preprocessor, Tokenizer, Vocabulary, pad
+from keras.utils import pad_sequences  # after rnnlab: the backend is chosen
+from keras_legacy_text import CheckedTokenizer, keras_text, words
 
-legacy = pytest.importorskip("keras.src.legacy.preprocessing.text")
-from keras.utils import pad_sequences  # noqa: E402  (after the backend is chosen)
+from rnnlab.text import KERAS_FILTERS, Preprocessor, Tokenizer, Vocabulary, pad
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -138,7 +142,7 @@ def test_pad_of_arrays_and_tuples_equals_keras(sequences, maxlen, padding, trunc
 @examples("words")
 @given(text=st.one_of(TEXT, WORDY_TEXT))
 def test_keras_mode_tokens_equal_text_to_word_sequence(text):
-    expected = legacy.text_to_word_sequence(text)
+    expected = words(text)
     assert Tokenizer("keras").tokenize(text) == expected
     assert Tokenizer("keras").tokenize_many([text, text]) == [expected, expected]
 
@@ -153,7 +157,7 @@ def vocabulary_settings(draw):
 
 
 def keras_tokenizer(train, num_words, oov_token):
-    tokenizer = legacy.Tokenizer(num_words=num_words, oov_token=oov_token)
+    tokenizer = CheckedTokenizer(num_words=num_words, oov_token=oov_token)
     tokenizer.fit_on_texts(train)
     return tokenizer
 
@@ -190,3 +194,14 @@ def test_preprocessor_equals_keras_texts_to_sequences_then_pad_sequences(train, 
     encoded = prep.encode(test)
     assert_same_array(encoded.ids, expected)
     assert encoded.n_tokens.tolist() == [int(np.count_nonzero(row)) for row in expected]
+
+
+def test_copy_of_the_legacy_tokenizer_keeps_its_quirks():
+    """Known answers of Keras' legacy tokenizer (checked against Keras' own while it ships it)."""
+    assert words("Don't  watch\tTHIS-movie!") == ["don't", "watch", "this", "movie"]
+    tokenizer = keras_tokenizer(["b a b", "c oov", "oov oov"], 4, "oov")
+    # The OOV token is given id 1, then, counted as a word too, the id of its count, which
+    # word_index keeps: id 1 is nobody's, and unknown words and words past num_words get 2.
+    assert tokenizer.word_index == {"oov": 2, "b": 3, "a": 4, "c": 5}
+    assert tokenizer.texts_to_sequences(["b zzz a oov", ["B", "c"]]) == [[3, 2, 2, 2], [3, 2]]
+    assert keras_text is None or tokenizer.keras is not None  # the comparison with Keras' own ran

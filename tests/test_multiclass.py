@@ -42,9 +42,18 @@ def test_rating_mae_reads_class_names_as_numbers():
 def test_rating_model_trains_with_softmax_head(imdb_archive):
     from rnnlab.training.engine import train
 
-    result = train("lstm", dataset="imdb-ratings", limit=400, epochs=1, vocab_size=2000, maxlen=60, verbose=0)
+    result = train("lstm", dataset="imdb-ratings", limit=2000, epochs=4, vocab_size=5000, maxlen=150,
+                   learning_rate=0.005, verbose=0)
     assert result.spec.num_classes == 8 and not result.spec.binary
     assert result.model.output_shape == (None, 8)
     assert result.class_names == RATING_CLASSES
-    assert np.asarray(result.test["confusion_matrix"]).shape == (8, 8)
-    assert 0.0 <= result.test["rating_mae"] <= 9.0
+    matrix = np.asarray(result.test["confusion_matrix"])  # rows: true rating, columns: predicted
+    assert matrix.shape == (8, 8) and matrix.sum() == result.test["examples"]
+    stars = np.asarray(RATING_CLASSES, dtype=float)
+    mae = result.test["rating_mae"]
+    assert mae == pytest.approx((matrix * np.abs(stars[:, None] - stars[None, :])).sum() / matrix.sum())
+    # Always answering the most common rating (1 or 10) errs by about 4.5 stars; the model learns
+    # at least which end a review belongs to. Measured 3.31, 3.52 and 3.41 with seeds 0, 1 and 2
+    # against 4.51 for that guess (a model that learnt nothing predicts one class: about 4.5).
+    majority = (matrix.sum(axis=1) * np.abs(stars - stars[matrix.sum(axis=1).argmax()])).sum() / matrix.sum()
+    assert mae < majority - 0.5, (mae, majority)

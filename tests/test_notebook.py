@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
@@ -11,8 +13,6 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
 
 @pytest.mark.timeout(600)
 def test_tutorial_notebook_runs_on_a_subset(imdb_archive, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     parameters = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(parameters) == 1, "the notebook needs one cell tagged 'parameters'"

@@ -49,9 +49,10 @@ def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{"):])
-    # 960 training reviews: well above chance for both models
+    # 960 training reviews, 240 test reviews (a standard error of about 0.03). Measured: NBSVM
+    # 0.879, the recurrent model 0.725; chance is 0.5.
+    assert summary["baseline"]["name"] == "nbsvm" and summary["baseline"]["test_accuracy"] > 0.8
     assert summary["test_accuracy"] > 0.65
-    assert summary["baseline"]["name"] == "nbsvm" and summary["baseline"]["test_accuracy"] > 0.65
     assert summary["settings"]["maxlen"] % 50 == 0 and 2_000 <= summary["settings"]["vocab_size"] <= 30_000
     assert summary["profile"]["train"]["classes"] == {"negative": 480, "positive": 480}
 
@@ -114,7 +115,7 @@ def test_folders_per_class_with_their_own_test_split(reviews, tmp_path):
 
 
 def test_parquet_with_a_held_out_share(reviews, tmp_path):
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa  # a dev dependency, heavy to import: loaded here only
     import pyarrow.parquet as pq
 
     path = tmp_path / "r.parquet"

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from keras_legacy_text import CheckedTokenizer
 from test_text_corpus import imdb_reviews
 
 from rnnlab.errors import DataFormatError, InvalidInputError
@@ -47,9 +48,8 @@ def test_num_words_cap_is_exact(imdb_tokens):
 
 @pytest.mark.parametrize("oov_token", ["<oov>", None])
 def test_matches_keras_tokenizer_on_real_reviews(imdb_tokens, oov_token):
-    legacy = pytest.importorskip("keras.src.legacy.preprocessing.text")
     train, test = imdb_tokens
-    keras_tok = legacy.Tokenizer(num_words=1000, oov_token=oov_token)
+    keras_tok = CheckedTokenizer(num_words=1000, oov_token=oov_token)  # Keras' legacy Tokenizer
     keras_tok.fit_on_texts(train)
     vocab = Vocabulary(num_words=1000, oov_token=oov_token).fit(train)
     assert vocab.word_index == {w: i for w, i in keras_tok.word_index.items() if i < 1000}

@@ -47,7 +47,7 @@ def test_event_files_follow_keras_tensorboard_layout(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_a_trained_bundle_holds_its_curves_and_mlflow_gets_the_run(amazon_file, tmp_path):
-    mlflow = pytest.importorskip("mlflow")
+    import mlflow  # a dev dependency, heavy to import: loaded by the tests that use it
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -119,7 +119,7 @@ def test_mlflow_option_alone_means_mlruns(args, uri):
 
 @pytest.mark.timeout(300)
 def test_mlflow_alone_logs_to_mlruns_in_the_working_folder(amazon_file, tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
+    import mlflow  # a dev dependency, heavy to import: loaded by the tests that use it
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["train", "lstm", "--dataset", str(amazon_file), "--limit", "200", "--epochs", "1",
                                       "--vocab-size", "1000", "--maxlen", "32", "--mlflow", "--json"])

@@ -15,6 +15,7 @@ from rnnlab.cli import app
 from rnnlab.configfile import to_toml
 from rnnlab.errors import InvalidInputError
 from rnnlab.experiments.recipes.tune import parse_duration, read_search
+from rnnlab.inference.bundle import Bundle
 
 runner = CliRunner()
 
@@ -97,7 +98,12 @@ def test_tune_never_reads_test_data_and_resumes(tmp_path, reviews):
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
     assert results["trials"] == 4 and results["test_examples_read_by_search"] == 0  # resumed: no new trials
-    assert results["test_examples"] == 200 and 0.5 < results["test_accuracy"] <= 1
+    assert results["test_examples"] == 200
+    # The accuracy reported is the saved bundle's on the test file. (A floor cannot say more: a
+    # 2-epoch search on 600 reviews measured 0.565, with a standard error of 0.035.)
+    predicted = Bundle.load(results["bundle"]).predict([text for text, _ in reviews[800:]])
+    right = sum(p.label == label for p, (_, label) in zip(predicted, reviews[800:]))
+    assert results["test_accuracy"] == pytest.approx(right / 200, abs=1e-6)
     assert best["model"]["units"] == results["best"]["params"]["model.units"]
     assert results["best"]["val_accuracy"] == max(t["val_accuracy"] for t in trials)
     bundle = Path(results["bundle"])
