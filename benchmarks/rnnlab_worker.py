@@ -143,7 +143,7 @@ def fill_caches(cache_dir: str) -> dict:
 def test_accuracy_fn(data):
     """Test accuracy through the bucketed compiled forward pass (exact for the masked recipe)."""
     from rnnlab.encoding.bucketing import bucketed_outputs, even_buckets
-    from rnnlab.inference.compiled import CompiledModel
+    from rnnlab.training.forward import CompiledModel
 
     x, y = data.x_test, data.y_test
     buckets = even_buckets(x.shape[1], 4)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from rnnlab.experiments.kinds import run_config
 from rnnlab.experiments.recipes.recipe import run_recipe
 
 TINY = {
@@ -18,9 +19,12 @@ TINY = {
 
 def test_recipe_config_scores_test_once_with_the_best_validation_epoch(tmp_path, imdb_archive):
     config = TINY
-    final = run_recipe(config, tmp_path / "final", verbose=0)
+    final = run_config(config, tmp_path / "final")
     stored = json.loads((tmp_path / "final" / "results.json").read_text())
-    assert stored["test_accuracy"] == final["test_accuracy"] > 0.7
+    assert stored["test_accuracy"] == final["test_accuracy"] == stored["test"]["accuracy"] > 0.7
+    assert stored["kind"] == "recipe" and stored["validation"]["examples"] == 500 and not stored["validation_only"]
+    accuracy = stored["test"]["accuracy"]
+    assert stored["test"]["standard_error"] == pytest.approx(np.sqrt(accuracy * (1 - accuracy) / 2500), abs=1e-5)
     assert stored["validation_accuracy"] == pytest.approx(max(stored["history"]["val_accuracy"]), abs=2e-3)
     assert stored["test_examples"] == 2500 and stored["validation_examples"] == 500
     assert (tmp_path / "final" / "bundle").is_dir()
@@ -32,7 +36,8 @@ def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
     config = {**TINY, "data": {**TINY["data"], "limit": 1000},
               "training": {**TINY["training"], "epochs": 1, "members": 2}}
     results = run_recipe(config, tmp_path, verbose=0)
-    assert results["members"] == 2 and len(results["member_validation_accuracy"]) == 2
+    assert results["ensemble_members"] == 2 and len(results["member_validation_accuracy"]) == 2
+    assert len(results["members"]) == 2
     bundle = Bundle.load(tmp_path / "bundle")
     members = [layer for layer in bundle.model.layers if hasattr(layer, "layers")]
     assert len(members) == 2 and (tmp_path / "members" / "2" / "model.keras").is_file()
@@ -78,7 +83,8 @@ buckets = 2
                                       "--validation-only"])
     assert result.exit_code == 0, result.output
     stored = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert "test_accuracy" not in stored and stored["validation_examples"] == 160
+    assert "test_accuracy" not in stored and stored["validation_examples"] == 160 and stored["test"] is None
+    assert stored["validation_only"] and stored["validation"]["examples"] == 160
     assert not (tmp_path / "out" / "bundle").exists()  # --validation-only: choosing settings, nothing to ship
     bad = tmp_path / "bad.toml"
     bad.write_text('kind = "recipes"\n')

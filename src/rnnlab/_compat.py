@@ -2,7 +2,8 @@
 
 rnnlab 0.2 gave each concept one place in the layers ``data -> text -> encoding -> models ->
 training -> inference -> experiments -> serve -> cli``. ``import rnnlab.train`` and the other
-pre-0.2 names still import, as aliases of the new modules, and say where the code lives now.
+pre-0.2 names (and the flat ``rnnlab.experiments.*`` modules of the 0.2 previews) still
+import, as aliases of the new modules, and say where the code lives now.
 """
 
 from __future__ import annotations
@@ -25,9 +26,32 @@ MOVED = {
     "rnnlab.bucketing": "rnnlab.encoding.bucketing",
     "rnnlab.bundle": "rnnlab.inference.bundle",
     "rnnlab.batch_predict": "rnnlab.inference.predictor",
-    "rnnlab.serve.compiled": "rnnlab.inference.compiled",
+    "rnnlab.serve.compiled": "rnnlab.training.forward",
+    "rnnlab.inference.compiled": "rnnlab.training.forward",
     "rnnlab.serve.explain": "rnnlab.inference.explain",
     "rnnlab.experiments.cli": "rnnlab.cli.experiment",
+    # experiments split by job (sweeps, reports, recipes, reproductions); Ray moved down a layer
+    "rnnlab.experiments.auto": "rnnlab.experiments.recipes.auto",
+    "rnnlab.experiments.baseline": "rnnlab.experiments.recipes.baseline",
+    "rnnlab.experiments.recipe": "rnnlab.experiments.recipes.recipe",
+    "rnnlab.experiments.stack": "rnnlab.experiments.recipes.stack",
+    "rnnlab.experiments.tune": "rnnlab.experiments.recipes.tune",
+    "rnnlab.experiments.document": "rnnlab.experiments.reports.document",
+    "rnnlab.experiments.figures": "rnnlab.experiments.reports.figures",
+    "rnnlab.experiments.report": "rnnlab.experiments.reports.report",
+    "rnnlab.experiments.stats": "rnnlab.experiments.reports.stats",
+    "rnnlab.experiments.study": "rnnlab.experiments.reports.study",
+    "rnnlab.experiments.beyond": "rnnlab.experiments.reproductions.beyond",
+    "rnnlab.experiments.textbook": "rnnlab.experiments.reproductions.textbook",
+    "rnnlab.experiments.callbacks": "rnnlab.experiments.sweeps.callbacks",
+    "rnnlab.experiments.config": "rnnlab.experiments.sweeps.config",
+    "rnnlab.experiments.datasets": "rnnlab.experiments.sweeps.datasets",
+    "rnnlab.experiments.presets": "rnnlab.experiments.sweeps.presets",
+    "rnnlab.experiments.runner": "rnnlab.experiments.sweeps.runner",
+    "rnnlab.experiments.store": "rnnlab.experiments.sweeps.store",
+    "rnnlab.experiments.progress": "rnnlab.experiments.sweeps.display",
+    "rnnlab.experiments.cluster": "rnnlab.training.cluster",
+    "rnnlab.experiments.batch": "rnnlab.inference.batch",
 }
 
 

@@ -217,7 +217,7 @@ def bucketed_outputs(forward, ids: np.ndarray, buckets: tuple[int, ...] | int = 
 
     Args:
         forward: maps an id matrix ``(b, length)`` to an array ``(b, ...)`` (e.g.
-            :meth:`rnnlab.inference.compiled.CompiledModel.probabilities`).
+            :meth:`rnnlab.training.forward.CompiledModel.probabilities`).
         ids: padded id matrix ``(n, maxlen)``.
         buckets: bucket lengths, or how many to choose from the rows' lengths (default 4).
         batch_size: rows per call (default 256).

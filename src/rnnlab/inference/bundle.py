@@ -17,7 +17,7 @@ import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers 
 from rnnlab.encoding.inputs import inputs_for, load_inputs
 from rnnlab.errors import RnnlabError
 from rnnlab.files import read_json, set_aside
-from rnnlab.inference.compiled import CompiledModel
+from rnnlab.training.forward import CompiledModel
 from rnnlab.inference.explain import (
     Explanation,
     attention_model,

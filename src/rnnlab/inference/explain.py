@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnlab.inference.compiled import CompiledModel
+from rnnlab.training.forward import CompiledModel
 from rnnlab.models.outputs import class_probabilities
 from rnnlab.text import pad
 

@@ -6,9 +6,10 @@ HTTP service. The three steps:
 
 * **encode**: the bundle's input kind (:mod:`rnnlab.encoding.inputs`) checks the records
   and turns them into model arrays (texts, field records or numeric sequences);
-* **forward**: one compiled function (:class:`rnnlab.inference.compiled.CompiledModel`,
-  jitted once per padded batch size), in batches; a masked token model is read in length
-  buckets (exact, far fewer steps), a stateful model chunk by chunk with its state carried;
+* **forward**: :class:`rnnlab.training.forward.Forward`, the one forward pass (training-time
+  scores use it too): a compiled function jitted once per padded batch size; a masked token
+  model is read in length buckets (exact, far fewer steps), a stateful model chunk by chunk
+  with its state carried;
 * **postprocess**: :func:`rnnlab.models.outputs.class_probabilities`, then labels.
 """
 
@@ -19,17 +20,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rnnlab.encoding.bucketing import DEFAULT_BUCKETS, bucketed_outputs, even_buckets
 from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import InvalidInputError
-from rnnlab.inference.compiled import CompiledModel
-from rnnlab.models.modes import TokenIds
-from rnnlab.models.outputs import class_probabilities
-from rnnlab.training.stateful import is_stateful, predict_stateful
+from rnnlab.training.forward import Forward
 
 __all__ = ["Prediction", "Predictor", "BatchPredictor", "make_prediction"]
-
-BATCH_SIZES = (1, 8, 64, 256)
 
 
 @dataclass
@@ -64,13 +59,6 @@ class Prediction:
         if found["parts"] is None:
             del found["parts"]
         return found
-
-
-def bucketing_is_exact(spec) -> bool:
-    """Whether cutting padding changes nothing but float rounding for this model
-    (see :mod:`rnnlab.encoding.bucketing`): a masked single-input token model."""
-    return (spec is not None and bool(spec.mask_zero) and spec.architecture == "layers"
-            and isinstance(spec.input_mode, TokenIds) and spec.chunks is None)
 
 
 def describe_record(record) -> str:
@@ -129,17 +117,11 @@ class Predictor:
         self.class_names = tuple(class_names)
         self.spec = spec
         self.batch_size = batch_size
-        self.stateful = is_stateful(model)
-        maxlen = getattr(inputs, "maxlen", None)
-        if buckets == "auto":
-            buckets = DEFAULT_BUCKETS if isinstance(inputs, TextInputs) and bucketing_is_exact(spec) else None
-        if not isinstance(inputs, TextInputs) or maxlen is None or self.stateful:
-            buckets = None  # only a fixed-length token matrix has padding to cut
-        if isinstance(buckets, int) and not isinstance(buckets, bool):
-            # Fixed lengths, not quantiles of each call's texts: the compiled shapes stay the same.
-            buckets = even_buckets(maxlen, buckets)
-        self.buckets = buckets
-        self.compiled = None if self.stateful else CompiledModel(model, tuple(sorted({*BATCH_SIZES, batch_size})))
+        padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
+        self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
+        self.stateful = self.forward_pass.stateful
+        self.compiled = self.forward_pass.compiled
+        self.buckets = self.forward_pass.bucket_lengths(inputs.maxlen) if padding else None
 
     @property
     def kind(self) -> str:
@@ -154,28 +136,28 @@ class Predictor:
         n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
         if n == 0:
             raise InvalidInputError("Nothing to predict: no rows.")
-        if self.stateful:
-            return class_probabilities(predict_stateful(self.model, x))
-        if self.buckets is not None:
-            return bucketed_outputs(self.compiled.probabilities, x, self.buckets, self.batch_size,
-                                    self.inputs.padding)
-        step = self.batch_size
-        if isinstance(x, dict):
-            chunks = [{k: v[i:i + step] for k, v in x.items()} for i in range(0, n, step)]
-        else:
-            chunks = [x[i:i + step] for i in range(0, n, step)]
-        return np.concatenate([self.compiled.probabilities(chunk) for chunk in chunks])
+        return self.forward_pass(x)
+
+    def scores(self, records, batch: Batch) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+        """Class probabilities of the encoded ``records``, and the parts they were made of (a
+        stack's members' probabilities by name; None for a single model)."""
+        return self.forward(batch.x), None
 
     def predict_proba(self, records) -> np.ndarray:
         """Class probabilities ``(len(records), num_classes)``."""
-        return self.forward(self.encode(records).x)
+        records = as_records(records)
+        return self.scores(records, self.encode(records))[0]
 
     def predict(self, records) -> list[Prediction]:
         """Label, probability and what the model saw, for each record."""
         records = as_records(records)
         batch = self.encode(records)
-        probs = self.forward(batch.x)
-        return [make_prediction(record, probs[i], batch, i, self.class_names) for i, record in enumerate(records)]
+        probs, parts = self.scores(records, batch)
+        predictions = [make_prediction(record, probs[i], batch, i, self.class_names) for i, record in enumerate(records)]
+        if parts is not None:
+            for i, p in enumerate(predictions):
+                p.parts = {name: round(float(part[i, p.label_id]), 6) for name, part in parts.items()}
+        return predictions
 
     def predict_labels(self, records) -> list[str]:
         """The most probable class name of each record."""

@@ -25,15 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.encoding.inputs import Batch, TextInputs
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import read_json, write_json
 from rnnlab.inference.explain import Explanation
-from rnnlab.inference.predictor import (
-    Prediction,
-    PredictsThrough,
-    as_records,
-    make_prediction,
-)
+from rnnlab.inference.predictor import Predictor, PredictsThrough, as_records
 from rnnlab.training.linear import NgramModel
 
 __all__ = ["STACK_FILE", "Blend", "Member", "StackBundle", "StackPredictor", "read_stack", "write_stack"]
@@ -140,10 +135,10 @@ class NgramInputs(TextInputs):
                 "tokenizer": f"word {low}-{high} grams, hashed into {self.model.n_features:,} buckets"}
 
 
-class StackPredictor:
-    """`Predictor`'s interface for a stack: each member predicts through its own predictor, then the blend.
+class StackPredictor(Predictor):
+    """The `Predictor` of a stack: each member predicts through its own predictor, then the blend.
 
-    Tokens, unknown words and truncation in a `Prediction` are those of the lead member (the
+    Encoding (tokens, unknown words, truncation in a `Prediction`) is the lead member's (the
     first recurrent one, else the first n-gram model); ``parts`` gives every member's
     probability of the predicted class.
     """
@@ -151,6 +146,7 @@ class StackPredictor:
     stateful = False
     compiled = None  # the members compile their own models
     buckets = None
+    model = spec = None
 
     def __init__(self, members: list[Member], biases, class_names, inputs):
         self.members = members
@@ -158,35 +154,18 @@ class StackPredictor:
         self.class_names = tuple(class_names)
         self.inputs = inputs
 
-    @property
-    def kind(self) -> str:
-        return "text"
-
-    def encode(self, records) -> Batch:
-        return self.inputs.encode(as_records(records))
-
     def parts(self, records) -> list[np.ndarray]:
         """Each member's class probabilities for ``records``, in member order."""
         texts = self.inputs.check(as_records(records))
         return [member.predict_proba(texts) for member in self.members]
 
-    def predict_proba(self, records) -> np.ndarray:
-        return self.blend(self.parts(records))
-
-    def predict(self, records) -> list[Prediction]:
-        records = as_records(records)
-        batch = self.encode(records)
+    def scores(self, records, batch: Batch) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         parts = self.parts(records)
-        probs = self.blend(parts)
-        predictions = []
-        for i, record in enumerate(records):
-            p = make_prediction(record, probs[i], batch, i, self.class_names)
-            p.parts = {m.name: round(float(part[i, p.label_id]), 6) for m, part in zip(self.members, parts)}
-            predictions.append(p)
-        return predictions
+        return self.blend(parts), {m.name: part for m, part in zip(self.members, parts)}
 
-    def predict_labels(self, records) -> list[str]:
-        return [self.class_names[i] for i in self.predict_proba(records).argmax(axis=1)]
+    def forward(self, x) -> np.ndarray:
+        raise InvalidInputError("A stack reads raw texts (its members encode them their own ways): call "
+                                "predict_proba(texts), not forward(ids).")
 
     def warm_up(self, max_rows: int) -> None:
         for member in self.members:

@@ -360,15 +360,8 @@ def score_test(model, spec: ModelSpec, data) -> dict | None:
     """Test metrics, when the data carries a test split (read once, after training)."""
     if data.x_test is None or not _rows(data.x_test):
         return None
-    return evaluate(model, data.x_test, data.y_test, data.class_names, padding=bucket_padding(model, spec, data))
-
-
-def bucket_padding(model, spec: ModelSpec, data) -> str | None:
-    """The padding side when reading in length buckets is exact for this model (masked, any length)."""
-    inputs = getattr(model, "inputs", None) or []
-    exact = (spec.mask_zero and isinstance(spec.input_mode, TokenIds) and spec.chunks is None
-             and len(inputs) == 1 and inputs[0].shape[1] is None)
-    return data.preprocessor.padding if exact else None
+    return evaluate(model, data.x_test, data.y_test, data.class_names, spec=spec,
+                    padding=getattr(data.preprocessor, "padding", None))
 
 
 def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Preprocessor, seed: int) -> dict:

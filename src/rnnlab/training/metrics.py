@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.encoding.bucketing import bucketed_outputs
-from rnnlab.models.outputs import class_probabilities
-from rnnlab.training.stateful import is_stateful, predict_stateful
+from rnnlab.training.forward import Forward
 
 
-def probabilities(model, x: np.ndarray, batch_size: int = 512, *, padding: str | None = None) -> np.ndarray:
+def probabilities(model, x: np.ndarray, *, spec=None, padding: str | None = None) -> np.ndarray:
     """Class probabilities (n, num_classes), whatever the output layer (sigmoid or softmax).
 
-    A stateful model reads each sequence chunk by chunk with its state carried (its own
-    fixed batch size then replaces `batch_size`). With ``padding`` (the side the id rows are
-    padded on) a masked model that takes any length is read in length buckets: the same
-    probabilities, far fewer padding steps.
+    Read through `rnnlab.training.forward.Forward`, the forward pass that prediction and
+    serving use: with the model's ``spec`` and ``padding`` (the side id rows are padded on) a
+    masked token model is read in length buckets; a stateful model reads each sequence
+    chunk by chunk with its state carried.
     """
-    if is_stateful(model):
-        return class_probabilities(predict_stateful(model, x))
-    if padding is not None:
-        return class_probabilities(bucketed_outputs(lambda b: np.asarray(model.predict_on_batch(b)), x, 8,
-                                                    min(batch_size, 256), padding))
-    return class_probabilities(model.predict(x, batch_size=batch_size, verbose=0))
+    return Forward(model, spec=spec, padding=padding)(x)
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None) -> dict:
@@ -66,7 +59,6 @@ def _numeric_names(class_names) -> np.ndarray | None:
         return None
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, batch_size: int = 512, *,
-             padding: str | None = None) -> dict:
-    """Predict `x` in large batches (length buckets with ``padding``) and score it against `y`."""
-    return classification_metrics(y, probabilities(model, x, batch_size, padding=padding), class_names)
+def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None) -> dict:
+    """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there)."""
+    return classification_metrics(y, probabilities(model, x, spec=spec, padding=padding), class_names)

@@ -104,7 +104,7 @@ def run_lm_finetune(config: dict, out: str | Path, *, validation_only: bool = Fa
     }
     if not validation_only:
         started = time.perf_counter()
-        test = evaluate(tuned.model, x_test, y_test, data.class_names)
+        test = evaluate(tuned.model, x_test, y_test, data.class_names, spec=tuned.spec, padding=preprocessor.padding)
         seconds["test"] = round(time.perf_counter() - started, 3)
         recipe = replace(tuned.recipe, dataset=dataset, validation_split=float(data_cfg.get("validation_split", 0.1)))
         info = {**data.info, "test_examples": int(len(x_test)), "language_model": lm_summary}
