@@ -30,6 +30,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,6 @@ from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
-from rnnlab.experiments.results import standard_error
 from rnnlab.experiments.recipes.recipe import recipe_parts
 from rnnlab.files import staged_folder, write_json
 from rnnlab.inference.bundle import Bundle
@@ -127,6 +127,78 @@ def _check_bundle(member: dict, bundle, data: dict, n_train: int) -> None:
                                 "its validation rows would not be held out. Train it as a recipe member instead.")
 
 
+@dataclass
+class StackSplit:
+    """The stack's rows: every member fits on ``fit_rows`` of ``train``; the blend on ``val_rows``."""
+
+    train: object
+    fit_rows: np.ndarray
+    val_rows: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.train.labels)
+
+    @property
+    def val_texts(self) -> list[str]:
+        return [self.train.texts[i] for i in self.val_rows]
+
+    @property
+    def val_labels(self) -> np.ndarray:
+        return self.labels[self.val_rows]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.train.class_names)
+
+
+def load_stack_split(data: dict) -> StackSplit:
+    """The training split of the stack's dataset, cut into fit and validation rows (test not read)."""
+    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
+    train, _ = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=False, **source)
+    fit_rows, val_rows = split_validation(len(train), float(data["validation_split"]), int(data["seed"]),
+                                          required=True)
+    return StackSplit(train, fit_rows, val_rows)
+
+
+def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verbose="auto") -> tuple[object, int | None]:
+    """Train (or copy in) one member into ``folder``; returns it loaded, and its parameter count."""
+    if member["kind"] == "ngram":
+        model = NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
+        model.fit([split.train.texts[i] for i in split.fit_rows], split.labels[split.fit_rows])
+        model.save(folder)
+        loaded = NgramModel.load(folder)
+        params = int(np.count_nonzero(model.weights)) + len(model.biases)
+    elif member["kind"] == "recipe":
+        parts = recipe_parts(_recipe_config(member, data))
+        prepared = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, limit=data.get("limit"),
+                               cache=True, with_test=False)
+        result = fit(parts.spec, prepared, parts.training, recipe=parts.recipe, verbose=verbose)
+        result.save(folder)
+        loaded, params = Bundle.load(folder), result.params
+    else:
+        shutil.copytree(Path(member["bundle"]), folder)
+        loaded = Bundle.load(folder)
+        _check_bundle(member, loaded, data, len(split.fit_rows))
+        params = int(loaded.metrics.get("params") or loaded.model.count_params())
+    if list(loaded.class_names) != split.class_names:
+        raise InvalidInputError(f"Member {member['name']!r} predicts {list(loaded.class_names)}, the data "
+                                f"has {split.class_names}.")
+    return loaded, params
+
+
+def score_stack_test(stack: StackBundle, data: dict, figures: list[dict]) -> dict:
+    """Read the test split once: the stack's metrics, and each member's test accuracy into ``figures``."""
+    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
+    _, test = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), **source)
+    labels = np.asarray(test.labels)
+    member_probs = stack.predictor.parts(test.texts)
+    for figure, probs in zip(figures, member_probs):
+        figure["test_accuracy"] = _accuracy(probs, labels)
+    metrics = classification_metrics(labels, stack.predictor.blend(member_probs), stack.class_names)
+    return {"test_accuracy": round(metrics["accuracy"], 5), "test_examples": len(labels), "test": metrics}
+
+
 def run_stack(config: dict, out: Path, *, validation_only: bool = False, progress=None,
               verbose: str | int = "auto") -> dict:
     """Train every member, fit the blend on validation, score the test split once, save ``out/bundle``.
@@ -143,84 +215,44 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
     name = str(config.get("name", "stack"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
-    train, _ = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=False, **source)
-    fit_rows, val_rows = split_validation(len(train), float(data["validation_split"]), int(data["seed"]),
-                                          required=True)
-    labels = np.asarray(train.labels)
-    val_texts = [train.texts[i] for i in val_rows]
-    class_names = list(train.class_names)
-    figures, trained = [], []
+    split = load_stack_split(data)
+    figures, trained, val_probs = [], [], []
     # A validation-only run (choosing settings) trains in a folder that is removed at the end.
     holder = (tempfile.TemporaryDirectory(prefix=".stack-", dir=out) if validation_only
               else staged_folder(out / "bundle", marker=STACK_FILE, what="an rnnlab stack bundle"))
     with holder as staging:
         staging = Path(staging)
         for member in members:
-            member_started = time.perf_counter()
-            folder = staging / "members" / member["name"]
-            if member["kind"] == "ngram":
-                model = NgramModel(class_names=class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
-                model.fit([train.texts[i] for i in fit_rows], labels[fit_rows])
-                model.save(folder)
-                params = int(np.count_nonzero(model.weights)) + len(model.biases)
-            elif member["kind"] == "recipe":
-                parts = recipe_parts(_recipe_config(member, data))
-                prepared = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, limit=data.get("limit"),
-                                       cache=True, with_test=False)
-                result = fit(parts.spec, prepared, parts.training, recipe=parts.recipe, verbose=verbose)
-                result.save(folder)
-                params = result.params
-            else:
-                shutil.copytree(Path(member["bundle"]), folder)
-                params = None
-            loaded = NgramModel.load(folder) if member["kind"] == "ngram" else Bundle.load(folder)
-            if member["kind"] == "bundle":
-                _check_bundle(member, loaded, data, len(fit_rows))
-                params = int(loaded.metrics.get("params") or loaded.model.count_params())
-            if list(loaded.class_names) != class_names:
-                raise InvalidInputError(f"Member {member['name']!r} predicts {list(loaded.class_names)}, the data "
-                                        f"has {class_names}.")
-            val_probs = loaded.predict_proba(val_texts)
+            started = time.perf_counter()
+            loaded, params = train_member(member, data, split, staging / "members" / member["name"], verbose)
+            val_probs.append(loaded.predict_proba(split.val_texts))
             trained.append(Member(member["name"], 1.0, loaded))
             figures.append({"name": member["name"], "kind": member["kind"], "params": params,
-                            "validation_accuracy": _accuracy(val_probs, labels[val_rows]),
-                            "seconds": round(time.perf_counter() - member_started, 1), "val_probs": val_probs})
+                            "validation_accuracy": _accuracy(val_probs[-1], split.val_labels),
+                            "seconds": round(time.perf_counter() - started, 1)})
             progress(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
-                f"({figures[-1]['seconds']:.0f} s)")
-        val_probs = [f.pop("val_probs") for f in figures]
+                     f"({figures[-1]['seconds']:.0f} s)")
         # Every member's validation probabilities, for choosing members: `choose_members` reads them.
-        write_npz(out / VALIDATION_FILE, {"labels": labels[val_rows], "names": np.array([f["name"] for f in figures]),
+        write_npz(out / VALIDATION_FILE, {"labels": split.val_labels, "names": np.array([f["name"] for f in figures]),
                                           "seconds": np.array([f["seconds"] for f in figures]),
                                           "probabilities": np.stack(val_probs)})
-        blend = Blend.fit(val_probs, labels[val_rows], float(config.get("blend", {}).get("l2", 0.01)))
+        blend = Blend.fit(val_probs, split.val_labels, float(config.get("blend", {}).get("l2", 0.01)))
         for member, weight, figure in zip(trained, blend.weights, figures):
             member.weight = figure["weight"] = float(weight)
-        stack = StackBundle(trained, blend.biases, class_names, {}, name=name)
-        val_stack = stack.predict_proba(val_texts)
+        stack = StackBundle(trained, blend.biases, split.class_names, {}, name=name)
         results = {"name": name, "members": figures, "biases": [float(b) for b in blend.biases],
-                   "params": sum(f["params"] for f in figures), "train_examples": int(len(fit_rows)),
-                   "validation_examples": int(len(val_rows)), "validation_accuracy": _accuracy(
-                       val_stack, labels[val_rows])}
+                   "params": sum(f["params"] for f in figures), "train_examples": int(len(split.fit_rows)),
+                   "validation_examples": int(len(split.val_rows)),
+                   "validation_accuracy": _accuracy(stack.predict_proba(split.val_texts), split.val_labels)}
         if not validation_only:
-            _, test = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), **source)
-            test_labels = np.asarray(test.labels)
-            member_probs = stack.predictor.parts(test.texts)
-            for figure, probs in zip(figures, member_probs):
-                figure["test_accuracy"] = _accuracy(probs, test_labels)
-            metrics = classification_metrics(test_labels, blend(member_probs), class_names)
-            results.update(test_accuracy=round(metrics["accuracy"], 5), test_examples=len(test_labels),
-                           test_standard_error=round(standard_error(metrics["accuracy"], len(test_labels)), 5),
-                           test=metrics)
-        write_stack(staging, name, class_names, blend, [(f["name"], f["kind"]) for f in figures])
+            results.update(score_stack_test(stack, data, figures))
+        write_stack(staging, name, split.class_names, blend, [(f["name"], f["kind"]) for f in figures])
         # `rnnlab evaluate` reads the dataset, split and seed from "recipe" and "seed", as for any bundle.
         write_json(staging / "metrics.json", {**results, "config": config, "seed": data["seed"], "recipe": data,
-                                              "class_names": class_names}, indent=2)
+                                              "class_names": split.class_names}, indent=2)
     if not validation_only:
         results["bundle"] = str(out / "bundle")
-    results.update(total_seconds=round(time.perf_counter() - started, 1), config=config)
-    return results
+    return {**results, "config": config}
 
 
 def choose_members(folder, *, budget_seconds: float | None = None, fixed_seconds: float = 0.0,
