@@ -327,3 +327,22 @@ def test_run_checks_its_arguments_before_serving(bundle_dir, tmp_path):
         run(bundle_dir, workers=2, max_chars=0)
     with pytest.raises(RnnlabError, match="No complete model bundle"):
         run(tmp_path, workers=2)
+
+
+def test_declared_text_pattern_is_the_check_the_service_makes():
+    """The schema's pattern and the service's whitespace check refuse exactly the same one-character texts
+    (a client generating texts from the schema, as schemathesis does, never sends one the service refuses)."""
+    import sys
+
+    from rnnlab.serve.schemas import NOT_WHITESPACE, _usable_text
+
+    pattern = re.compile(NOT_WHITESPACE)
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates are refused for another reason
+        char = chr(code)
+        try:
+            accepted = _usable_text(char) == char
+        except ValueError:
+            accepted = False
+        assert accepted == (pattern.search(char) is not None), hex(code)

@@ -26,7 +26,8 @@ def embeddings_train(
     min_count: Annotated[int, typer.Option(min=1, help="Words seen fewer times get no vector.")] = 2,
     window: Annotated[int, typer.Option(min=1, help="Context words on each side.")] = 5,
     skip_gram: Annotated[bool, typer.Option("--skip-gram", help="Skip-gram instead of CBOW.")] = False,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Training threads; default: every core.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Training threads. 1 (default) gives the same vectors in every "
+                                               "run; more are faster but vary run to run.")] = 1,
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Train on a sample of N reviews (quick look).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also copy the vectors file here.")] = None,
@@ -36,7 +37,7 @@ def embeddings_train(
     import time
 
     options = dict(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=skip_gram)
-    cached = word2vec_path(**options).is_file()
+    cached = word2vec_path(**options, deterministic=workers == 1).is_file()
     started = time.perf_counter()
     path = train_word2vec(workers=workers, out=out, **options)
     seconds = time.perf_counter() - started

@@ -6,6 +6,11 @@ that mode. The vectors are written in word2vec binary format to the rnnlab cache
 (``$RNNLAB_CACHE_DIR``, else ``~/.cache/rnnlab``), in a file named after the options: the
 same options later return the file without training.
 
+Training is deterministic by default (one thread): the same options give the same vectors,
+bit for bit, in any process on any machine, so a classifier started from them is reproducible
+too. Several threads train faster but race on shared weights; such vectors are cached under
+their own name and differ from run to run.
+
 Example:
     >>> path = train_word2vec(dim=100)  # doctest: +SKIP
     >>> read_vectors(path).dim  # doctest: +SKIP
@@ -31,19 +36,12 @@ from rnnlab.text.vectors import write_vectors
 
 #: Names accepted where a vectors file is expected, e.g. ``ModelSpec.pretrained_embeddings``.
 PRETRAINED_NAMES = ("word2vec-imdb",)
-_FORMAT_VERSION = 1
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
-    except AttributeError:
-        return os.cpu_count() or 1
+_FORMAT_VERSION = 2  # 2: deterministic (one thread) unless workers > 1, and keyed by it
 
 
 def _check_options(**options) -> None:
     for name, value in options.items():
-        if value is None and name in ("limit", "workers"):
+        if value is None and name == "limit":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
             lowest = "a non-negative" if name == "seed" else "a positive"
@@ -51,23 +49,23 @@ def _check_options(**options) -> None:
 
 
 def word2vec_path(*, dim: int = 100, window: int = 5, min_count: int = 2, epochs: int = 5, seed: int = 0,
-                  limit: int | None = None, sg: bool = False) -> Path:
+                  limit: int | None = None, sg: bool = False, deterministic: bool = True) -> Path:
     """Where :func:`train_word2vec` caches the vectors for these options (trained or not yet)."""
     from importlib.metadata import version
 
     _check_options(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit)
     options = {"dim": dim, "window": window, "min_count": min_count, "epochs": epochs, "seed": seed,
-               "limit": limit, "sg": bool(sg)}
+               "limit": limit, "sg": bool(sg), "deterministic": bool(deterministic)}
     key = json.dumps({"format": _FORMAT_VERSION, "corpus": "imdb train+unsup", "options": options,
                       "tokenizer": tokenizer_fingerprint("keras"), "gensim": version("gensim")}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     name = (f"imdb-d{dim}-w{window}-m{min_count}-e{epochs}-{'sg' if sg else 'cbow'}-s{seed}"
-            f"{f'-n{limit}' if limit else ''}-{digest}.bin")
+            f"{f'-n{limit}' if limit else ''}{'' if deterministic else '-threads'}-{digest}.bin")
     return cache_dir() / "word2vec" / name
 
 
 def train_word2vec(*, dim: int = 100, window: int = 5, min_count: int = 2, epochs: int = 5,
-                   workers: int | None = None, seed: int = 0, limit: int | None = None, sg: bool = False,
+                   workers: int = 1, seed: int = 0, limit: int | None = None, sg: bool = False,
                    out: str | os.PathLike | None = None) -> Path:
     """Train word2vec on the IMDB train + unsup reviews, or reuse the cached vectors; return their file.
 
@@ -76,10 +74,11 @@ def train_word2vec(*, dim: int = 100, window: int = 5, min_count: int = 2, epoch
         window: context words on each side (default 5).
         min_count: words seen fewer times get no vector (default 2).
         epochs: passes over the reviews (default 5).
-        workers: training threads (default: the CPU cores this process may use). Not part of
-            the cache key: it changes speed, not what is learnt.
-        seed: seeds the initial vectors and sampling (default 0). With several workers gensim
-            is not bit-for-bit reproducible; the cache keeps the first result.
+        workers: training threads (default 1: deterministic, the same vectors bit for bit in
+            every process). More are faster, but gensim's threads race on the shared weights, so
+            the vectors differ from run to run; they are cached apart from deterministic ones
+            (the first result is kept).
+        seed: seeds the initial vectors, the sampling and the sample of ``limit`` (default 0).
         limit: train on a seeded sample of this many reviews (default: all 75,000).
         sg: skip-gram instead of CBOW (default False).
         out: also copy the vectors file here.
@@ -88,10 +87,11 @@ def train_word2vec(*, dim: int = 100, window: int = 5, min_count: int = 2, epoch
         the cached file, in word2vec binary format (read it with :func:`~rnnlab.text.vectors.read_vectors`).
     """
     _check_options(workers=workers)
-    path = word2vec_path(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=sg)
+    path = word2vec_path(dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=sg,
+                         deterministic=workers == 1)
     if not path.is_file():
         _train(path, dim=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, limit=limit, sg=sg,
-               workers=workers or _cpu_count())
+               workers=workers)
     if out is not None:
         with atomic_path(out) as tmp:
             shutil.copyfile(path, tmp)
