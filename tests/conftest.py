@@ -1,12 +1,24 @@
 """Shared fixtures: the real data files and a fast, deterministic Keras setup."""
 
 import os
+import tempfile
 from pathlib import Path
 
-import pytest
-from raytools import install_ray_guard
+# One XLA compilation cache for the whole run, made before JAX is imported. Small test models
+# spend most of their time compiling, and many tests (and the CLI processes and Ray workers
+# they start) compile the same shapes: a persistent cache shared by the xdist workers and
+# their subprocesses compiles each once. Compiled code is the same either way. The process
+# that makes the cache (the xdist controller) removes it at the end.
+_XLA_CACHE = None
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _XLA_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="rnnlab-test-xla-")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 << 30))  # a size limit makes writes take a lock
 
-import rnnlab  # noqa: F401  (selects the Keras backend first)
+import pytest  # noqa: E402
+from raytools import install_ray_guard  # noqa: E402
+
+import rnnlab  # noqa: E402, F401  (selects the Keras backend first)
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,8 +69,6 @@ def pytest_configure(config):
     be a fixture. One cache per test session keeps the user's real cache untouched while the
     parsed IMDB archive is still reused across tests.
     """
-    import tempfile
-
     folder = _data_dir()
     if folder is not None:
         os.environ.setdefault("RNNLAB_DATA_DIR", str(folder))
@@ -103,6 +113,8 @@ def pytest_unconfigure(config):
     import shutil
 
     shutil.rmtree(getattr(config, "_rnnlab_cache", ""), ignore_errors=True)
+    if _XLA_CACHE is not None:
+        shutil.rmtree(_XLA_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

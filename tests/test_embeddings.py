@@ -145,8 +145,8 @@ def test_errors_name_the_file_and_the_fix(vocabulary, vectors, tmp_path):
 def test_word2vec_trains_on_keras_tokens_and_caches(imdb_archive, monkeypatch):
     from rnnlab.text import word2vec
 
-    options = dict(dim=12, epochs=1, limit=2000, workers=2)
-    path = word2vec.train_word2vec(**options)
+    options = dict(dim=12, epochs=1, limit=2000)
+    path = word2vec.train_word2vec(**options)  # one thread: deterministic (tests/test_reproducible.py)
     assert path.parent == word2vec.word2vec_path(dim=12).parent and path.parent.parent == _cache_dir()
     found = read_vectors(path)
     assert detect_format(path) == ("word2vec-binary", 12, len(found))
@@ -161,6 +161,7 @@ def test_word2vec_trains_on_keras_tokens_and_caches(imdb_archive, monkeypatch):
     monkeypatch.setattr(word2vec, "_train", no_training)
     assert word2vec.train_word2vec(**options) == path  # cache hit
     assert word2vec.word2vec_path(dim=12, epochs=2, limit=2000) != path
+    assert word2vec.word2vec_path(**options, deterministic=False) != path  # several threads: cached apart
     with pytest.raises(InvalidInputError, match="window must be a positive integer"):
         word2vec.train_word2vec(window=0)
 
@@ -257,7 +258,7 @@ def test_cli_coverage_train_and_errors(vectors, tmp_path, imdb_archive):
     runner = CliRunner()
     result = runner.invoke(app, ["embeddings", "coverage", str(vectors[2]["glove"]), "--limit", "300", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["reviews"] == 300 and report["dim"] == DIM and 0 < report["word_share"] < 1
     assert report["tokens_found"] <= report["tokens"]
 
@@ -268,7 +269,7 @@ def test_cli_coverage_train_and_errors(vectors, tmp_path, imdb_archive):
     result = runner.invoke(app, ["embeddings", "train", "--dim", "12", "--epochs", "1", "--limit", "2000",
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["dim"] == 12 and report["words"] > 1000 and report["cached"] is cached
     assert out.read_bytes() == open(report["path"], "rb").read()
 

@@ -76,7 +76,7 @@ def _sweep(config: ExperimentConfig, out: Path | None, workers: int | None, retr
 
 def _run(raw: dict, out: Path, validation_only: bool) -> dict:
     try:
-        results = kinds.run_config(raw, out, validation_only=validation_only, progress=console.print)
+        results = kinds.run_config(raw, out, validation_only=validation_only, progress=err.print)
     except KeyboardInterrupt:
         err.print("interrupted: finished work is saved; run the same command again to resume.")
         raise typer.Exit(130) from None

@@ -110,9 +110,15 @@ def run_config(config: dict | str | Path, out: str | Path, *, validation_only: b
         raise InvalidInputError("A sweep scores every run on the test split; --validation-only applies to recipe, "
                                 "stack, tune, lm-finetune and auto configs.")
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    figures = kind.run(config, out, validation_only=validation_only, progress=progress or _silent)
+    try:
+        figures = kind.run(config, out, validation_only=validation_only, progress=progress or _silent)
+    except BaseException:
+        if created and not any(out.iterdir()):  # refused before anything was written: leave no trace
+            out.rmdir()
+        raise
     return write_results(out, kind.name, str(config.get("name", kind.name)), figures,
                          validation_only=validation_only, seconds=time.perf_counter() - started)
 

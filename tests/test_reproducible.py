@@ -1,0 +1,47 @@
+"""Same config, same seed: the same weights and the same test accuracy to the last digit.
+
+`reproduce_kinds.py` runs a toy config of every config kind and fingerprints what it saved.
+Here it runs in two separate processes at once (each in its own private network namespace,
+since searches start Ray); the second trains the sweep's runs as Ray tasks instead of in its
+own process. A recipe also runs in this test's process. Every fingerprint must match.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from raytools import isolated
+
+import reproduce_kinds
+from rnnlab.experiments.kinds import KINDS
+
+SCRIPT = Path(reproduce_kinds.__file__)
+
+
+def _run_elsewhere(out: Path, sweep_workers: int) -> dict:
+    result = isolated([sys.executable, str(SCRIPT), str(out), "--sweep-workers", str(sweep_workers)], timeout=480)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+@pytest.mark.timeout(600)
+def test_every_config_kind_gives_the_same_weights_in_another_process_and_as_ray_tasks(tmp_path, imdb_archive,
+                                                                                       capsys):
+    with ThreadPoolExecutor(2) as pool:
+        here_then_there = pool.map(lambda args: _run_elsewhere(*args), [(tmp_path / "a", 1), (tmp_path / "b", 2)])
+        first, second = list(here_then_there)
+    assert set(first) == {"word2vec", *KINDS}  # a kind added to the registry needs a toy config there
+    for kind in first:
+        assert first[kind] == second[kind], kind
+    # Something was trained and scored (a fingerprint of nothing would match too).
+    assert first["recipe"]["weights"]["bundle"] and first["stack"]["test_accuracy"] > 0.6
+    assert len(first["sweep"]["runs"]) == 4 and len(first["tune"]["trials"]) == 2
+    assert all(run["test_accuracy"] is not None for run in first["sweep"]["runs"].values())
+
+    assert reproduce_kinds.main([str(tmp_path / "here"), "--kinds", "recipe"]) == 0
+    here = json.loads(capsys.readouterr().out)
+    assert here["word2vec"] == first["word2vec"] and here["recipe"] == first["recipe"]
