@@ -21,6 +21,7 @@ from raytools import install_ray_guard  # noqa: E402
 import rnnlab  # noqa: E402, F401  (selects the Keras backend first)
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CACHE_PREFIX = "rnnlab-test-cache-"
 
 
 def _data_dir() -> Path | None:
@@ -66,16 +67,36 @@ def pytest_configure(config):
     """Point rnnlab at the shared data and at a private cache before any fixture runs.
 
     Module-scoped fixtures (trained bundles) run before function-scoped ones, so this cannot
-    be a fixture. One cache per test session keeps the user's real cache untouched while the
-    parsed IMDB archive is still reused across tests.
+    be a fixture. One cache per test run keeps the user's real cache untouched while the
+    parsed IMDB archive is still reused across tests: the xdist controller makes it, and its
+    workers (started after this runs) inherit it. Cache writes are atomic renames, so workers
+    share it safely; a test that checks what is in the cache uses a folder of its own.
     """
     folder = _data_dir()
     if folder is not None:
         os.environ.setdefault("RNNLAB_DATA_DIR", str(folder))
-    config._rnnlab_cache = tempfile.mkdtemp(prefix="rnnlab-test-cache-")
-    os.environ["RNNLAB_CACHE_DIR"] = config._rnnlab_cache
+    inherited = os.environ.get("RNNLAB_CACHE_DIR", "")
+    if hasattr(config, "workerinput") and Path(inherited).name.startswith(CACHE_PREFIX):
+        config._rnnlab_cache = None  # the controller's: it removes it at the end
+    else:
+        config._rnnlab_cache = tempfile.mkdtemp(prefix=CACHE_PREFIX)
+        os.environ["RNNLAB_CACHE_DIR"] = config._rnnlab_cache
     os.environ["RNNLAB_OFFLINE"] = "1"  # tests never reach for the network by accident
     install_ray_guard()  # Ray starts only inside raytools.isolated's private network namespace
+
+
+# -- the slowest files first ------------------------------------------------------------------
+# xdist hands out whole files in collection order; started last, these would leave one worker
+# busy long after the other ran out of work. Measured: each takes 30 s to 2.5 min.
+SLOWEST_FIRST = ("test_reproducible.py", "test_tune.py", "test_scale_out.py", "test_bundle_kinds.py",
+                 "test_language_model.py", "test_bench_levers.py", "test_estimator.py", "test_serve_api.py",
+                 "test_own_data.py", "test_documented_commands.py", "test_stack.py", "test_experiments.py",
+                 "test_notebook.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
 
 
 # -- under CI a skip is a failure ----------------------------------------------------------------
@@ -112,7 +133,8 @@ def pytest_make_collect_report(collector):
 def pytest_unconfigure(config):
     import shutil
 
-    shutil.rmtree(getattr(config, "_rnnlab_cache", ""), ignore_errors=True)
+    if getattr(config, "_rnnlab_cache", None):
+        shutil.rmtree(config._rnnlab_cache, ignore_errors=True)
     if _XLA_CACHE is not None:
         shutil.rmtree(_XLA_CACHE, ignore_errors=True)
 

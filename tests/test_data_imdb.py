@@ -24,10 +24,18 @@ def _cache_files():
     return set(cache_dir().iterdir())
 
 
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A cache folder of the test's own: other tests (other xdist workers) write to the shared one meanwhile."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(folder))
+    return folder
+
+
 # Runs first in this module so the later tests read the cache it leaves behind.
-def test_second_load_comes_from_cache(imdb_archive, monkeypatch):
-    for old in cache_dir().glob("imdb-*.npz"):
-        old.unlink()
+def test_second_load_comes_from_cache(imdb_archive, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(tmp_path))  # a cache of its own: empty, and no other test's
     first = load_imdb("train", imdb_archive)
     caches = list(cache_dir().glob("imdb-*.npz"))
     assert len(caches) == 1 and caches[0].stat().st_size > 100_000_000
@@ -134,7 +142,7 @@ def test_non_utf8_review_is_replaced_and_counted(tmp_path):
     assert "caf\ufffd review" in train.texts
 
 
-def test_folder_without_a_class_is_rejected_and_nothing_cached(tmp_path):
+def test_folder_without_a_class_is_rejected_and_nothing_cached(tmp_path, private_cache):
     folder = _fake_tree(tmp_path)
     for review in (folder / "test" / "pos").iterdir():
         review.unlink()
@@ -151,7 +159,7 @@ def test_folder_without_the_layout_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["truncated", "random", "not-imdb"])
-def test_broken_archives_raise_and_leave_no_cache(imdb_archive, tmp_path, kind):
+def test_broken_archives_raise_and_leave_no_cache(imdb_archive, tmp_path, kind, private_cache):
     bad = tmp_path / "aclImdb_v1.tar.gz"
     if kind == "truncated":
         with open(imdb_archive, "rb") as f:
@@ -190,7 +198,7 @@ def test_default_location_accepts_an_extracted_copy(tmp_path, monkeypatch):
     assert len(load_imdb("train")) == 5
 
 
-def test_damaged_cache_is_rebuilt(tmp_path):
+def test_damaged_cache_is_rebuilt(tmp_path, private_cache):
     folder = _fake_tree(tmp_path)
     before = _cache_files()
     expected = load_imdb("train", folder).texts

@@ -246,8 +246,8 @@ def test_kill_during_word2vec_training_then_rerun(imdb_archive, tmp_path):
     finally:
         _kill_group(proc)
         proc.stderr.close()
-    for path in folder.glob("*.bin") if folder.exists() else []:
-        assert read_vectors(path).dim == 16  # any vectors file present is whole
+    for path in folder.glob("imdb-d16-w5-m2-e3-cbow-s7-n3000-*.bin") if folder.exists() else []:
+        assert read_vectors(path).dim == 16  # this command's vectors file, if present, is whole
     done = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr
     path = Path(json.loads(done.stdout)["path"])

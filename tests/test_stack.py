@@ -217,7 +217,7 @@ def test_the_gpu_stack_config_runs_at_toy_scale_on_the_cpu(tmp_path, imdb_archiv
     for member in config["members"]:
         if "recipe" in member:
             member = {**member, "model": {**member["model"], **tiny},
-                      "training": {**member["training"], "epochs": 1, "members": 2, "batch_size": 32}}
+                      "training": {**member["training"], "epochs": 1, "members": 1, "batch_size": 32}}
         members.append(member)
     config = {**config, "members": members, "data": {**config["data"], "limit": 600, "validation_split": 0.25}}
     results = run_stack(config, tmp_path, verbose=0)

@@ -46,7 +46,7 @@ learning_rate = 0.005
 batch_size = 32
 epochs = 2
 [search]
-trials = 4
+trials = 2
 concurrent = 2
 [space.model]
 units = {{ choice = [8, 16] }}
@@ -87,7 +87,7 @@ def test_tune_never_reads_test_data_and_resumes(tmp_path, reviews):
     first = isolated(command, timeout=400)
     assert first.returncode == 2 and "test.csv" in first.stderr + first.stdout, first.stdout[-2000:] + first.stderr
     trials = json.loads((out / "trials.json").read_text())["trials"]
-    assert len(trials) == 4 and all(t["val_accuracy"] is not None for t in trials)
+    assert len(trials) == 2 and all(t["val_accuracy"] is not None for t in trials)
     assert all(t["test_examples_read"] == 0 for t in trials)
     best = tomllib.loads((out / "best.toml").read_text())
     assert best["kind"] == "recipe" and "No test data was read" in best["selection"]["protocol"]
@@ -97,7 +97,7 @@ def test_tune_never_reads_test_data_and_resumes(tmp_path, reviews):
     second = isolated(command + ["--json"], timeout=400)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
-    assert results["trials"] == 4 and results["test_examples_read_by_search"] == 0  # resumed: no new trials
+    assert results["trials"] == 2 and results["test_examples_read_by_search"] == 0  # resumed: no new trials
     assert results["test_examples"] == 200
     # The accuracy reported is the saved bundle's on the test file. (A floor cannot say more: a
     # 2-epoch search on 600 reviews measured 0.565, with a standard error of 0.035.)

@@ -4,7 +4,7 @@
 the bundle's input kind, runs the compiled model and returns labelled predictions.
 """
 
-from rnnlab._lazy import lazy_exports
+from rnnlab._backend import lazy_exports
 
 # Names resolved on first use (PEP 562): they import Keras, which takes seconds.
 _EXPORTS = {

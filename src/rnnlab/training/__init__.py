@@ -4,7 +4,7 @@
 the engine under it; :class:`TrainResult` what both return.
 """
 
-from rnnlab._lazy import lazy_exports
+from rnnlab._backend import lazy_exports
 
 # Names resolved on first use (PEP 562): the engine imports Keras, which takes seconds, and
 # `rnnlab.training.config` (plain data) should not pay for it.
