@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export RNNLAB_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test install install-dev clean bench-serve bench-load
+.PHONY: demo test coverage install install-dev clean bench-serve bench-load
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
+
+# The JAX suite with line coverage of the package (code run in this process and its xdist
+# workers; CLI subprocesses are not counted): a table, and runs/coverage.json.
+coverage: install-dev
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --cov=rnnlab --cov-report=term:skip-covered --cov-report=json:runs/coverage.json
 
 bench-serve: install-dev
 	test -d runs/bench-lstm || $(BIN)/rnnlab train lstm --out runs/bench-lstm

@@ -24,7 +24,7 @@ import numpy as np
 DATA = {"dataset": "imdb", "seed": 3, "limit": 400}
 TINY_GRU = {"vocab_size": 1500, "maxlen": 48, "embedding_dim": 8, "mask_zero": True, "cell": "gru", "units": 4,
             "pooling": "max", "optimizer": "adam", "learning_rate": 0.01}
-TRAINING = {"epochs": 2, "batch_size": 32}
+TRAINING = {"epochs": 1, "batch_size": 32}
 
 
 def configs(vectors: Path, sweep_workers: int) -> dict[str, dict]:
@@ -45,8 +45,8 @@ def configs(vectors: Path, sweep_workers: int) -> dict[str, dict]:
                  "space": {"model": {"units": {"choice": [4, 6]}}}},
         "lm-finetune": {"kind": "lm-finetune", "name": "toy-lm",
                         "data": {"vocab_size": 800, "maxlen": 48, "validation_split": 0.25, "seed": 2, "limit": 300},
-                        "pretrain": {"embedding_dim": 8, "units": [12], "window": 20, "batch_size": 32, "epochs": 1.0,
-                                     "num_sampled": 64, "limit": 300},
+                        "pretrain": {"embedding_dim": 8, "units": [12], "window": 16, "batch_size": 32, "epochs": 1.0,
+                                     "num_sampled": 64, "limit": 200},
                         "finetune": {"batch_size": 32, "epochs": 1, "unfreeze_epochs": [1], "head_units": 4}},
         "auto": {"kind": "auto", "name": "toy-auto", "data": {**DATA, "vocab_size": 1000, "maxlen": 48},
                  "training": {"epochs": 1}, "baseline": "nbsvm"},
