@@ -30,13 +30,13 @@ demo: install
 
 test: install-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
 
 # The JAX suite with line coverage of the package (code run in this process and its xdist
 # workers; CLI subprocesses are not counted): a table, and runs/coverage.json.
 coverage: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q --cov=rnnlab --cov-report=term:skip-covered --cov-report=json:runs/coverage.json
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q --cov=rnnlab --cov-report=term:skip-covered --cov-report=json:runs/coverage.json
 
 bench-serve: install-dev
 	test -d runs/bench-lstm || $(BIN)/rnnlab train lstm --out runs/bench-lstm

@@ -86,7 +86,8 @@ def pytest_configure(config):
 
 
 # -- the slowest files first ------------------------------------------------------------------
-# xdist hands out whole files in collection order; started last, these would leave one worker
+# xdist hands out whole files in collection order (make test turns off its reordering by test
+# count, which would put one-test files last); started last, these would leave one worker
 # busy long after the other ran out of work. Measured: each takes 30 s to 2.5 min.
 SLOWEST_FIRST = ("test_reproducible.py", "test_tune.py", "test_scale_out.py", "test_bundle_kinds.py",
                  "test_language_model.py", "test_bench_levers.py", "test_estimator.py", "test_serve_api.py",
