@@ -5,5 +5,6 @@
 - `recipes`: the final-run protocols (recipe, stack, search, language-model fine-tuning,
   auto) and the linear baselines beside them;
 - `reproductions`: the textbook's five models and the "beyond" tasks;
-- `kinds`: the one registry of config kinds and the one writer of ``results.json``.
+- `kinds`: the one registry of config kinds (`run_config` runs any of them); `results`: the
+  one writer of ``results.json``; `sweep`: the sweep kind's runner (runs, then the report).
 """
