@@ -119,9 +119,20 @@ class Predictor:
         self.batch_size = batch_size
         padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
         self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
-        self.stateful = self.forward_pass.stateful
-        self.compiled = self.forward_pass.compiled
-        self.buckets = self.forward_pass.bucket_lengths(inputs.maxlen) if padding else None
+
+    @property
+    def stateful(self) -> bool:
+        return self.forward_pass.stateful
+
+    @property
+    def compiled(self):
+        """The compiled model (None for a stateful model, read chunk by chunk)."""
+        return self.forward_pass.compiled
+
+    @property
+    def buckets(self) -> tuple[int, ...] | None:
+        """The length buckets rows are read in (None: padded to maxlen)."""
+        return self.forward_pass.bucket_lengths(self.inputs.maxlen) if self.forward_pass.padding else None
 
     @property
     def kind(self) -> str:

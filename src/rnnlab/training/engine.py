@@ -356,12 +356,16 @@ def _rows(x) -> int:
     return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
 
 
+def score(model, spec: ModelSpec, data, x, y) -> dict:
+    """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them."""
+    return evaluate(model, x, y, data.class_names, spec=spec, padding=getattr(data.preprocessor, "padding", None))
+
+
 def score_test(model, spec: ModelSpec, data) -> dict | None:
     """Test metrics, when the data carries a test split (read once, after training)."""
     if data.x_test is None or not _rows(data.x_test):
         return None
-    return evaluate(model, data.x_test, data.y_test, data.class_names, spec=spec,
-                    padding=getattr(data.preprocessor, "padding", None))
+    return score(model, spec, data, data.x_test, data.y_test)
 
 
 def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Preprocessor, seed: int) -> dict:

@@ -32,8 +32,7 @@ from rnnlab.configfile import check_keys
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
-from rnnlab.training.engine import fit, prepare_for, score_test
-from rnnlab.training.metrics import evaluate
+from rnnlab.training.engine import fit, prepare_for, score, score_test
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
              "test_fraction", "text_column", "label_column", "field_columns")
@@ -108,8 +107,7 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
         "config": config,
     }
     if has_validation:
-        validation = evaluate(result.model, data.x_val, data.y_val, data.class_names, spec=spec,
-                              padding=data.preprocessor.padding)
+        validation = score(result.model, spec, data, data.x_val, data.y_val)
         results["validation_accuracy"] = round(validation["accuracy"], 5)
         results["member_validation_accuracy"] = [round(max(t.history["val_accuracy"]), 5) for t in trained]
         results["best_epoch"] = [1 + max(range(len(t.history["val_accuracy"])),

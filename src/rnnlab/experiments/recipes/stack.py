@@ -152,10 +152,15 @@ class StackSplit:
         return list(self.train.class_names)
 
 
+def _load(data: dict, *, with_test: bool):
+    """The stack's (train, test) splits of its [data] table."""
+    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
+    return load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=with_test, **source)
+
+
 def load_stack_split(data: dict) -> StackSplit:
     """The training split of the stack's dataset, cut into fit and validation rows (test not read)."""
-    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
-    train, _ = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=False, **source)
+    train, _ = _load(data, with_test=False)
     fit_rows, val_rows = split_validation(len(train), float(data["validation_split"]), int(data["seed"]),
                                           required=True)
     return StackSplit(train, fit_rows, val_rows)
@@ -189,8 +194,7 @@ def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verb
 
 def score_stack_test(stack: StackBundle, data: dict, figures: list[dict]) -> dict:
     """Read the test split once: the stack's metrics, and each member's test accuracy into ``figures``."""
-    source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
-    _, test = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), **source)
+    _, test = _load(data, with_test=True)
     labels = np.asarray(test.labels)
     member_probs = stack.predictor.parts(test.texts)
     for figure, probs in zip(figures, member_probs):
