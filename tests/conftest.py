@@ -14,6 +14,18 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     _XLA_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="rnnlab-test-xla-")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 << 30))  # a size limit makes writes take a lock
+# LLVM's optimisation level 1 instead of 3 for the code XLA generates: the same operations, so
+# the same results to the last digit on the models measured (the textbook LSTM trained at both
+# levels reached the same test accuracy), compiled about a fifth faster, and no slower to run at
+# test sizes. Tests compile far more than they run. A level already in XLA_FLAGS is kept.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=1".strip()
+
+# Heavy fixtures (trained bundles) are built once per test run, by whichever xdist worker asks
+# first, in a folder the controller makes here and its workers inherit (see `built_once`).
+_SHARED_FIXTURES = None
+if "RNNLAB_TEST_SHARED" not in os.environ:
+    _SHARED_FIXTURES = os.environ["RNNLAB_TEST_SHARED"] = tempfile.mkdtemp(prefix="rnnlab-test-shared-")
 
 import pytest  # noqa: E402
 from raytools import install_ray_guard  # noqa: E402
@@ -53,14 +65,53 @@ def amazon_file() -> Path:
     return _require("amazon_polarity_sample.ft.txt")
 
 
-@pytest.fixture(scope="session")
-def lstm_bundle(tmp_path_factory, imdb_archive):
-    """The textbook LSTM trained on 5,000 real reviews, saved as a bundle: (TrainResult, folder)."""
-    from rnnlab.training.engine import train
+def built_once(name: str, build) -> tuple[dict, Path]:
+    """``build(folder) -> facts`` run once per test run for all xdist workers: (facts, folder).
 
-    out = tmp_path_factory.mktemp("bundles") / "lstm"
-    result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
-    return result, out
+    The first worker to ask builds under a file lock while the others wait, then reads what it
+    left. `facts` (JSON) carry what only the builder's process knew, such as in-memory results.
+    A build that failed half-way is removed and made again.
+    """
+    import json
+    import shutil
+
+    from filelock import FileLock
+
+    root = Path(os.environ["RNNLAB_TEST_SHARED"])
+    folder, done = root / name, root / f"{name}.json"
+    with FileLock(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            facts = build(folder)
+            done.write_text(json.dumps(facts), encoding="utf-8")
+    return json.loads(done.read_text(encoding="utf-8")), folder
+
+
+# Texts whose probabilities `lstm_bundle` records from the freshly trained model, before saving.
+LSTM_REFERENCE_TEXTS = ["An excellent movie!", "Don't watch this movie - poor acting, poor script, bad direction.",
+                        "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillogrumph!"]
+
+
+@pytest.fixture(scope="session")
+def lstm_bundle(imdb_archive):
+    """The textbook LSTM trained on 5,000 real reviews, saved as a bundle: (facts, folder).
+
+    Built once per run. `facts` hold the training result as the trainer returned it: ``params``,
+    ``test`` (its test metrics), ``history``, and ``reference`` (texts -> the in-memory model's
+    positive probabilities). Treat the folder as read-only; copy it to change it.
+    """
+
+    def build(out: Path) -> dict:
+        import numpy as np
+
+        from rnnlab.training.engine import train
+
+        result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
+        direct = result.model.predict(result.preprocessor.transform(LSTM_REFERENCE_TEXTS), verbose=0)
+        return {"params": result.params, "test": result.test, "history": result.history,
+                "reference": {"texts": LSTM_REFERENCE_TEXTS, "probabilities": np.asarray(direct).reshape(-1).tolist()}}
+
+    return built_once("lstm", build)
 
 
 def pytest_configure(config):
@@ -136,17 +187,21 @@ def pytest_unconfigure(config):
 
     if getattr(config, "_rnnlab_cache", None):
         shutil.rmtree(config._rnnlab_cache, ignore_errors=True)
-    if _XLA_CACHE is not None:
-        shutil.rmtree(_XLA_CACHE, ignore_errors=True)
+    for made_here in (_XLA_CACHE, _SHARED_FIXTURES):
+        if made_here is not None:
+            shutil.rmtree(made_here, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def small_bundle(tmp_path_factory, amazon_file) -> Path:
+def small_bundle(amazon_file) -> Path:
     """A small LSTM bundle trained for one epoch on 300 Amazon reviews (seconds): a real bundle
-    for tests about files, commands and the service rather than about accuracy. Treat it as
-    read-only; copy it to change it."""
-    from rnnlab.training.engine import train
+    for tests about files, commands and the service rather than about accuracy. Built once per
+    run; treat it as read-only and copy it to change it."""
 
-    out = tmp_path_factory.mktemp("small") / "bundle"
-    train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
-    return out
+    def build(out: Path) -> dict:
+        from rnnlab.training.engine import train
+
+        train("lstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
+        return {}
+
+    return built_once("small", build)[1]

@@ -2,6 +2,8 @@
 
 import io
 import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -21,7 +23,7 @@ def _member_text(archive, name: str) -> str:
 
 
 def _cache_files():
-    return set(cache_dir().iterdir())
+    return set(cache_dir().glob("*.npz"))
 
 
 @pytest.fixture
@@ -206,6 +208,23 @@ def test_damaged_cache_is_rebuilt(tmp_path, private_cache):
     cache.write_bytes(b"not an npz")
     assert load_imdb("train", folder).texts == expected
     assert cache.stat().st_size > 100
+
+
+def test_loads_started_together_parse_once(tmp_path, private_cache, monkeypatch):
+    folder = _fake_tree(tmp_path)
+    parses, read_folder = [], imdb_module._read_folder
+
+    def slow_parse(root):
+        parses.append(root)
+        time.sleep(1.0)  # long enough for the other load to miss the cache too
+        return read_folder(root)
+
+    monkeypatch.setattr(imdb_module, "_read_folder", slow_parse)
+    with ThreadPoolExecutor(2) as pool:
+        loaded = list(pool.map(lambda split: load_imdb(split, folder), ["train", "test"]))
+    assert len(parses) == 1  # the second waited for the first's cache instead of parsing again
+    assert len(loaded[0]) == 5 and loaded[1].ratings.tolist() == [3, 7, 9]
+    assert len(_cache_files()) == 1
 
 
 def test_unwritable_cache_still_loads(tmp_path, monkeypatch):

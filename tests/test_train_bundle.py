@@ -15,15 +15,17 @@ OOV_REVIEW = "Zorblax quixotrane flibbertigibbet snarfwobble glorptastic vexillo
 
 @pytest.mark.smoke
 def test_training_beats_chance_and_reports_metrics(lstm_bundle):
-    result, out = lstm_bundle
-    assert result.params == 264_353
-    assert result.test["examples"] == 5000
-    assert result.test_accuracy > 0.65, result.test
-    cm = np.array(result.test["confusion_matrix"])
+    trained, out = lstm_bundle
+    assert trained["params"] == 264_353
+    assert trained["test"]["examples"] == 5000
+    assert trained["test"]["accuracy"] > 0.65, trained["test"]
+    cm = np.array(trained["test"]["confusion_matrix"])
     assert cm.sum() == 5000 and cm.shape == (2, 2)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["params"] == 264_353
+    assert metrics["test"]["accuracy"] == trained["test"]["accuracy"]
     assert len(metrics["history"]["val_accuracy"]) == 4
+    assert metrics["history"]["val_accuracy"] == trained["history"]["val_accuracy"]
     assert metrics["backend"] in ("jax", "torch", "tensorflow")
     assert metrics["seed"] == 1
     assert {"model.keras", "preprocessing.json", "spec.json", "metrics.json", "training_curves.png", "logs"} <= {
@@ -33,9 +35,10 @@ def test_training_beats_chance_and_reports_metrics(lstm_bundle):
 
 @pytest.mark.smoke
 def test_bundle_round_trip_gives_identical_predictions(lstm_bundle):
-    result, out = lstm_bundle
-    texts = ["An excellent movie!", "Don't watch this movie - poor acting, poor script, bad direction.", OOV_REVIEW]
-    direct = np.asarray(result.model.predict(result.preprocessor.transform(texts), verbose=0)).reshape(-1)
+    trained, out = lstm_bundle
+    texts = trained["reference"]["texts"]  # two reviews, then OOV_REVIEW
+    assert texts[2] == OOV_REVIEW
+    direct = trained["reference"]["probabilities"]  # the trained model's, in memory, before saving
     loaded = rnnlab.load(out)
     predictions = loaded.predict(texts)
     np.testing.assert_allclose([p.probabilities["pos"] for p in predictions], direct, rtol=1e-5, atol=1e-6)

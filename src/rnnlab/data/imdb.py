@@ -19,7 +19,7 @@ import numpy as np
 
 from rnnlab.data.dataset import TextDataset
 from rnnlab.data.locate import cache_dir, data_dir, locate
-from rnnlab.data.textcache import pack_texts, read_npz, unpack_texts, write_npz
+from rnnlab.data.textcache import building, pack_texts, read_npz, unpack_texts, write_npz
 from rnnlab.errors import DataFormatError, DataNotFoundError, unknown_name
 from rnnlab.progress import task
 
@@ -70,7 +70,10 @@ def load_imdb(split: str = "train", path=None) -> TextDataset:
         keys.append(f"{split}_labels")
     arrays = read_npz(cache, keys)
     if arrays is None:
-        arrays = _parse_and_cache(source, cache)
+        with building(cache):  # another process parsing the same archive: wait, then read its cache
+            arrays = read_npz(cache, keys)
+            if arrays is None:
+                arrays = _parse_and_cache(source, cache)
     texts = unpack_texts(arrays[f"{split}_text"], arrays[f"{split}_offsets"])
     if not texts:
         raise DataFormatError(f"{source} holds no {split!r} reviews: {_LAYOUT_HELP}.")
@@ -147,6 +150,7 @@ def _parse_and_cache(source: Path, cache: Path) -> dict[str, np.ndarray]:
     for stale in cache.parent.glob(cache.name.rsplit("-", 1)[0] + "-*.npz"):
         if stale != cache:
             stale.unlink(missing_ok=True)
+            stale.with_name(stale.name + ".lock").unlink(missing_ok=True)
     return arrays
 
 

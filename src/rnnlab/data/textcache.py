@@ -7,6 +7,7 @@ rebuilds from it in a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from pathlib import Path
 
@@ -47,3 +48,26 @@ def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray] | None:
             return {key: npz[key] for key in keys}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
+
+
+@contextlib.contextmanager
+def building(path: Path):
+    """Hold a lock on building the cache file ``path`` for the length of the block.
+
+    Two processes that miss the same cache at once (two commands started together, workers of
+    one job) would both do the slow parse; with this, the second waits and then reads what the
+    first wrote. Where no lock file can be made (a read-only cache folder) it goes on unlocked.
+    """
+    from filelock import FileLock
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path.with_name(path.name + ".lock"))
+        lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
