@@ -10,7 +10,7 @@ import pytest
 
 import rnnlab.data.imdb as imdb_module
 from rnnlab.data import cache_dir, load_imdb
-from rnnlab.errors import DataFormatError, DataNotFoundError, UnknownNameError
+from rnnlab.errors import DataFormatError, DataNotFoundError, InvalidInputError, UnknownNameError
 
 
 def _member_text(archive, name: str) -> str:
@@ -224,6 +224,25 @@ def test_loads_started_together_parse_once(tmp_path, private_cache, monkeypatch)
         loaded = list(pool.map(lambda split: load_imdb(split, folder), ["train", "test"]))
     assert len(parses) == 1  # the second waited for the first's cache instead of parsing again
     assert len(loaded[0]) == 5 and loaded[1].ratings.tolist() == [3, 7, 9]
+    assert len(_cache_files()) == 1
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    with pytest.raises(InvalidInputError, match="RNNLAB_CACHE_DIR") as caught:
+        load_imdb("train", _fake_tree(tmp_path))
+    assert "a-file/cache" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_cache_that_cannot_be_locked_still_loads(tmp_path, private_cache, monkeypatch):
+    import filelock
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refused)
+    assert len(load_imdb("train", _fake_tree(tmp_path))) == 5  # parsed without the lock, and cached
     assert len(_cache_files()) == 1
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rnnlab.data.download import download
-from rnnlab.errors import DataNotFoundError
+from rnnlab.errors import DataNotFoundError, InvalidInputError
 
 DATA_DIR_ENV = "RNNLAB_DATA_DIR"
 CACHE_DIR_ENV = "RNNLAB_CACHE_DIR"
@@ -30,7 +30,13 @@ def cache_dir() -> Path:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
         folder = base / "rnnlab"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidInputError(
+            f"Cannot use {folder} as rnnlab's cache folder ({err.strerror or err}); set {CACHE_DIR_ENV} "
+            f"to a folder that can be created and written."
+        ) from None
     return folder
 
 
