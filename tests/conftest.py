@@ -75,11 +75,11 @@ def built_once(name: str, build) -> tuple[dict, Path]:
     import json
     import shutil
 
-    from filelock import FileLock
+    from rnnlab.data.textcache import building
 
     root = Path(os.environ["RNNLAB_TEST_SHARED"])
     folder, done = root / name, root / f"{name}.json"
-    with FileLock(root / f"{name}.lock"):
+    with building(done):
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
             facts = build(folder)

@@ -60,14 +60,13 @@ def building(path: Path):
     """
     from filelock import FileLock
 
+    lock = FileLock(path.with_name(path.name + ".lock"))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(path.with_name(path.name + ".lock"))
         lock.acquire()
     except OSError:
-        yield
-        return
+        lock = None
     try:
         yield
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
