@@ -33,6 +33,7 @@ WORKERS = {
     # key: (module, environment, python: None = this one)
     "rnnlab": ("rnnlab_worker", {}, RNNLAB_PYTHON),
     "rnnlab-1thread": ("rnnlab_worker", {"XLA_FLAGS": XLA_ONE_THREAD}, RNNLAB_PYTHON),
+    "rnnlab-keras": ("rnnlab_worker", {"RNNLAB_RECURRENT_KERNEL": "keras"}, RNNLAB_PYTHON),
     "textbook-tf": ("peers.textbook_worker", {"KERAS_BACKEND": "tensorflow"}, None),
     "textbook-jax": ("peers.textbook_worker", {"KERAS_BACKEND": "jax"}, None),
     "torch": ("peers.torch_worker", {}, None),

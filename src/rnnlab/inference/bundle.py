@@ -27,6 +27,7 @@ from rnnlab.inference.explain import (
 from rnnlab.inference.predictor import Prediction, Predictor, PredictsThrough
 from rnnlab.inference.stack import STACK_FILE, Member, StackBundle, read_stack
 from rnnlab.models import ModelSpec
+from rnnlab.models.kernels import accelerate
 from rnnlab.training.linear import NGRAM_FILE, NgramModel
 from rnnlab.training.saving import (
     METRICS_FILE,
@@ -88,6 +89,7 @@ class Bundle(PredictsThrough):
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise RnnlabError(f"Cannot load {path / MODEL_FILE}: {reason}. The file is damaged; retrain the "
                               "model.") from exc
+        accelerate(model)
         inputs = load_inputs(path / PREPROCESSING_FILE)
         spec = ModelSpec.from_dict(_object(read_json(path / SPEC_FILE, "Model spec"), path / SPEC_FILE))
         metrics = _object(read_json(path / METRICS_FILE, "Metrics"), path / METRICS_FILE) \

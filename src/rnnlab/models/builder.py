@@ -15,6 +15,7 @@ from keras import layers
 from rnnlab.errors import InvalidInputError
 from rnnlab.models.cell_loop import CellLoopClassifier
 from rnnlab.models.inputs import build_order
+from rnnlab.models.kernels import accelerate
 from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
 from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 
@@ -33,6 +34,7 @@ def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
         model = _build_layers(spec)
     if spec.embedding_matrix:
         _load_embedding(model, spec)
+    accelerate(model)
     if compile:
         compile_model(model, spec)
     return model

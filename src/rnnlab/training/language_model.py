@@ -29,6 +29,7 @@ from rnnlab.configfile import from_fields
 from rnnlab.data import load_imdb
 from rnnlab.encoding.prepare import PreparedData
 from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.models.kernels import accelerate
 from rnnlab.files import staged_folder, write_json
 from rnnlab.text import Preprocessor
 from rnnlab.training.config import TrainingConfig
@@ -219,7 +220,7 @@ def build_language_model(settings: LMSettings, compile: bool = True) -> keras.Mo
     if settings.output_dropout:
         x = layers.Dropout(settings.output_dropout, name="output_dropout")(x)
     nll = NextTokenLoss(settings.vocab_size, settings.num_sampled, seed=settings.seed, name="next_token")([x, targets])
-    model = keras.Model([tokens, targets], nll, name="lstm_language_model")
+    model = accelerate(keras.Model([tokens, targets], nll, name="lstm_language_model"))
     if compile:
         compile_language_model(model, settings)
     return model
