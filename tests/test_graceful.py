@@ -117,3 +117,20 @@ def test_ctrl_c_during_training_keeps_nothing_half_written(amazon_file, tmp_path
     assert last.startswith("interrupted:") and "rerun" in last
     assert b"Traceback" not in rest
     assert list(tmp_path.iterdir()) == []  # no bundle, no staged folder
+
+
+@pytest.mark.timeout(60)
+def test_engine_callbacks_keep_batches_asynchronous():
+    """The engine's own callbacks (Ctrl-C check, progress) leave Keras' batch-end calls asynchronous:
+    a callback that is not `async_safe` with a batch-end hook makes every batch wait for the last."""
+    import keras
+
+    from rnnlab.training.engine import EpochProgress, InterruptCheck
+
+    assert keras.callbacks.CallbackList([InterruptCheck(), EpochProgress()])._async_train
+
+    class Blocking(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert not keras.callbacks.CallbackList([InterruptCheck(), Blocking()])._async_train  # what the check guards

@@ -200,3 +200,21 @@ def test_kernel_threads_follow_the_environment(monkeypatch):
     assert kernels.threads() == 1
     monkeypatch.delenv("RNNLAB_WORKER_THREADS")
     assert kernels.threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.timeout(300)
+def test_trained_with_keras_layers_predicts_the_same_with_kernels(amazon_file, tmp_path, monkeypatch):
+    """The reverse: a bidirectional LSTM bundle trained on Keras' layers, loaded with the kernels."""
+    from rnnlab.inference.bundle import Bundle
+    from rnnlab.training.engine import train
+
+    monkeypatch.setenv(kernels.KERNEL_ENV, "keras")
+    out = tmp_path / "bilstm"
+    train("bilstm", dataset=str(amazon_file), limit=300, epochs=1, vocab_size=2000, maxlen=64, out=out, verbose=0)
+    texts = ["Broke after two days.", "Exactly what I wanted, works great.", "ok"]
+    through_keras = Bundle.load(out).predict(texts)
+    monkeypatch.delenv(kernels.KERNEL_ENV)
+    loaded = Bundle.load(out)
+    assert any(uses_kernel(layer) for layer in loaded.model._flatten_layers())
+    for a, b in zip(through_keras, loaded.predict(texts)):
+        assert abs(a.probability - b.probability) < 1e-5

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -194,6 +195,7 @@ class Epochs:
         self._bars = None
         self._batches = None
         self._started = 0.0
+        self._lock = threading.Lock()
 
     def begin(self, epochs: int | None, steps: int | None) -> None:
         self.epochs, self.steps = epochs, steps
@@ -217,9 +219,10 @@ class Epochs:
             self._batches = self._bars.add_task(f"epoch {epoch + 1}", total=self.steps, info="")
 
     def batch_end(self, logs: dict | None) -> None:
-        self._step += 1
-        if self._bars is not None and self._batches is not None:
-            self._bars.update(self._batches, advance=1, info=self._shown(logs))
+        with self._lock:  # Keras may call this from its callback threads
+            self._step += 1
+            if self._bars is not None and self._batches is not None:
+                self._bars.update(self._batches, advance=1, info=self._shown(logs))
 
     def epoch_end(self, epoch: int, logs: dict | None) -> None:
         if self.how == "lines":

@@ -301,12 +301,20 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
 
 
 class InterruptCheck(keras.callbacks.Callback):
-    """Raise a Ctrl-C that JAX's array conversion swallowed, at the next batch (see `rnnlab._interrupt`)."""
+    """Raise a Ctrl-C that JAX's array conversion swallowed, at the next batch (see `rnnlab._interrupt`).
 
-    def on_train_batch_end(self, batch, logs=None):
+    It checks as a batch begins, not as one ends: a callback with a batch-end hook that is not
+    `async_safe` makes Keras turn every batch's logs into Python numbers on the spot, which waits
+    for the batch to finish before the next is sent. Measured on the textbook LSTM (5,000
+    reviews, second epoch, two rounds, load average 1.3-1.7): 932-963 samples/s on Keras' layers
+    with an empty batch-end hook against 1,189-1,196 with a batch-begin one; 1,964-2,015 against
+    2,202-2,364 with rnnlab's recurrent kernels.
+    """
+
+    def on_train_batch_begin(self, batch, logs=None):
         _interrupt.check()
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_begin(self, batch, logs=None):
         _interrupt.check()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -314,7 +322,13 @@ class InterruptCheck(keras.callbacks.Callback):
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """Feed Keras' epochs and batches to `rnnlab.progress.Epochs`, which draws them on stderr."""
+    """Feed Keras' epochs and batches to `rnnlab.progress.Epochs`, which draws them on stderr.
+
+    `async_safe`: Keras hands its batch-end calls to a thread, with the logs, so drawing never
+    holds up the next batch (`Epochs.batch_end` takes a lock).
+    """
+
+    async_safe = True
 
     def on_train_begin(self, logs=None):
         self._shown = progress.Epochs()
