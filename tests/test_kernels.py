@@ -218,3 +218,36 @@ def test_trained_with_keras_layers_predicts_the_same_with_kernels(amazon_file, t
     assert any(uses_kernel(layer) for layer in loaded.model._flatten_layers())
     for a, b in zip(through_keras, loaded.predict(texts)):
         assert abs(a.probability - b.probability) < 1e-5
+
+
+NO_COMPILER = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+import rnnlab
+import keras
+import numpy as np
+from rnnlab.models import kernels
+from rnnlab.models.kernels import accelerate, uses_kernel
+model = accelerate(keras.Sequential([keras.Input((5, 3)), keras.layers.GRU(4)]))
+print("KERNEL", uses_kernel(model.layers[0]), model(np.ones((2, 5, 3), "float32")).shape)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_without_a_compiler_keras_layers_run_and_it_is_said_once(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CXX": str(tmp_path / "no-such-compiler"), "RNNLAB_KERNEL_DIR": str(tmp_path / "kernels")}
+    done = subprocess.run([sys.executable, "-c", NO_COMPILER], capture_output=True, text=True, env=env, timeout=110)
+    assert done.returncode == 0, done.stderr
+    assert "KERNEL False (2, 4)" in done.stdout
+    said = [line for line in done.stderr.splitlines() if "recurrent kernels are not available" in line]
+    assert len(said) == 1 and "no-such-compiler" in said[0], done.stderr
+
+
+def test_kernel_folder_follows_the_environment(tmp_path, monkeypatch):
+    from rnnlab.models.kernels.build import library_path
+
+    monkeypatch.setenv("RNNLAB_KERNEL_DIR", str(tmp_path))
+    assert library_path().parent == tmp_path

@@ -8,8 +8,9 @@ model saved after training with the kernels loads and predicts with Keras' layer
 reverse; `RNNLAB_RECURRENT_KERNEL=keras` turns the kernels off.
 
 A layer uses the kernel when all of these hold, and Keras' own loop otherwise: the JAX backend
-on CPU, float32, the default activations (tanh, sigmoid), no recurrent dropout while training,
-no `unroll`, and a cell the kernels implement (`LSTM`). Masks, `go_backwards`,
+on CPU, no Keras distribution (data-parallel training shards the batch), float32, the default
+activations (tanh, sigmoid), no recurrent dropout while training, no `unroll`, and a layer
+class the kernels implement (`SimpleRNN`, `LSTM`, `GRU` with either reset convention). Masks, `go_backwards`,
 `return_sequences`, `return_state`, initial and stateful states and dropout on the inputs all
 keep Keras' semantics.
 """

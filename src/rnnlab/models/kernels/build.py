@@ -2,10 +2,14 @@
 
 The library is built for this CPU (`-march=native`) against the XLA FFI headers of the
 installed jaxlib, so its file name carries a digest of the source, the flags, the compiler,
-jaxlib's version and the CPU's features: a change to any of them builds a new file, and a cache
-folder shared by different machines never hands one of them another's instructions. `make
-install` builds it (`python -m rnnlab.models.kernels`); otherwise the first model that needs it
-does, under a lock, so processes started together build it once.
+jaxlib's version and the CPU's features: a change to any of them builds a new file, and a folder
+shared by different machines never hands one of them another's instructions. `make install`
+builds it (`python -m rnnlab.models.kernels`); otherwise the first model that needs it does,
+under a lock, so processes started together build it once.
+
+It is part of the installation, not of the data cache: it lives in ``$RNNLAB_KERNEL_DIR``, else
+in a ``build`` folder beside this file when the installation is writable, else in rnnlab's
+cache folder. Emptying the data cache does not rebuild it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 SOURCE = Path(__file__).with_name("recurrent.cc")
 FLAGS = ("-O3", "-march=native", "-fno-trapping-math", "-std=c++17", "-shared", "-fPIC")
 COMPILER_ENV = "CXX"
+KERNEL_DIR_ENV = "RNNLAB_KERNEL_DIR"
 
 
 class KernelBuildError(RuntimeError):
@@ -53,11 +58,22 @@ def _compiler_version(cxx: str) -> str:
         return ""
 
 
+def library_dir() -> Path:
+    """The folder of compiled kernels (see the module's note)."""
+    explicit = os.environ.get(KERNEL_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    beside = SOURCE.parent / "build"
+    if os.access(beside if beside.is_dir() else SOURCE.parent, os.W_OK):
+        return beside
+    from rnnlab.data.locate import cache_dir
+
+    return cache_dir() / "kernels"
+
+
 def library_path(cxx: str | None = None) -> Path:
     """Where this machine's build of the kernels lives (whether or not it is built yet)."""
     import jaxlib
-
-    from rnnlab.data.locate import cache_dir
 
     cxx = cxx or compiler() or "c++"
     digest = hashlib.sha256()
@@ -65,7 +81,7 @@ def library_path(cxx: str | None = None) -> Path:
                  jaxlib.__version__.encode(), _cpu_features().encode(), platform.machine().encode()):
         digest.update(part)
         digest.update(b"\0")
-    return cache_dir() / "kernels" / f"recurrent-{digest.hexdigest()[:16]}.so"
+    return library_dir() / f"recurrent-{digest.hexdigest()[:16]}.so"
 
 
 def build() -> Path:
@@ -80,7 +96,10 @@ def build() -> Path:
     target = library_path(cxx)
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise KernelBuildError(f"cannot make {target.parent} ({err.strerror or err}); set {KERNEL_DIR_ENV}") from None
     with building(target):
         if target.exists():  # built by another process while this one waited
             return target

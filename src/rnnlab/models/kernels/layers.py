@@ -10,7 +10,7 @@ defer to the class's own `inner_loop` when a setting is outside what the kernel 
 from __future__ import annotations
 
 import jax.numpy as jnp
-from keras import activations, layers, tree
+from keras import activations, distribution, layers, tree
 
 from rnnlab.models.kernels import threads
 
@@ -18,7 +18,8 @@ from rnnlab.models.kernels import threads
 def _plain_settings(layer, sequences, training) -> bool:
     cell = layer.cell
     return (
-        not layer.unroll
+        distribution.distribution() is None  # a sharded batch is left to XLA's partitioner and Keras' loop
+        and not layer.unroll
         and not (training and getattr(cell, "recurrent_dropout", 0))
         and not (training and cell.dropout and getattr(cell, "implementation", 2) == 1)
         and cell.activation is activations.tanh
