@@ -61,15 +61,15 @@ def _differences(reference, fast, x):
     weights = [v.value for v in reference.trainable_variables]
     wrt_inputs = not np.issubdtype(x.dtype, np.integer)
     argnums = (0, 1) if wrt_inputs else 0
-    ga = jax.grad(lambda w, i: loss(reference, w, i), argnums=argnums)(weights, x)
-    gb = jax.grad(lambda w, i: loss(fast, w, i), argnums=argnums)(weights, x)
+    ga = jax.jit(jax.grad(lambda w, i: loss(reference, w, i), argnums=argnums))(weights, x)
+    gb = jax.jit(jax.grad(lambda w, i: loss(fast, w, i), argnums=argnums))(weights, x)
     grads = max(float(jnp.max(jnp.abs(a - b)) / (1.0 + jnp.max(jnp.abs(a))))
                 for a, b in zip(jax.tree.leaves(ga), jax.tree.leaves(gb)))
     return forward, grads
 
 
 @pytest.mark.timeout(600)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cell=st.sampled_from(sorted(CELLS)),
     batch=st.integers(1, 14),
@@ -87,7 +87,7 @@ def test_kernels_match_keras_layers(cell, batch, steps, units, features, masked,
                                     wrapper, seed):
     rng = np.random.default_rng(seed)
     if masked:
-        x = rng.integers(0, 40, size=(batch, steps))
+        x = rng.integers(0, 40, size=(batch, steps)).astype("int32")
         x[rng.random((batch, steps)) < 0.3] = 0  # padding anywhere, whole rows of it included
     else:
         x = rng.normal(size=(batch, steps, features)).astype("float32")
@@ -95,8 +95,8 @@ def test_kernels_match_keras_layers(cell, batch, steps, units, features, masked,
     options = dict(go_backwards=backwards, return_sequences=sequences, use_bias=bias)
 
     def build(h):
-        if wrapper == "bidirectional":
-            return layers.Bidirectional(make(units, **options))(h)
+        if wrapper == "bidirectional":  # its backward copy reverses; Keras refuses go_backwards inside
+            return layers.Bidirectional(make(units, **{**options, "go_backwards": False}))(h)
         if wrapper == "stacked":
             return make(units, **{**options, "return_state": True})(make(units + 1, return_sequences=True)(h))
         if wrapper == "zero-output":

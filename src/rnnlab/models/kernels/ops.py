@@ -18,8 +18,8 @@ import jax.numpy as jnp
 from rnnlab.models.kernels.build import build
 
 _TARGETS = {
-    "lstm_forward": "RnnlabLstmForward", "lstm_backward": "RnnlabLstmBackward",
-    "gru_forward": "RnnlabGruForward", "gru_backward": "RnnlabGruBackward",
+    "lstm_forward": "RnnlabLstmForward", "lstm_backward": "RnnlabLstmBackward", "lstm_predict": "RnnlabLstmPredict",
+    "gru_forward": "RnnlabGruForward", "gru_backward": "RnnlabGruBackward", "gru_predict": "RnnlabGruPredict",
     "simple_forward": "RnnlabSimpleForward", "simple_backward": "RnnlabSimpleBackward",
 }
 _lock = threading.Lock()
@@ -59,8 +59,11 @@ def lstm(x, mask, w, u, b, h0, c0, reverse: bool = False, threads: int = 1):
     states by step (a masked step repeats the previous one); with ``reverse`` step s reads
     input time T-1-s, as Keras' ``go_backwards``.
     """
-    hs, cs, _ = _lstm_forward(x, mask, w, u, b, h0, c0, reverse, threads)
-    return hs, cs[:, -1]
+    batch, steps, _ = x.shape
+    units = u.shape[0]
+    # Not differentiated (prediction): the call that keeps no gates or cell states.
+    call = jax.ffi.ffi_call("rnnlab_lstm_predict", (_shape(batch, steps, units), _shape(batch, units)))
+    return call(x, mask, w, u, b, h0, c0, reverse=reverse, threads=threads)
 
 
 def _lstm_fwd(x, mask, w, u, b, h0, c0, reverse, threads):
@@ -91,7 +94,10 @@ def gru(x, mask, w, u, b, h0, reverse: bool = False, reset_after: bool = True, t
     w [D, 3H], u [H, 3H] as Keras' GRUCell holds them (gates z, r, h); b [3H], or [2, 3H]
     (input and recurrent biases) with ``reset_after``.
     """
-    return _gru_forward(x, mask, w, u, b, h0, reverse, reset_after, threads)[0]
+    batch, steps, _ = x.shape
+    # Not differentiated (prediction): the call that keeps no residuals.
+    call = jax.ffi.ffi_call("rnnlab_gru_predict", _shape(batch, steps, u.shape[0]))
+    return call(x, mask, w, u, b.reshape(-1), h0, reverse=reverse, reset_after=reset_after, threads=threads)
 
 
 def _gru_forward(x, mask, w, u, b, h0, reverse, reset_after, threads):

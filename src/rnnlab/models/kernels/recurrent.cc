@@ -250,26 +250,34 @@ void sum_slots(const std::vector<float>& slots, int64_t blocks, int64_t size, in
 // ---------------------------------------------------------------- LSTM (gates i, f, c, o)
 
 // Forward for blocks [k0, k1): activated gates, cell states and outputs (the carried states) by step.
+// Without gates and cs (prediction: nothing to differentiate) the gates and cell states of a step
+// live in a small scratch instead, and c_last [B, H] receives the last cell states.
 void lstm_forward(const Seq& q, int64_t k0, int64_t k1, const float* x, const float* w, const float* u,
-                  const float* bias, const float* h0, const float* c0, float* hs, float* cs, float* gates) {
+                  const float* bias, const float* h0, const float* c0, float* hs, float* cs, float* gates,
+                  float* c_last) {
   const int64_t T = q.T, H = q.H, G = 4 * H;
-  std::vector<float> xwbuf(kBlock * T * G);
+  const bool keep = gates != nullptr;
+  std::vector<float> xwbuf(kBlock * T * G), scratch(keep ? 0 : kBlock * (G + 2 * H));
   float* xw = xwbuf.data();
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t rb = k * kBlock, R = q.B - rb < kBlock ? q.B - rb : kBlock;
     project(q, rb, R, G, x, w, bias, xw);
     for (int64_t t = 0; t < T; ++t) {
-      float* z = gates + (rb * T + t) * G;  // pre-activations, activated in place below
+      // pre-activations, activated in place below: by step, or in the scratch
+      float* z = keep ? gates + (rb * T + t) * G : scratch.data();
+      const int64_t ldz = keep ? T * G : G;
+      float* c_now = keep ? nullptr : scratch.data() + kBlock * G + (t % 2) * kBlock * H;
+      const float* c_before = keep ? nullptr : scratch.data() + kBlock * G + ((t + 1) % 2) * kBlock * H;
       if (t == 0)
-        gemm(R, H, G, h0 + rb * H, H, 1, u, G, xw, T * G, z, T * G);
+        gemm(R, H, G, h0 + rb * H, H, 1, u, G, xw, T * G, z, ldz);
       else
-        gemm(R, H, G, hs + (rb * T + t - 1) * H, T * H, 1, u, G, xw + t * G, T * G, z, T * G);
+        gemm(R, H, G, hs + (rb * T + t - 1) * H, T * H, 1, u, G, xw + t * G, T * G, z, ldz);
       for (int64_t r = 0; r < R; ++r) {
         const int64_t b = rb + r, row = b * T + t;
-        const float* __restrict cpr = t == 0 ? c0 + b * H : cs + (row - 1) * H;
+        const float* __restrict cpr = t == 0 ? c0 + b * H : keep ? cs + (row - 1) * H : c_before + r * H;
         const float* __restrict hpr = t == 0 ? h0 + b * H : hs + (row - 1) * H;
-        float* __restrict g = gates + row * G;
-        float* __restrict c = cs + row * H;
+        float* __restrict g = z + r * ldz;
+        float* __restrict c = keep ? cs + row * H : c_now + r * H;
         float* __restrict h = hs + row * H;
         if (!q.real(b, t)) {
           std::memcpy(c, cpr, sizeof(float) * H);
@@ -303,6 +311,10 @@ void lstm_forward(const Seq& q, int64_t k0, int64_t k1, const float* x, const fl
           h[j] = o * tanh_s(cn);
         }
       }
+    }
+    if (!keep) {
+      const float* c_end = scratch.data() + kBlock * G + ((T - 1) % 2) * kBlock * H;
+      std::memcpy(c_last + rb * H, T > 0 ? c_end : c0 + rb * H, sizeof(float) * R * H);
     }
   }
 }
@@ -406,7 +418,22 @@ ffi::Error LstmForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> mask, 
   advise_huge(gates->typed_data(), sizeof(float) * q.B * q.T * 4 * q.H);
   for_blocks(q.B, threads, [&](int64_t k0, int64_t k1) {
     lstm_forward(q, k0, k1, x.typed_data(), w.typed_data(), u.typed_data(), bias.typed_data(), h0.typed_data(),
-                 c0.typed_data(), hs->typed_data(), cs->typed_data(), gates->typed_data());
+                 c0.typed_data(), hs->typed_data(), cs->typed_data(), gates->typed_data(), nullptr);
+  });
+  return ffi::Error::Success();
+}
+
+ffi::Error LstmPredictImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> mask, ffi::Buffer<ffi::F32> w,
+                           ffi::Buffer<ffi::F32> u, ffi::Buffer<ffi::F32> bias, ffi::Buffer<ffi::F32> h0,
+                           ffi::Buffer<ffi::F32> c0, bool reverse, int64_t threads,
+                           ffi::ResultBuffer<ffi::F32> hs, ffi::ResultBuffer<ffi::F32> c_last) {
+  const auto xd = x.dimensions(), ud = u.dimensions();
+  if (xd.size() != 3 || ud.size() != 2 || ud[1] != 4 * ud[0])
+    return ffi::Error::InvalidArgument("rnnlab lstm: x must be [B, T, D] and the recurrent kernel [H, 4H]");
+  const Seq q{xd[0], xd[1], xd[2], ud[0], reverse, mask.typed_data()};
+  for_blocks(q.B, threads, [&](int64_t k0, int64_t k1) {
+    lstm_forward(q, k0, k1, x.typed_data(), w.typed_data(), u.typed_data(), bias.typed_data(), h0.typed_data(),
+                 c0.typed_data(), hs->typed_data(), nullptr, nullptr, c_last->typed_data());
   });
   return ffi::Error::Success();
 }
@@ -526,7 +553,8 @@ void gru_forward(const Seq& q, bool reset_after, int64_t k0, int64_t k1, const f
   const int64_t T = q.T, H = q.H, N = 3 * H, S = reset_after ? 4 * H : 3 * H;  // S: residual width
   const float* bias_in = bias;
   const float* bias_rec = reset_after ? bias + N : nullptr;
-  std::vector<float> xwbuf(kBlock * T * N), zbuf(kBlock * N), rhbuf(kBlock * H);
+  // Without gates (prediction) a step's residuals live in a scratch of one step.
+  std::vector<float> xwbuf(kBlock * T * N), zbuf(kBlock * N), rhbuf(kBlock * H), gbuf(gates ? 0 : kBlock * S);
   float* xw = xwbuf.data();
   float* z = zbuf.data();    // [R, N] recurrent pre-activations of this step
   float* rh = rhbuf.data();  // [R, H] r * h_prev (reset before)
@@ -544,7 +572,7 @@ void gru_forward(const Seq& q, bool reset_after, int64_t k0, int64_t k1, const f
         const int64_t b = rb + r, row = b * T + t;
         const float* hpr = hp + r * ldh;
         const float* xr = xw + (r * T + t) * N;
-        float* g = gates + row * S;
+        float* g = gates ? gates + row * S : gbuf.data() + r * S;
         const float* zr = z + r * N;
         for (int64_t j = 0; j < H; ++j) {
           g[j] = sigm_s(xr[j] + zr[j]);
@@ -564,7 +592,7 @@ void gru_forward(const Seq& q, bool reset_after, int64_t k0, int64_t k1, const f
         }
         const float* xr = xw + (r * T + t) * N;
         const float* zr = z + r * N;
-        float* g = gates + row * S;
+        float* g = gates ? gates + row * S : gbuf.data() + r * S;
         int64_t j = 0;
 #ifdef RNNLAB_AVX2
         const __m256 one = _mm256_set1_ps(1.0f);
@@ -743,6 +771,20 @@ ffi::Error GruForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> mask, f
   return ffi::Error::Success();
 }
 
+ffi::Error GruPredictImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> mask, ffi::Buffer<ffi::F32> w,
+                          ffi::Buffer<ffi::F32> u, ffi::Buffer<ffi::F32> bias, ffi::Buffer<ffi::F32> h0,
+                          bool reverse, bool reset_after, int64_t threads, ffi::ResultBuffer<ffi::F32> hs) {
+  const auto xd = x.dimensions(), ud = u.dimensions();
+  if (xd.size() != 3 || ud.size() != 2 || ud[1] != 3 * ud[0])
+    return ffi::Error::InvalidArgument("rnnlab gru: x must be [B, T, D] and the recurrent kernel [H, 3H]");
+  const Seq q{xd[0], xd[1], xd[2], ud[0], reverse, mask.typed_data()};
+  for_blocks(q.B, threads, [&](int64_t k0, int64_t k1) {
+    gru_forward(q, reset_after, k0, k1, x.typed_data(), w.typed_data(), u.typed_data(), bias.typed_data(),
+                h0.typed_data(), hs->typed_data(), nullptr);
+  });
+  return ffi::Error::Success();
+}
+
 ffi::Error GruBackwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> mask, ffi::Buffer<ffi::F32> wt,
                            ffi::Buffer<ffi::F32> ut, ffi::Buffer<ffi::F32> h0, ffi::Buffer<ffi::F32> hs,
                            ffi::Buffer<ffi::F32> gates, ffi::Buffer<ffi::F32> dhs, bool reverse, bool reset_after,
@@ -777,6 +819,12 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnlabLstmForward, LstmForwardImpl,
                                   RNNLAB_ARG.Attr<bool>("reverse")
                                   .Attr<int64_t>("threads") RNNLAB_RET RNNLAB_RET RNNLAB_RET);
 
+// The same without residuals (prediction): -> outputs by step, last cell states.
+XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnlabLstmPredict, LstmPredictImpl,
+                              ffi::Ffi::Bind() RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG
+                                  RNNLAB_ARG.Attr<bool>("reverse")
+                                  .Attr<int64_t>("threads") RNNLAB_RET RNNLAB_RET);
+
 // x, mask, kernel^T, recurrent kernel^T, h0, c0, outputs, cell states, gates, d outputs, d last cell
 // state -> dx, d kernel, d recurrent kernel, d bias, dh0, dc0.
 XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnlabLstmBackward, LstmBackwardImpl,
@@ -805,6 +853,13 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnlabGruForward, GruForwardImpl,
                                   .Attr<bool>("reverse")
                                   .Attr<bool>("reset_after")
                                   .Attr<int64_t>("threads") RNNLAB_RET RNNLAB_RET);
+
+// The same without residuals (prediction): -> outputs by step.
+XLA_FFI_DEFINE_HANDLER_SYMBOL(RnnlabGruPredict, GruPredictImpl,
+                              ffi::Ffi::Bind() RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG RNNLAB_ARG
+                                  .Attr<bool>("reverse")
+                                  .Attr<bool>("reset_after")
+                                  .Attr<int64_t>("threads") RNNLAB_RET);
 
 // x, mask, kernel^T, recurrent kernel^T, h0, outputs, residuals, d outputs -> dx, d kernel,
 // d recurrent kernel, d bias (as the bias), dh0.
