@@ -22,51 +22,75 @@ import keras
 from keras import layers
 
 from rnnlab.models.kernels import accelerate, uses_kernel
-rng = np.random.default_rng(0)
-worst = [0, 0]
-def compare(make, x, mask_zero=False, extra=None):
+
+
+CELLS = {
+    "lstm": layers.LSTM,
+    "gru": layers.GRU,
+    "gru-before": lambda units, **options: layers.GRU(units, reset_after=False, **options),
+    "simple": layers.SimpleRNN,
+}
+
+
+def settings(make, plain, ids) -> dict:
+    """The 12 settings of one cell: name -> (build on a tensor, input, embedded with a mask)."""
+    return {
+        "last": (lambda h: make(16)(h), plain, False),
+        "seq+state": (lambda h: make(16, return_sequences=True, return_state=True)(h), plain, False),
+        "backwards": (lambda h: make(16, go_backwards=True, return_sequences=True)(h), plain, False),
+        "odd units": (lambda h: make(13, return_state=True)(h), plain, False),
+        "no bias": (lambda h: make(8, use_bias=False, return_sequences=True)(h), plain, False),
+        "masked": (lambda h: make(16, return_sequences=True, return_state=True)(h), ids, True),
+        "masked backwards": (lambda h: make(16, go_backwards=True, return_state=True)(h), ids, True),
+        "masked zero-output": (lambda h: make(16, return_sequences=True, zero_output_for_mask=True)(h), ids, True),
+        "bi masked seq": (lambda h: layers.Bidirectional(make(16, return_sequences=True))(h), ids, True),
+        "bi masked last": (lambda h: layers.Bidirectional(make(16), merge_mode="ave")(h), ids, True),
+        "stacked masked": (lambda h: make(8)(make(16, return_sequences=True)(h)), ids, True),
+        "wide": (lambda h: make(40, return_sequences=True)(h), plain, False),
+    }
+
+
+def differences(build, x, masked: bool) -> tuple[float, float]:
+    """(largest output difference, largest relative gradient difference) of one case."""
     keras.utils.set_random_seed(1)
-    inp = keras.Input(x.shape[1:], dtype=x.dtype)
-    h = inp
-    if mask_zero:
-        h = layers.Embedding(50, 8, mask_zero=True)(h)
-    out = make(h)
-    outs = out if isinstance(out, (list, tuple)) else [out]
-    ref = keras.Model(inp, outs)
-    fast = keras.Model.from_config(ref.get_config())
-    fast.set_weights(ref.get_weights())
+    inputs = keras.Input(x.shape[1:], dtype=x.dtype)
+    h = layers.Embedding(50, 8, mask_zero=True)(inputs) if masked else inputs
+    outputs = build(h)
+    reference = keras.Model(inputs, outputs if isinstance(outputs, (list, tuple)) else [outputs])
+    fast = keras.Model.from_config(reference.get_config())
+    fast.set_weights(reference.get_weights())
     accelerate(fast)
-    assert any(uses_kernel(l) for l in fast._flatten_layers()), "no kernel attached"
-    a = ref(x); b = fast(x)
-    f = max(float(jnp.max(jnp.abs(p - q))) for p, q in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-    def loss(m, tv, x):
-        o, _ = m.stateless_call(tv, [v.value for v in m.non_trainable_variables], x)
-        return sum(jnp.sum(jnp.sin(t) * (i + 1)) for i, t in enumerate(jax.tree.leaves(o)))
-    ga = jax.grad(lambda tv: loss(ref, tv, x))([v.value for v in ref.trainable_variables])
-    gb = jax.grad(lambda tv: loss(fast, tv, x))([v.value for v in fast.trainable_variables])
-    g = max(float(jnp.max(jnp.abs(p - q)) / (1 + jnp.max(jnp.abs(p)))) for p, q in zip(ga, gb))
-    worst[0] = max(worst[0], f); worst[1] = max(worst[1], g)
-    return f, g
-ids = rng.integers(1, 50, size=(9, 13)); ids[:4, :5] = 0; ids[5, 9:] = 0; ids[6, :] = 0; ids[7, 3:6] = 0
-xf = rng.normal(size=(9, 13, 7)).astype("float32")
-cases = {}
-for cname, mk in {"lstm": lambda n, **k: layers.LSTM(n, **k), "gru": lambda n, **k: layers.GRU(n, **k),
-                  "gru-before": lambda n, **k: layers.GRU(n, reset_after=False, **k), "simple": lambda n, **k: layers.SimpleRNN(n, **k)}.items():
-    cases.update({
-      f"{cname} last": (lambda h, mk=mk: mk(16)(h), xf, False),
-      f"{cname} seq+state": (lambda h, mk=mk: mk(16, return_sequences=True, return_state=True)(h), xf, False),
-      f"{cname} backwards": (lambda h, mk=mk: mk(16, go_backwards=True, return_sequences=True)(h), xf, False),
-      f"{cname} odd units": (lambda h, mk=mk: mk(13, return_state=True)(h), xf, False),
-      f"{cname} no bias": (lambda h, mk=mk: mk(8, use_bias=False, return_sequences=True)(h), xf, False),
-      f"{cname} masked": (lambda h, mk=mk: mk(16, return_sequences=True, return_state=True)(h), ids, True),
-      f"{cname} masked backwards": (lambda h, mk=mk: mk(16, go_backwards=True, return_state=True)(h), ids, True),
-      f"{cname} masked zero-output": (lambda h, mk=mk: mk(16, return_sequences=True, zero_output_for_mask=True)(h), ids, True),
-      f"{cname} bi masked seq": (lambda h, mk=mk: layers.Bidirectional(mk(16, return_sequences=True))(h), ids, True),
-      f"{cname} bi masked last": (lambda h, mk=mk: layers.Bidirectional(mk(16), merge_mode="ave")(h), ids, True),
-      f"{cname} stacked masked": (lambda h, mk=mk: mk(8)(mk(16, return_sequences=True)(h)), ids, True),
-      f"{cname} wide": (lambda h, mk=mk: mk(40, return_sequences=True)(h), xf, False),
-    })
-for name, (make, x, mz) in cases.items():
-    f, g = compare(make, x, mz)
-    print(f"{name:28s} forward {f:.1e} grad {g:.1e}")
-print(f"{len(cases)} cases; largest forward difference {worst[0]:.1e}, largest relative gradient difference {worst[1]:.1e}")
+    assert any(uses_kernel(layer) for layer in fast._flatten_layers()), "no kernel attached"
+    forward = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree.leaves(reference(x)), jax.tree.leaves(fast(x))))
+
+    def loss(model, weights):
+        out, _ = model.stateless_call(weights, [v.value for v in model.non_trainable_variables], x)
+        return sum(jnp.sum(jnp.sin(t) * (i + 1)) for i, t in enumerate(jax.tree.leaves(out)))
+
+    ga = jax.grad(lambda w: loss(reference, w))([v.value for v in reference.trainable_variables])
+    gb = jax.grad(lambda w: loss(fast, w))([v.value for v in fast.trainable_variables])
+    grads = max(float(jnp.max(jnp.abs(a - b)) / (1 + jnp.max(jnp.abs(a)))) for a, b in zip(ga, gb))
+    return forward, grads
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 50, size=(9, 13)).astype("int32")
+    ids[:4, :5] = 0  # padding at the start
+    ids[5, 9:] = 0  # at the end
+    ids[6, :] = 0  # a whole row
+    ids[7, 3:6] = 0  # in the middle
+    plain = rng.normal(size=(9, 13, 7)).astype("float32")
+    worst = [0.0, 0.0]
+    count = 0
+    for cell, make in CELLS.items():
+        for name, (build, x, masked) in settings(make, plain, ids).items():
+            forward, grads = differences(build, x, masked)
+            worst = [max(worst[0], forward), max(worst[1], grads)]
+            count += 1
+            print(f"{cell + ' ' + name:28s} forward {forward:.1e} grad {grads:.1e}", flush=True)
+    print(f"{count} cases; largest forward difference {worst[0]:.1e}, largest relative gradient difference {worst[1]:.1e}")
+
+
+if __name__ == "__main__":
+    main()
