@@ -51,55 +51,48 @@ def _outputs(layer, states, steps, mask):
     return outputs[:, -1], outputs
 
 
-def _lstm_inner_loop(self, sequences, initial_state, mask, training=False):
+def _bias(cell, shape):
+    return cell.bias.value if cell.use_bias else jnp.zeros(shape, jnp.float32)
+
+
+def _run_lstm(cell, x, steps, states, reverse):
     from rnnlab.models.kernels.ops import lstm
 
-    if not _plain_settings(self, sequences, training):
-        return type(self).inner_loop(self, sequences, initial_state, mask, training=training)
-    x, steps = _mask_and_dropout(self, sequences, mask, training)
-    cell = self.cell
-    bias = cell.bias.value if cell.use_bias else jnp.zeros((4 * cell.units,), jnp.float32)
-    h0, c0 = initial_state[0], initial_state[1]
-    states, c_last = lstm(x, steps, cell.kernel.value, cell.recurrent_kernel.value, bias, h0, c0,
-                          bool(self.go_backwards), threads())
-    last, outputs = _outputs(self, states, steps, mask)
-    return last, outputs, [states[:, -1], c_last]
+    hs, c_last = lstm(x, steps, cell.kernel.value, cell.recurrent_kernel.value, _bias(cell, (4 * cell.units,)),
+                      states[0], states[1], reverse, threads())
+    return hs, [hs[:, -1], c_last]
 
 
-def _gru_inner_loop(self, sequences, initial_state, mask, training=False):
+def _run_gru(cell, x, steps, states, reverse):
     from rnnlab.models.kernels.ops import gru
 
-    if not _plain_settings(self, sequences, training):
-        return type(self).inner_loop(self, sequences, initial_state, mask, training=training)
-    x, steps = _mask_and_dropout(self, sequences, mask, training)
-    cell = self.cell
     shape = (2, 3 * cell.units) if cell.reset_after else (3 * cell.units,)
-    bias = cell.bias.value if cell.use_bias else jnp.zeros(shape, jnp.float32)
-    h0 = initial_state[0] if tree.is_nested(initial_state) else initial_state
-    states = gru(x, steps, cell.kernel.value, cell.recurrent_kernel.value, bias, h0, bool(self.go_backwards),
-                 bool(cell.reset_after), threads())
-    last, outputs = _outputs(self, states, steps, mask)
-    return last, outputs, [states[:, -1]]
+    hs = gru(x, steps, cell.kernel.value, cell.recurrent_kernel.value, _bias(cell, shape), states[0], reverse,
+             bool(cell.reset_after), threads())
+    return hs, [hs[:, -1]]
 
 
-def _simple_inner_loop(self, sequences, initial_state, mask, training=False):
+def _run_simple(cell, x, steps, states, reverse):
     from rnnlab.models.kernels.ops import simple
 
+    hs = simple(x, steps, cell.kernel.value, cell.recurrent_kernel.value, _bias(cell, (cell.units,)), states[0],
+                reverse, threads())
+    return hs, [hs[:, -1]]
+
+
+_RUNS = {layers.LSTM: _run_lstm, layers.GRU: _run_gru, layers.SimpleRNN: _run_simple}
+
+
+def _inner_loop(self, sequences, initial_state, mask, training=False):
     if not _plain_settings(self, sequences, training):
         return type(self).inner_loop(self, sequences, initial_state, mask, training=training)
     x, steps = _mask_and_dropout(self, sequences, mask, training)
-    cell = self.cell
-    bias = cell.bias.value if cell.use_bias else jnp.zeros((cell.units,), jnp.float32)
-    h0 = initial_state[0] if tree.is_nested(initial_state) else initial_state
-    states = simple(x, steps, cell.kernel.value, cell.recurrent_kernel.value, bias, h0, bool(self.go_backwards),
-                    threads())
-    last, outputs = _outputs(self, states, steps, mask)
-    return last, outputs, [states[:, -1]]
-
-
-_LOOPS = {layers.LSTM: _lstm_inner_loop, layers.GRU: _gru_inner_loop, layers.SimpleRNN: _simple_inner_loop}
+    states = initial_state if tree.is_nested(initial_state) else [initial_state]
+    hs, new_states = _RUNS[type(self)](self.cell, x, steps, states, bool(self.go_backwards))
+    last, outputs = _outputs(self, hs, steps, mask)
+    return last, outputs, new_states
 
 
 def fast_inner_loop(layer):
     """The compiled inner loop for `layer`, or None when its class has none."""
-    return _LOOPS.get(type(layer))
+    return _inner_loop if type(layer) in _RUNS else None

@@ -218,6 +218,14 @@ void input_grads(const Seq& q, int64_t b, int64_t N, const float* dz, const floa
     for (int64_t n = 0; n < N; ++n) db[n] += dz[t * N + n];
 }
 
+// du[:, 0:N] += sum_s h_{s-1}^T dz_s for batch row b (dz [T, N] with leading dimension lddz): h_{-1}
+// is the row's initial state, then its outputs shifted by one step.
+void recurrent_grads(const Seq& q, int64_t b, int64_t N, const float* dz, int64_t lddz, const float* h0,
+                     const float* hs, float* du, int64_t lddu) {
+  gemm(q.H, 1, N, h0 + b * q.H, 1, q.H, dz, lddz, du, lddu, du, lddu);
+  if (q.T > 1) gemm(q.H, q.T - 1, N, hs + b * q.T * q.H, 1, q.H, dz + lddz, lddz, du, lddu, du, lddu);
+}
+
 int64_t block_count(int64_t B) { return (B + kBlock - 1) / kBlock; }
 
 // Runs body(first_block, end_block) over the blocks of B rows on up to `threads` threads.
@@ -331,8 +339,6 @@ void lstm_backward(const Seq& q, int64_t k0, int64_t k1, const float* x, const f
   float* dc = dz + kBlock * T * G;               // [R, H] cell-state gradient carried back
   float* dh = dc + kBlock * H;                   // [R, H] output gradient carried back
   float* pass = dh + kBlock * H;                 // [R, H] what a masked step passes back unchanged
-  const float* zeros = zeros_for(kBlock * H);
-  bool masked[kBlock];
   for (int64_t k = k0; k < k1; ++k) {
     const int64_t rb = k * kBlock, R = q.B - rb < kBlock ? q.B - rb : kBlock;
     float* dw = slots + k * stride;
@@ -347,12 +353,12 @@ void lstm_backward(const Seq& q, int64_t k0, int64_t k1, const float* x, const f
         float* __restrict dr = dz + (r * T + t) * G;
         float* __restrict dcr = dc + r * H;
         float* __restrict dhr = dh + r * H;
-        masked[r] = !q.real(b, t);
-        if (masked[r]) {
+        if (!q.real(b, t)) {
           std::memset(dr, 0, sizeof(float) * G);
           for (int64_t j = 0; j < H; ++j) pass[r * H + j] = dy[j] + dhr[j];
           continue;
         }
+        std::memset(pass + r * H, 0, sizeof(float) * H);
         const float* __restrict g = gates + row * G;
         const float* __restrict c = cs + row * H;
         const float* __restrict cprev = t == 0 ? c0 + b * H : cs + (row - 1) * H;
@@ -387,18 +393,14 @@ void lstm_backward(const Seq& q, int64_t k0, int64_t k1, const float* x, const f
           dcr[j] = dcj * f;
         }
       }
-      gemm(R, G, H, dz + t * G, T * G, 1, ut, H, zeros, H, dh, H);  // dh_{t-1} = dz_t U^T
-      for (int64_t r = 0; r < R; ++r)
-        if (masked[r]) std::memcpy(dh + r * H, pass + r * H, sizeof(float) * H);
+      gemm(R, G, H, dz + t * G, T * G, 1, ut, H, pass, H, dh, H);  // dh_{t-1} = dz_t U^T (+ pass)
     }
     std::memcpy(dh0 + rb * H, dh, sizeof(float) * R * H);
     std::memcpy(dc0 + rb * H, dc, sizeof(float) * R * H);
     for (int64_t r = 0; r < R; ++r) {
       const int64_t b = rb + r;
       const float* dzr = dz + r * T * G;
-      // dU += sum_t h_{t-1}^T dz_t, with h_{-1} = h0.
-      gemm(H, 1, G, h0 + b * H, 1, H, dzr, G, du, G, du, G);
-      if (T > 1) gemm(H, T - 1, G, hs + b * T * H, 1, H, dzr + G, G, du, G, du, G);
+      recurrent_grads(q, b, G, dzr, G, h0, hs, du, G);
       input_grads(q, b, G, dzr, x, wt, dx, dw, db);
     }
   }
@@ -534,8 +536,7 @@ void simple_backward(const Seq& q, int64_t k0, int64_t k1, const float* x, const
     for (int64_t r = 0; r < R; ++r) {
       const int64_t b = rb + r;
       const float* dzr = dz + r * T * H;
-      gemm(H, 1, H, h0 + b * H, 1, H, dzr, H, du, H, du, H);
-      if (T > 1) gemm(H, T - 1, H, hs + b * T * H, 1, H, dzr + H, H, du, H, du, H);
+      recurrent_grads(q, b, H, dzr, H, h0, hs, du, H);
       input_grads(q, b, H, dzr, x, wt, dx, dw, db);
     }
   }
@@ -702,13 +703,11 @@ void gru_backward(const Seq& q, bool reset_after, int64_t k0, int64_t k1, const 
       const float* dxr = dxw + r * T * N;
       if (reset_after) {
         const float* dcr = drec + r * T * N;
-        gemm(H, 1, N, h0 + b * H, 1, H, dcr, N, du, N, du, N);
-        if (T > 1) gemm(H, T - 1, N, hs + b * T * H, 1, H, dcr + N, N, du, N, du, N);
+        recurrent_grads(q, b, N, dcr, N, h0, hs, du, N);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t n = 0; n < N; ++n) db_rec[n] += dcr[t * N + n];
       } else {
-        gemm(H, 1, 2 * H, h0 + b * H, 1, H, dxr, N, du, N, du, N);
-        if (T > 1) gemm(H, T - 1, 2 * H, hs + b * T * H, 1, H, dxr + N, N, du, N, du, N);
+        recurrent_grads(q, b, 2 * H, dxr, N, h0, hs, du, N);  // the z and r columns
         gemm(H, T, H, rhs + r * T * H, 1, H, dxr + 2 * H, N, du + 2 * H, N, du + 2 * H, N);
       }
       input_grads(q, b, N, dxr, x, wt, dx, dw, db);
