@@ -55,6 +55,16 @@ def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
     assert summary["test_accuracy"] > 0.65
     assert summary["settings"]["maxlen"] % 50 == 0 and 2_000 <= summary["settings"]["vocab_size"] <= 30_000
     assert summary["profile"]["train"]["classes"] == {"negative": 480, "positive": 480}
+    # What is kept is the best on validation of the recurrent model, the n-gram model and their blend.
+    candidates = summary["candidates"]
+    assert set(candidates) == {"auto-bigru", "nbsvm", "blend"}
+    best = max(figures["validation_accuracy"] for figures in candidates.values())
+    chosen = summary["chosen"]
+    assert summary["model"] == {"blend": "auto-blend", "nbsvm": "auto-nbsvm"}.get(chosen, "auto-bigru")
+    assert candidates[chosen]["validation_accuracy"] == best
+    assert summary["test_accuracy"] == candidates[chosen]["test_accuracy"]
+    assert summary["recurrent"]["test_accuracy"] == candidates["auto-bigru"]["test_accuracy"]
+    assert (out / "stack.json").exists() == (chosen != "auto-bigru")
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["class_names"] == ["negative", "positive"]

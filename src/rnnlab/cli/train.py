@@ -51,6 +51,23 @@ def train(
              "state across batches; the batch size is fixed.")] = None,
     baseline_name: Annotated[str, typer.Option("--baseline", help="For `auto`: the linear baseline trained beside "
                                                "it, nbsvm, tfidf-lr or none.")] = "nbsvm",
+    adversarial: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Weight of adversarial training: the loss again with the embedded words moved along its "
+             "gradient (default 0, off).")] = None,
+    virtual_adversarial: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Weight of virtual adversarial training: how much the predictions change under the worst "
+             "small move of the embedded words; needs no labels, so it learns from --unlabelled texts too.")] = None,
+    entropy: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Weight of entropy minimisation on the predictions (labelled and --unlabelled texts).")] = None,
+    perturbation: Annotated[Optional[float], typer.Option(
+        min=0.0, help="The adversarial moves' size, as a share of each text's embedding norm (default 0.05).")
+    ] = None,
+    unlabelled: Annotated[Optional[str], typer.Option(
+        help="Texts without labels for --virtual-adversarial and --entropy (for `auto`: always used): imdb (its "
+             "50,000 unsup reviews), a table (.csv/.tsv/.jsonl/.parquet) or a .txt file of one text per line.")
+    ] = None,
+    unlabelled_column: Annotated[Optional[str], typer.Option(
+        help="The --unlabelled table's text column (default: found).")] = None,
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
@@ -69,13 +86,19 @@ def train(
     from rnnlab.training.engine import train as run_training
 
     source = {"text_column": text_column, "label_column": label_column, "field_columns": _field_columns(field_column),
-              "test": test, "test_fraction": test_fraction}
+              "test": test, "test_fraction": test_fraction, "unlabelled": unlabelled,
+              "unlabelled_column": unlabelled_column}
+    objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
+                                    ("entropy", entropy), ("perturbation", perturbation)) if v is not None}
+    if unlabelled_column is not None and unlabelled is None:
+        raise InvalidInputError("--unlabelled-column names a column of the --unlabelled file; give --unlabelled too.")
     if model == "auto":
         return _train_auto(dataset, source, out=out, seed=seed, limit=limit, vocab_size=vocab_size, maxlen=maxlen,
                            epochs=epochs, tokenizer=tokenizer, baseline=baseline_name, as_json=as_json, mlflow=mlflow,
                            unused={"--batch-size": batch_size, "--validation-split": validation_split,
                                    "--optimizer": optimizer, "--lr": lr, "--clipnorm": clipnorm,
-                                   "--early-stopping": early_stopping, "--chunk-length": chunk_length})
+                                   "--early-stopping": early_stopping, "--chunk-length": chunk_length,
+                                   **{f"--{k.replace('_', '-')}": v for k, v in objectives.items()}})
     if baseline_name != "nbsvm":
         raise InvalidInputError("--baseline applies to `rnnlab train auto` only.")
     overrides = dict(dataset=dataset, vocab_size=vocab_size, maxlen=maxlen, epochs=epochs, batch_size=batch_size,
@@ -86,7 +109,7 @@ def train(
     if not as_json and data.info.get("profile"):
         print_profile(data.info["profile"], data.info.get("columns"))
     result = run_training(model, out=out, seed=seed, limit=limit, early_stopping=early_stopping,
-                          data=data, **overrides)
+                          data=data, objectives=objectives, **overrides)
     run_id = _log_mlflow(result, out, mlflow)
     if as_json:
         return print_json({**result.metrics(), **({"mlflow_run": run_id} if run_id else {})})
@@ -156,18 +179,27 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
     table = Table(title="recurrent model against the linear baseline (same split)")
     for column in ("model", "validation", "test", "seconds"):
         table.add_column(column, justify="left" if column == "model" else "right")
-    table.add_row(result.spec.name, f"{100 * summary['validation_accuracy']:.2f}%",
-                  f"{100 * summary['test_accuracy']:.2f}%", f"{result.train_seconds:.1f}")
+    recurrent = summary["recurrent"]
+    table.add_row(result.spec.name, f"{100 * recurrent['validation_accuracy']:.2f}%",
+                  f"{100 * recurrent['test_accuracy']:.2f}%", f"{result.train_seconds:.1f}")
     if auto.baseline:
         b = auto.baseline
         table.add_row(f"{b['name']} ({b['ngram_range'][0]}-{b['ngram_range'][1]} grams, C={b['C']:g})",
                       f"{100 * b['validation_accuracy']:.2f}%", f"{100 * b['test_accuracy']:.2f}%",
                       f"{b['seconds']:.1f}")
+    blend = (summary.get("candidates") or {}).get("blend")
+    if blend and blend.get("test_accuracy") is not None:
+        weights = ", ".join(f"{name} {w:.2f}" for name, w in blend["weights"].items())
+        table.add_row(f"blend ({weights}; validation cross-fitted)", f"{100 * blend['validation_accuracy']:.2f}%",
+                      f"{100 * blend['test_accuracy']:.2f}%", "")
     console.print(table)
     if auto.baseline:
-        gap = 100 * (summary["test_accuracy"] - auto.baseline["test_accuracy"])
+        gap = 100 * (recurrent["test_accuracy"] - auto.baseline["test_accuracy"])
         verdict = "earned its cost" if gap > 0 else "did not beat the baseline here"
         console.print(f"the recurrent model {verdict}: {gap:+.2f} points on test")
+    if summary["model"] != result.spec.name:
+        console.print(f"kept: [bold]{summary['model']}[/] (best on validation), test "
+                      f"{100 * summary['test_accuracy']:.2f}%")
     console.print(f"total {auto.seconds:.1f} s" + (f"; bundle saved to {out}" if out else ""))
     if run_id:
         console.print(f"logged to MLflow ({mlflow}): run {run_id}")

@@ -91,6 +91,51 @@ def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
     )
 
 
+UNLABELLED_NAMES = ("imdb",)
+
+
+def load_unlabelled(source: str | os.PathLike, column: str | None = None) -> TextDataset:
+    """Plain texts to learn from without labels: IMDB's 50,000 ``unsup`` reviews, or a user's file.
+
+    Args:
+        source: ``"imdb"`` (the archive's ``unsup`` reviews; never its test split), a table
+            (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``: the ``column`` named, else the text
+            column found as for labelled data) or a ``.txt`` file of one text per line.
+        column: the table's text column (default: found).
+
+    Example:
+        >>> extra = load_unlabelled("more-reviews.csv", column="review")  # doctest: +SKIP
+        >>> len(extra), extra.labels is None  # doctest: +SKIP
+        (12000, True)
+    """
+    key = str(source).strip().lower()
+    if key in UNLABELLED_NAMES:
+        if column is not None:
+            raise InvalidInputError("--unlabelled-column names a column of a table file; IMDB's unsup reviews have "
+                                    "none. Leave it out.")
+        return load_imdb("unsup")
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DataNotFoundError(f"Unlabelled texts: {path} is not a file. Pass a table (.csv, .tsv, .jsonl, "
+                                f".parquet), a .txt file of one text per line, or {' or '.join(UNLABELLED_NAMES)}.")
+    if path.suffix.lower() == ".txt":
+        if column is not None:
+            raise InvalidInputError(f"--unlabelled-column names a column of a table; {path} is a text file of one "
+                                    "text per line. Leave it out.")
+        from rnnlab.data.tables import read_utf8
+
+        texts = [line.strip() for line in read_utf8(path).splitlines() if line.strip()]
+        found = TextDataset(texts, None, (), name=path.stem)
+    elif path.suffix.lower() in EXTENSIONS:
+        found = load_table(path, text_column=column or "auto", label_column=None)
+    else:
+        raise DataFormatError(f"Cannot read unlabelled texts from {path}: use a table ({', '.join(sorted(EXTENSIONS))})"
+                              " or a .txt file of one text per line.")
+    if not any(text.strip() for text in found.texts):
+        raise DataFormatError(f"{path} holds no text to learn from; check the file (and --unlabelled-column).")
+    return found
+
+
 def is_imdb_folder(path: Path) -> bool:
     """True for the extracted archive (or a folder holding it), which `load_imdb` reads with its ratings."""
     return (path.name == "aclImdb" or (path / "imdb.vocab").is_file() or (path / "aclImdb").is_dir()
@@ -118,6 +163,7 @@ def _is_review_label_csv(path: Path) -> bool:
 
 
 __all__ = [
+    "load_unlabelled",
     "DATASETS",
     "IMDB_SHA256",
     "IMDB_URL",

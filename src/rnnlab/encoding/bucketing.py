@@ -211,6 +211,80 @@ class BucketedBatches(keras.utils.PyDataset):
         return int(sum(len(rows) * length for rows, length in self._batches))
 
 
+class ArrayBatches(keras.utils.PyDataset):
+    """``model.fit`` batches of whole rows, reshuffled every epoch (what ``fit(x, y, shuffle=True)`` feeds)."""
+
+    def __init__(self, x, y, batch_size: int = 128, seed: int = 0):
+        super().__init__()
+        self.x, self.y, self.batch_size = np.asarray(x), np.asarray(y), int(batch_size)
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(self.x))
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+    def on_epoch_end(self) -> None:
+        self._order = self._rng.permutation(len(self.x))
+
+
+UNLABELLED_KEY = "unlabelled"
+
+
+class WithUnlabelled(keras.utils.PyDataset):
+    """Each labelled batch with as many unlabelled rows beside it: ``({input_name: x, "unlabelled": rows}, y)``.
+
+    A model named input ignores the extra key, so Keras builds and validates on the labelled
+    rows; `rnnlab.training.objectives.ObjectiveTrainer` takes the unlabelled rows out.
+
+    The unlabelled rows are drawn at random (seeded by ``seed``, the epoch and the batch) from
+    those that fit the labelled batch's length, and cut to it, so bucketed training compiles no
+    new shapes; when none fits, from all rows.
+
+    Args:
+        labelled: the labelled batches (`BucketedBatches` or `ArrayBatches`).
+        x_unlabelled: padded id matrix of the unlabelled texts.
+        padding: the side the rows are padded on (default ``"pre"``).
+        seed: seed of the draws (default 0).
+        input_name: the model's input (default ``"tokens"``, rnnlab's token input).
+    """
+
+    def __init__(self, labelled, x_unlabelled, padding: str = "pre", seed: int = 0, input_name: str = "tokens"):
+        super().__init__()
+        self.labelled = labelled
+        self.input_name = input_name
+        self.x = np.asarray(x_unlabelled)
+        if not len(self.x):
+            raise InvalidInputError("No unlabelled texts to draw batches from.")
+        self.lengths = sequence_lengths(self.x)
+        self.padding = padding
+        self.seed = int(seed)
+        self.epoch = 0
+        self._fitting: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.labelled)
+
+    def _rows_up_to(self, length: int) -> np.ndarray:
+        if length not in self._fitting:
+            rows = np.flatnonzero(self.lengths <= length)
+            self._fitting[length] = rows if len(rows) else np.arange(len(self.x))
+        return self._fitting[length]
+
+    def __getitem__(self, index: int):
+        x, y = self.labelled[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rows = rng.choice(self._rows_up_to(x.shape[1]), size=len(x))
+        return {self.input_name: x, UNLABELLED_KEY: cut(self.x[rows], x.shape[1], self.padding)}, y
+
+    def on_epoch_end(self) -> None:
+        self.labelled.on_epoch_end()
+        self.epoch += 1
+
+
 def bucketed_outputs(forward, ids: np.ndarray, buckets: tuple[int, ...] | int = DEFAULT_BUCKETS,
                      batch_size: int = 256, padding: str = "pre") -> np.ndarray:
     """``forward(batch)`` on every row of ``ids``, batched by bucket, in the original row order.

@@ -34,6 +34,7 @@ class PreparedData:
     y_test: np.ndarray | None
     class_names: tuple[str, ...]
     info: dict = field(default_factory=dict)
+    x_unlabelled: np.ndarray | None = None  # texts without labels, encoded alike (`add_unlabelled`)
 
     @property
     def num_classes(self) -> int:

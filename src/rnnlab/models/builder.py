@@ -16,7 +16,7 @@ from rnnlab.errors import InvalidInputError
 from rnnlab.models.cell_loop import CellLoopClassifier
 from rnnlab.models.inputs import build_order
 from rnnlab.models.kernels import accelerate
-from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling
+from rnnlab.models.layers import POOLING_LAYERS, AttentionPooling, EmbeddingPerturbation
 from rnnlab.models.modes import Chunks, NamedFields, NumericSteps, TokenIds
 
 if TYPE_CHECKING:  # annotations only: the spec imports this module when it builds, not the other way
@@ -26,12 +26,17 @@ RNN_LAYERS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU
 LAYER_PREFIX = {"simple": "simple_rnn", "lstm": "lstm", "gru": "gru"}
 
 
-def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
+def build_model(spec: ModelSpec, compile: bool = True, *, perturbable: bool = False) -> keras.Model:
+    """The Keras model of ``spec``; ``perturbable`` adds an `EmbeddingPerturbation` after the token embedding
+    (the training model of adversarial objectives: same weights, in the same order, as the plain one)."""
+    if perturbable and (spec.architecture != "layers" or not isinstance(spec.input_mode, TokenIds)):
+        raise InvalidInputError("Adversarial objectives perturb the embedding of one token input: they need a "
+                                "'layers' model reading token ids (not features, inputs or cell-loop).")
     if spec.architecture == "cell-loop":
         model = CellLoopClassifier.from_spec(spec)
         model.build((None, spec.maxlen))
     else:
-        model = _build_layers(spec)
+        model = _build_layers(spec, perturbable)
     if spec.embedding_matrix:
         _load_embedding(model, spec)
     accelerate(model)
@@ -40,12 +45,12 @@ def build_model(spec: ModelSpec, compile: bool = True) -> keras.Model:
     return model
 
 
-def _build_layers(spec: ModelSpec) -> keras.Model:
+def _build_layers(spec: ModelSpec, perturbable: bool = False) -> keras.Model:
     mode = spec.input_mode
     if isinstance(mode, NamedFields):
         return build_multi_input(spec)
     inputs = _input(mode, spec.chunks, spec.maxlen)
-    x = encode(inputs, spec)
+    x = encode(inputs, spec, perturbable=perturbable)
     return keras.Model(inputs, classifier_head(x, spec), name=model_name(spec.name))
 
 
@@ -65,7 +70,8 @@ def _input(mode: TokenIds | NumericSteps, chunks: Chunks | None, maxlen: int | N
     return keras.Input(batch_shape=(chunks.batch_size, *shape), dtype=dtype, name=name)
 
 
-def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_state: bool = False):
+def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_state: bool = False,
+           perturbable: bool = False):
     """Embedding (or masking) -> stacked recurrent layers -> pooling, on the tensor `x`.
 
     With `initial_state`, the first recurrent layer starts from those states; with
@@ -78,7 +84,14 @@ def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_stat
             mask_zero=spec.mask_zero,
             trainable=spec.embedding_trainable,
             name=f"{prefix}embedding",
-        )(x)
+        )(tokens := x)
+        if perturbable:
+            x = EmbeddingPerturbation(name=f"{prefix}embedding_perturbation")(x)
+        if spec.nb_features:
+            # Filled from the training labels before training (`rnnlab.training.engine`); zeros until then.
+            ratios = layers.Embedding(spec.vocab_size, nb_channels(spec.num_classes), mask_zero=spec.mask_zero,
+                                      trainable=False, embeddings_initializer="zeros", name=f"{prefix}nb_ratios")
+            x = layers.Concatenate(name=f"{prefix}embedding_and_nb")([x, ratios(tokens)])
     elif spec.mask_value is not None:
         x = layers.Masking(mask_value=spec.mask_value, name=f"{prefix}masking")(x)
     if spec.spatial_dropout:
@@ -118,6 +131,11 @@ def encode(x, spec: ModelSpec, prefix: str = "", initial_state=None, return_stat
     elif spec.pooling in POOLING_LAYERS:
         x = POOLING_LAYERS[spec.pooling](name=f"{prefix}{spec.pooling}_pool")(x)
     return (x, states) if return_state else x
+
+
+def nb_channels(num_classes: int) -> int:
+    """Naive-Bayes ratio channels per token: one for two classes (positive against negative), else one per class."""
+    return 1 if num_classes == 2 else num_classes
 
 
 def classifier_head(x, spec: ModelSpec):

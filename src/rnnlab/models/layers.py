@@ -131,3 +131,39 @@ class AttentionPooling(layers.Layer):
 
 
 POOLING_LAYERS = {"max": MaskedMaxPooling, "concat": ConcatPooling, "attention": AttentionPooling}
+
+
+class EmbeddingPerturbation(layers.Layer):
+    """The identity on the embedded tokens, or ``x + delta`` while a training objective sets ``delta``.
+
+    Adversarial and virtual adversarial training (`rnnlab.training.objectives`) perturb the
+    embedded sequence, not the token ids. The engine builds its training model with this layer
+    after the embedding (`build_model(spec, perturbable=True)`), sets ``delta`` for the length of
+    one traced forward pass (`adding`), and saves the weights into the spec's plain model, so no
+    bundle holds it. It keeps the embedding's mask.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.delta = None
+
+    def adding(self, delta):
+        """A context in which every call adds ``delta`` (the shape of the embedded batch)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope():
+            previous, self.delta = self.delta, delta
+            try:
+                yield self
+            finally:
+                self.delta = previous
+
+        return scope()
+
+    def call(self, inputs):
+        return inputs if self.delta is None else inputs + ops.cast(self.delta, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

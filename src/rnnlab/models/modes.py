@@ -84,9 +84,9 @@ def input_mode_of(spec: "ModelSpec") -> TokenIds | NumericSteps | NamedFields:
         raise InvalidInputError("features describes a single numeric input and inputs several token fields: "
                                 "keep one of them.")
     if spec.features is not None:
-        if spec.mask_zero or spec.embedding_matrix or spec.pretrained_embeddings:
+        if spec.mask_zero or spec.embedding_matrix or spec.pretrained_embeddings or spec.nb_features:
             raise InvalidInputError("features makes a numeric input, which has no embedding: drop mask_zero, "
-                                    "embedding_matrix and pretrained_embeddings, and use mask_value to mask "
+                                    "embedding_matrix, pretrained_embeddings and nb_features, and use mask_value to mask "
                                     "padded steps.")
         return NumericSteps(spec.features, spec.mask_value)
     if spec.mask_value is not None:

@@ -64,6 +64,12 @@ class ModelSpec:
             embedding of the vocabulary fitted in training (`rnnlab.text.vectors`). Read once, at
             training time: a saved bundle holds the weights. Defaults to None.
         mask_zero: let index 0 mask the padded steps. Defaults to False.
+        nb_features: beside the embedding, feed each token's naive-Bayes log-count ratios
+            (Wang & Manning 2012): ``log((p_w + 1) / |p + 1|_1) - log((q_w + 1) / |q + 1|_1)`` from
+            the share of training documents of a class (p) and of the others (q) holding token
+            ``w``; one channel for two classes, one per class otherwise. They are computed from the
+            training labels when the model is trained (`rnnlab.encoding.nb_ratios`) and kept as a
+            non-trainable embedding (``nb_ratios``), so a saved bundle holds them. Defaults to False.
         spatial_dropout: `SpatialDropout1D` rate after the embedding. Defaults to 0.
         cell: `"simple"`, `"lstm"` or `"gru"`. Defaults to `"lstm"`.
         units: recurrent units per layer; a list gives each stacked layer its own width.
@@ -119,6 +125,7 @@ class ModelSpec:
     embedding_matrix: str | None = None
     pretrained_embeddings: str | None = None
     mask_zero: bool = False
+    nb_features: bool = False
     spatial_dropout: float = 0.0
     cell: str = "lstm"
     units: int | list[int] = 32
@@ -191,6 +198,8 @@ class ModelSpec:
             if self.embedding_matrix:
                 raise InvalidInputError("ModelSpec.pretrained_embeddings starts the token embedding: it cannot be "
                                         "combined with embedding_matrix.")
+        if not isinstance(self.nb_features, bool):
+            raise InvalidInputError(f"ModelSpec.nb_features must be true or false, got {self.nb_features!r}.")
         self._validate_sequence_options()
         return self
 
@@ -270,9 +279,10 @@ class ModelSpec:
         return type(self).from_dict({**self.to_dict(), **changes})
 
     # ------------------------------------------------------------------ build
-    def build(self, compile: bool = True):
-        """Create the Keras model (compiled with the spec's optimizer and loss by default)."""
+    def build(self, compile: bool = True, *, perturbable: bool = False):
+        """Create the Keras model (compiled with the spec's optimizer and loss by default); ``perturbable``
+        adds the embedding perturbation adversarial objectives train through (`build_model`)."""
         # The spec is plain data, importable without Keras; building is the builder's job.
         from rnnlab.models.builder import build_model
 
-        return build_model(self, compile=compile)
+        return build_model(self, compile=compile, perturbable=perturbable)

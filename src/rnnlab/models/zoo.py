@@ -34,6 +34,10 @@ class Recipe:
         test: a file or folder of test examples (default: the dataset's test split, else a
             held-out share of it).
         test_fraction: that held-out share. Defaults to 0.2.
+        unlabelled: texts without labels for the objectives that need none (virtual adversarial,
+            entropy; `rnnlab.training.objectives`): ``"imdb"`` (its 50,000 ``unsup`` reviews) or a
+            file (`rnnlab.data.load_unlabelled`). Defaults to None.
+        unlabelled_column: that file's text column (default: found).
     """
 
     dataset: str = "imdb"
@@ -51,6 +55,8 @@ class Recipe:
     field_columns: dict[str, str] | None = None
     test: str | None = None
     test_fraction: float = 0.2
+    unlabelled: str | None = None
+    unlabelled_column: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -87,6 +87,13 @@ class TrainingConfig:
         seed: drives the initial weights, dropout and batch order (default 0).
         init_seed: build the model under this seed instead, so runs can share initial
             weights while seeing the data in different orders (default None).
+        adversarial: weight of the adversarial term: the loss again with the embedded batch moved
+            along the loss gradient (`rnnlab.training.objectives`; default 0, none).
+        virtual_adversarial: weight of the virtual adversarial term: the change of the predictions
+            under the embedding perturbation that changes them most; needs no labels (default 0).
+        entropy: weight of the predictions' mean entropy (entropy minimisation; default 0).
+        perturbation: the perturbation's norm as a share of each example's embedding norm
+            (default 0.05).
         distribution: ``"data_parallel"`` splits every batch across the machine's
             accelerators (or, on the CPU, the devices ``XLA_FLAGS=
             --xla_force_host_platform_device_count=N`` makes) with Keras'
@@ -114,6 +121,10 @@ class TrainingConfig:
     seed: int = 0
     init_seed: int | None = None
     distribution: str | None = None
+    adversarial: float = 0.0
+    virtual_adversarial: float = 0.0
+    entropy: float = 0.0
+    perturbation: float = 0.05
 
     def __post_init__(self):
         if isinstance(self.early_stopping, bool):
@@ -149,6 +160,13 @@ class TrainingConfig:
             raise InvalidInputError(f"final_rate is a fraction of the peak rate in [0, 1], got {self.final_rate!r}.")
         if self.warmup_epochs < 0 or (self.decay_epochs is not None and self.decay_epochs <= 0):
             raise InvalidInputError("warmup_epochs must be >= 0 and decay_epochs > 0.")
+        for name in ("adversarial", "virtual_adversarial", "entropy", "perturbation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}.")
+        if (self.adversarial or self.virtual_adversarial) and not self.perturbation:
+            raise InvalidInputError("adversarial and virtual_adversarial need perturbation > 0 (a share of the "
+                                    "embedding norm, such as 0.05).")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise InvalidInputError(f"learning_rate must be positive, got {self.learning_rate!r}.")
         return self

@@ -31,10 +31,13 @@ import numpy as np
 from rnnlab import _interrupt, progress
 from rnnlab._backend import backend_name
 from rnnlab.environment import versions
+from rnnlab.data import load_unlabelled
 from rnnlab.data.numeric import is_sequence_source
 from rnnlab.data.profile import profile
 from rnnlab.encoding.bucketing import (
+    ArrayBatches,
     BucketedBatches,
+    WithUnlabelled,
     bucket_lengths,
     bucketed_batches,
     sequence_lengths,
@@ -57,7 +60,9 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
     read_training_config,
     resolve,
 )
+from rnnlab.training.linear import token_ratios
 from rnnlab.training.metrics import evaluate
+from rnnlab.training.objectives import Objectives, objective_model
 from rnnlab.training.saving import save_bundle
 from rnnlab.training.stateful import fit_stateful, is_stateful
 
@@ -144,6 +149,9 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
         # Keras' torch backend updates the carried state in place, which autograd refuses in backward.
         raise InvalidInputError("Stateful (chunked) training does not run on Keras' torch backend; train with "
                                 "KERAS_BACKEND=jax. The bundle it makes then predicts and serves on torch too.")
+    if getattr(data, "x_unlabelled", None) is not None and not Objectives.of(config).unlabelled:
+        raise InvalidInputError("Unlabelled texts are read by the virtual adversarial and entropy objectives; set "
+                                "virtual_adversarial or entropy (--virtual-adversarial, --entropy), or leave them out.")
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
     if spec.features is not None and data.info.get("features", spec.features) != spec.features:
@@ -215,18 +223,32 @@ def distribution_scope(config: TrainingConfig):
 def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, callbacks, verbose) -> TrainResult:
     seed, init_seed = config.seed, config.init_seed
     keras.utils.set_random_seed(seed if init_seed is None else init_seed)
-    model = spec.build(compile=False) if not config.buckets else _any_length(spec).build(compile=False)
+    built = spec if not config.buckets else _any_length(spec)
+    objectives = Objectives.of(config)
+    if objectives.active and spec.stateful:
+        raise InvalidInputError("The adversarial and entropy objectives train whole sequences; a stateful model "
+                                "reads chunks. Leave out stateful or the objectives.")
+    model = built.build(compile=False, perturbable=objectives.active)
     info = dict(data.info)
     if spec.pretrained_embeddings:
         info["embeddings"] = _start_from_pretrained(model, spec, data.preprocessor,
                                                     seed if init_seed is None else init_seed)
+    if spec.nb_features:
+        info["nb_features"] = _set_nb_ratios(model, spec, data)
     if init_seed is not None:
         keras.utils.set_random_seed(seed)
-    model.compile(optimizer=make_optimizer(spec, config, steps_per_epoch(data, config)), loss=spec.loss_name,
-                  metrics=["accuracy"])
+    trained = objective_model(model, config, spec.loss_name)
+    trained.compile(optimizer=make_optimizer(spec, config, steps_per_epoch(data, config)), loss=spec.loss_name,
+                    metrics=["accuracy"])
     started = time.perf_counter()
-    history = train_model(model, data, config, callbacks=callbacks, verbose=verbose)
+    history = train_model(trained, data, config, callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
+    if objectives.active:
+        # The same weights in the spec's own model: a bundle holds no training-only layer.
+        plain = built.build(compile=False)
+        plain.set_weights(model.get_weights())
+        plain.compile(loss=spec.loss_name, metrics=["accuracy"])
+        model = plain
     return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, score_test(model, spec, data),
                        seconds, seed, info, init_seed, config)
 
@@ -275,14 +297,24 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
     if not float(config.epochs).is_integer() and (config.buckets or is_stateful(model)):
         raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; length-bucketed and stateful "
                                 "training run whole epochs.")
+    # Unlabelled rows ride beside each batch when an objective reads them (`rnnlab.training.objectives`).
+    unlabelled = getattr(data, "x_unlabelled", None) is not None and Objectives.of(config).unlabelled
+    if unlabelled and not float(config.epochs).is_integer():
+        raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; training with unlabelled texts "
+                                "runs whole epochs.")
     try:
         if is_stateful(model):
             history = fit_stateful(model, data.x_train, data.y_train, epochs=epochs, validation=validation,
                                    callbacks=callbacks, verbose=verbose, seed=config.seed)
-        elif config.buckets:
-            buckets = tuple(config.buckets) if not isinstance(config.buckets, int) else config.buckets
-            batches = BucketedBatches(data.x_train, data.y_train, batch_size=config.batch_size, buckets=buckets,
-                                      padding=data.preprocessor.padding, seed=config.seed)
+        elif config.buckets or unlabelled:
+            if config.buckets:
+                buckets = tuple(config.buckets) if not isinstance(config.buckets, int) else config.buckets
+                batches = BucketedBatches(data.x_train, data.y_train, batch_size=config.batch_size,
+                                          buckets=buckets, padding=data.preprocessor.padding, seed=config.seed)
+            else:
+                batches = ArrayBatches(data.x_train, data.y_train, config.batch_size, seed=config.seed)
+            if unlabelled:
+                batches = WithUnlabelled(batches, data.x_unlabelled, data.preprocessor.padding, seed=config.seed)
             history = model.fit(batches, epochs=epochs, validation_data=validation, callbacks=callbacks,
                                 verbose=verbose)
         elif not float(config.epochs).is_integer():
@@ -408,6 +440,18 @@ def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Pr
     return {"source": source, "file": found.pop("source"), "trainable": spec.embedding_trainable, **found}
 
 
+def _set_nb_ratios(model: keras.Model, spec: ModelSpec, data) -> dict:
+    """Fill each ``nb_ratios`` embedding with its input's naive-Bayes ratios from the training rows and labels."""
+    inputs = data.x_train if isinstance(data.x_train, dict) else {"": data.x_train}
+    labels = np.asarray(data.y_train).reshape(-1)
+    largest = 0.0
+    for name, ids in inputs.items():
+        ratios = token_ratios(ids, labels, spec.vocab_size, spec.num_classes)
+        model.get_layer(f"{name}_nb_ratios" if name else "nb_ratios").set_weights([ratios])
+        largest = max(largest, float(np.abs(ratios).max()))
+    return {"source": "naive-Bayes log-count ratios of the training rows", "largest": round(largest, 4)}
+
+
 def _any_length(spec: ModelSpec) -> ModelSpec:
     """The spec with a variable-length input, for length-bucketed training."""
     if spec.architecture != "layers" or spec.chunks is not None or not isinstance(spec.input_mode, TokenIds):
@@ -438,7 +482,19 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
                        validation_split=recipe.validation_split, length_rule=recipe.length_rule, seed=seed,
                        cache=cache)
     data.info.update(describe_source(train_set, test_set))
+    if recipe.unlabelled:
+        if isinstance(mode, NamedFields):
+            raise InvalidInputError("Unlabelled texts feed a model reading one text; this one reads fields.")
+        data = add_unlabelled(data, recipe.unlabelled, recipe.unlabelled_column)
     return data
+
+
+def add_unlabelled(data: PreparedData, source: str, column: str | None = None) -> PreparedData:
+    """``data`` with ``x_unlabelled``: the texts of ``source`` (`rnnlab.data.load_unlabelled`) encoded by its
+    preprocessor, for the objectives that need no labels."""
+    texts = load_unlabelled(source, column).texts
+    info = {**data.info, "unlabelled": {"source": str(source), "examples": len(texts)}}
+    return dataclasses.replace(data, x_unlabelled=data.preprocessor.transform(texts), info=info)
 
 
 def describe_source(train_set, test_set) -> dict:
@@ -453,8 +509,11 @@ def describe_source(train_set, test_set) -> dict:
 
 def train(model: str | Path | ModelSpec, *, out: str | Path | None = None, seed: int = 0,
           limit: int | None = None, early_stopping: int | None = None, verbose: str | int = "auto",
-          data: PreparedData | None = None, **overrides) -> TrainResult:
+          data: PreparedData | None = None, objectives: dict | None = None, **overrides) -> TrainResult:
     """Train `model` (a name, a spec file or a `ModelSpec`) with its recipe; save a bundle to `out`.
+
+    ``objectives`` sets `TrainingConfig`'s ``adversarial``, ``virtual_adversarial``, ``entropy`` and
+    ``perturbation``.
 
     Example:
 
@@ -464,8 +523,8 @@ def train(model: str | Path | ModelSpec, *, out: str | Path | None = None, seed:
     spec, recipe = resolve(model, **overrides)
     if data is None:
         data = prepare_for(spec, recipe, seed=seed, limit=limit)
-    result = fit(spec, data, config_from_recipe(recipe, seed=seed, early_stopping=early_stopping), recipe=recipe,
-                 verbose=verbose)
+    config = config_from_recipe(recipe, seed=seed, early_stopping=early_stopping, **(objectives or {}))
+    result = fit(spec, data, config, recipe=recipe, verbose=verbose)
     if out is not None:
         result.save(out)
     return result

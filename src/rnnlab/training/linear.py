@@ -24,7 +24,8 @@ import numpy as np
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import atomic_path, read_json, staged_folder, write_json
 
-__all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS"]
+__all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS", "nb_ratios",
+           "token_ratios"]
 
 NGRAM_FILE = "ngram.json"
 NGRAM_WEIGHTS = "ngram.npz"
@@ -49,6 +50,41 @@ def logistic(C: float, n_classes: int):
         # The dual problem has one variable per text, far fewer than the millions of n-grams.
         return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
     return LogisticRegression(C=C, max_iter=1000)
+
+
+def nb_ratios(X, target: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes log-count ratio of each feature of a binary matrix: ``log((p/|p|1)/(q/|q|1))``.
+
+    ``p`` (``q``) is ``alpha`` plus the count of rows with ``target`` 1 (0) holding the feature.
+    """
+    target = np.asarray(target).astype(bool)
+    p = alpha + np.asarray(X[target].sum(axis=0), dtype=np.float64).ravel()
+    q = alpha + np.asarray(X[~target].sum(axis=0), dtype=np.float64).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
+def token_ratios(ids: np.ndarray, labels: np.ndarray, vocab_size: int, num_classes: int,
+                 alpha: float = 1.0) -> np.ndarray:
+    """Each token id's naive-Bayes ratios from padded id rows: ``(vocab_size, 1)`` for two classes, else one
+    column per class against the rest. Id 0 (padding) gets zeros; a token is counted once per row.
+
+    Example:
+        >>> token_ratios(np.array([[2, 3, 0], [4, 3, 0]]), np.array([1, 0]), 5, 2)[:, 0].astype(float).round(2).tolist()
+        [0.0, 0.0, 0.69, 0.0, -0.69]
+    """
+    from scipy import sparse
+
+    ids = np.asarray(ids)
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    cols = ids.reshape(-1)
+    keep = (cols > 0) & (cols < vocab_size)
+    X = sparse.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(len(ids), vocab_size))
+    X.data[:] = 1.0  # duplicates were summed
+    labels = np.asarray(labels).reshape(-1)
+    positives = [1] if num_classes == 2 else range(num_classes)
+    ratios = np.stack([nb_ratios(X, labels == c, alpha) for c in positives], axis=1)
+    ratios[0] = 0.0
+    return ratios.astype(np.float32)
 
 
 class NBSVM:
@@ -86,9 +122,7 @@ class NBSVM:
         self.ratios_, self.models_ = [], []
         for positive in positives:
             target = (y == positive).astype(int)
-            p = self.alpha + np.asarray(X[target == 1].sum(axis=0)).ravel()
-            q = self.alpha + np.asarray(X[target == 0].sum(axis=0)).ravel()
-            ratio = np.log((p / p.sum()) / (q / q.sum()))
+            ratio = nb_ratios(X, target, self.alpha)
             self.ratios_.append(ratio)
             self.models_.append(logistic(self.C, 2).fit(X.multiply(ratio).tocsr(), target))
         return self
