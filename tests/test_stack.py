@@ -54,6 +54,22 @@ def test_ngram_model_learns_saves_and_reloads_exactly(tmp_path, imdb_archive):
     np.testing.assert_allclose(again.predict_proba(texts), probs, atol=1e-6)
     grams = dict(again.contributions("A wonderful film, but the ending was awful."))
     assert grams["wonderful"] > 0 > grams["awful"]
+    # The same NBSVM on exact n-gram columns (a vocabulary of the training n-grams) agrees: the
+    # hashed model holds only filled buckets, and the NB ratios are normalised over those alone.
+    from rnnlab.experiments.recipes.baseline import _vectorizer
+    from rnnlab.training.linear import NBSVM
+
+    vectorizer = _vectorizer("nbsvm", (1, 2), len(rows))
+    exact = NBSVM(C=0.1).fit(vectorizer.fit_transform([train.texts[i] for i in rows]), train.labels[rows])
+    agree = (exact.predict_proba(vectorizer.transform(texts)).argmax(axis=1) == probs.argmax(axis=1)).mean()
+    assert agree >= 0.99
+    assert model.nonzero == again.nonzero and 100_000 < model.nonzero < 1_000_000
+    # A model saved with dense weights (before 0.7) still loads, to the same predictions.
+    small = NgramModel(C=0.1, n_features=2 ** 16).fit([train.texts[i] for i in rows[:300]], train.labels[rows[:300]])
+    small.save(tmp_path / "small")
+    np.savez_compressed(tmp_path / "small" / "ngram.npz", weights=small.weights.toarray(), biases=small.biases)
+    np.testing.assert_allclose(NgramModel.load(tmp_path / "small").predict_proba(texts), small.predict_proba(texts),
+                               atol=1e-6)
     (tmp_path / "nb" / "ngram.npz").write_bytes(b"not a numpy file")
     with pytest.raises(RnnlabError, match="damaged"):
         NgramModel.load(tmp_path / "nb")

@@ -268,7 +268,7 @@ def save_auto(auto: AutoResult, stack: tuple[NgramModel, Blend] | None, out) -> 
         chosen = auto.choice["candidates"][auto.choice["chosen"]]
         # `rnnlab evaluate` reads the dataset, columns, split and seed from "recipe" and "seed", as for any bundle.
         write_json(staging / "metrics.json", {**result.metrics(), "model": name, "test": chosen.get("test"),
-                                              "params": result.params + int(np.count_nonzero(ngram.weights))},
+                                              "params": result.params + ngram.nonzero},
                    indent=2)
     return out
 

@@ -173,7 +173,7 @@ def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verb
         model.fit([split.train.texts[i] for i in split.fit_rows], split.labels[split.fit_rows])
         model.save(folder)
         loaded = NgramModel.load(folder)
-        params = int(np.count_nonzero(model.weights)) + len(model.biases)
+        params = model.nonzero + len(model.biases)
     elif member["kind"] == "recipe":
         parts = recipe_parts(_recipe_config(member, data))
         prepared = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, limit=data.get("limit"),
