@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROWS = 3_000
 FILE_SEED = 7
 
@@ -32,19 +30,15 @@ def write_csv(path: Path, rows: int = ROWS, seed: int = FILE_SEED) -> Path:
 
     if path.exists():
         return path
-    train = load_imdb("train")
-    labels = np.asarray(train.labels)
-    rng = np.random.default_rng(seed)
-    picked = np.concatenate([rng.choice(np.flatnonzero(labels == c), rows // 2, replace=False) for c in (0, 1)])
-    picked = rng.permutation(picked)
+    own = load_imdb("train").sample(rows, seed=seed)  # as the tutorial notebook draws it
     names = {0: "negative", 1: "positive"}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["review", "sentiment"])
-        for i in picked:
-            writer.writerow([train.texts[i], names[int(labels[i])]])
+        for text, label in zip(own.texts, own.labels):
+            writer.writerow([text, names[int(label)]])
     os.replace(tmp, path)
     return path
 

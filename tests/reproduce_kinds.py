@@ -78,7 +78,7 @@ def weights_of(folder: Path) -> dict[str, str]:
             found[name] = digest(LanguageModel.load(bundle_dir).model.get_weights())
     for path in sorted(folder.rglob(NGRAM_FILE)):
         model = NgramModel.load(path.parent)
-        found[str(path.parent.relative_to(folder))] = digest([model.weights, model.biases])
+        found[str(path.parent.relative_to(folder))] = digest([model.columns, model.values, model.biases])
     return found
 
 

@@ -76,7 +76,8 @@ def _definitions(model):
         return jnp.sqrt(jnp.sum(a ** 2, axis=(1, 2), keepdims=True) + 1e-12)
 
     weights = [v.value for v in model.trainable_variables]
-    embedded = jnp.take(weights[0], x, axis=0)
+    real = (x != 0).astype("float32")[..., None]  # padding counts in no norm (SPEC masks zeros)
+    embedded = jnp.take(weights[0], x, axis=0) * real
     scale = EPS * norm(embedded)
     zero = jnp.zeros_like(embedded)
     gradient = jax.grad(lambda d: cross_entropy(predict(weights, d)))(zero)
@@ -87,7 +88,7 @@ def _definitions(model):
         q = as_classes(predict(w, delta))
         return jnp.mean(jnp.sum(fixed * (jnp.log(fixed) - jnp.log(q)), axis=-1))
 
-    probe = jax.random.normal(probe_key(SEED, 0), embedded.shape, embedded.dtype)
+    probe = jax.random.normal(probe_key(SEED, 0), embedded.shape, embedded.dtype) * real
     probe = 1e-2 * scale * probe / norm(probe)
     toward = jax.grad(kl)(probe)
     r_virtual = scale * toward / norm(toward)
@@ -169,6 +170,8 @@ def test_settings_are_checked():
         TrainingConfig(virtual_adversarial=1.0, perturbation=0)
     with pytest.raises(InvalidInputError, match="one token input"):
         ModelSpec(features=3, maxlen=5).build(compile=False, perturbable=True)
+    with pytest.raises(InvalidInputError, match="nb_features"):
+        ModelSpec(architecture="cell-loop", nb_features=True)
     model = SPEC.build(compile=False)
     assert objective_model(model, TrainingConfig(), "binary_crossentropy") is model
 
@@ -215,3 +218,31 @@ def test_unlabelled_rows_add_the_label_free_terms():
     for got, expected in zip(moved, jax.grad(entropy)([v.value for v in fresh.trainable_variables])):
         np.testing.assert_allclose(got, np.asarray(expected), atol=1e-6)
     assert max(float(np.abs(m).max()) for m in moved) > 1e-3
+
+
+def test_the_perturbation_ignores_padding():
+    """A text's perturbation is the same share of its real tokens' norm however much padding it carries."""
+    keras.utils.set_random_seed(SEED)
+    model = SPEC.build(compile=False, perturbable=True)
+    trainer = ObjectiveTrainer(model, Objectives(adversarial=1.0), SPEC.loss_name)
+    x, _ = _data()
+    weights = [v.value for v in trainer.trainable_variables]
+    non_trainable = [v.value for v in trainer.non_trainable_variables]
+    embedded = np.asarray(trainer._embedded(weights, non_trainable, x))
+    assert np.all(embedded[0, :3] == 0) and np.all(np.abs(embedded[0, 3:]).sum(axis=-1) > 0)
+    padded = np.concatenate([np.zeros((len(x), 20), dtype=x.dtype), x], axis=1)
+    again = np.asarray(trainer._embedded(weights, non_trainable, padded))
+    np.testing.assert_allclose(np.linalg.norm(again.reshape(len(x), -1), axis=1),
+                               np.linalg.norm(embedded.reshape(len(x), -1), axis=1), rtol=1e-6)
+
+
+def test_entropy_alone_needs_no_perturbation_layer():
+    spec = ModelSpec(name="steps", features=3, maxlen=5, cell="gru", units=4)
+    data = dict(x=np.random.default_rng(0).normal(size=(12, 5, 3)).astype("float32"),
+                y=np.array([0, 1] * 6, dtype="float32"))
+    model = spec.build(compile=False)
+    trainer = objective_model(model, TrainingConfig(entropy=0.5), spec.loss_name)
+    trainer.compile(optimizer="adam", loss=spec.loss_name)
+    before = [w.copy() for w in model.get_weights()]
+    trainer.fit(data["x"], data["y"], batch_size=6, epochs=1, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))

@@ -200,6 +200,9 @@ class ModelSpec:
                                         "combined with embedding_matrix.")
         if not isinstance(self.nb_features, bool):
             raise InvalidInputError(f"ModelSpec.nb_features must be true or false, got {self.nb_features!r}.")
+        if self.nb_features and self.architecture != "layers":
+            raise InvalidInputError("ModelSpec.nb_features adds an embedding beside the layers' one: it needs "
+                                    "architecture 'layers'.")
         self._validate_sequence_options()
         return self
 

@@ -228,7 +228,7 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
     if objectives.active and spec.stateful:
         raise InvalidInputError("The adversarial and entropy objectives train whole sequences; a stateful model "
                                 "reads chunks. Leave out stateful or the objectives.")
-    model = built.build(compile=False, perturbable=objectives.active)
+    model = built.build(compile=False, perturbable=objectives.perturbs)
     info = dict(data.info)
     if spec.pretrained_embeddings:
         info["embeddings"] = _start_from_pretrained(model, spec, data.preprocessor,
@@ -243,7 +243,7 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
     started = time.perf_counter()
     history = train_model(trained, data, config, callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
-    if objectives.active:
+    if objectives.perturbs:
         # The same weights in the spec's own model: a bundle holds no training-only layer.
         plain = built.build(compile=False)
         plain.set_weights(model.get_weights())

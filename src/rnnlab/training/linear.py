@@ -156,18 +156,6 @@ def _binarize(X):
     return X
 
 
-def _sparse_rows(columns: np.ndarray, values: np.ndarray, n_features: int):
-    """A ``(k, n_features)`` sparse matrix holding ``values`` ``(k, len(columns))`` in ``columns``."""
-    from scipy import sparse
-
-    columns = np.asarray(columns, dtype=np.int64)
-    values = np.asarray(values, dtype=np.float32).reshape(-1, len(columns))
-    if len(columns) and (columns.min() < 0 or columns.max() >= n_features):
-        raise ValueError(f"weight columns outside 0..{n_features - 1}")
-    rows = np.repeat(np.arange(len(values)), len(columns))
-    return sparse.csr_matrix((values.ravel(), (rows, np.tile(columns, len(values)))), shape=(len(values), n_features))
-
-
 def _probabilities(scores: np.ndarray, n_classes: int) -> np.ndarray:
     """Per-model positive-class probabilities -> class probabilities (binary, or one-vs-rest normalised)."""
     if n_classes == 2:
@@ -204,7 +192,9 @@ class NgramModel:
         self.C = float(C)
         self.n_features = int(n_features)
         self.class_names = tuple(class_names) if class_names is not None else None
-        self.weights = self.biases = None
+        # The weights: ``columns`` (sorted bucket ids some training text fills) and ``values``
+        # ``(k, len(columns))``, one row per fitted model; every other bucket weighs 0.
+        self.columns = self.values = self.biases = None
 
     @functools.cached_property
     def vectorizer(self):
@@ -233,9 +223,12 @@ class NgramModel:
         # Only the buckets some training text fills can get a weight: fit on those columns alone
         # (a dense ratio vector over 2**26 buckets would take half a gigabyte).
         columns = np.unique(X.indices)
-        nbsvm = NBSVM(C=self.C).fit(X[:, columns], labels)
+        if not len(columns):
+            raise InvalidInputError("No training text holds a word the n-gram model reads (lower-case letters and "
+                                    "digits, ! and ?); check the text column.")
+        nbsvm = NBSVM(C=self.C).fit(self._restricted(X, columns), labels)
         weights, biases = nbsvm.weights_
-        self.weights = _sparse_rows(columns, weights, self.n_features)
+        self.columns, self.values = columns.astype(np.int64), weights.astype(np.float32)
         self.biases = biases.astype(np.float64)
         return self
 
@@ -243,12 +236,32 @@ class NgramModel:
     def nonzero(self) -> int:
         """How many n-gram weights the model holds (its parameters, besides one bias per model)."""
         self._check_fitted()
-        return int(self.weights.count_nonzero())
+        return int(np.count_nonzero(self.values))
+
+    @staticmethod
+    def _restricted(X, columns: np.ndarray):
+        """``X`` (sparse, every bucket) on ``columns`` only: entries in other buckets are dropped."""
+        from scipy import sparse
+
+        X = X.tocsr()
+        at = np.searchsorted(columns, X.indices)
+        inside = at < len(columns)
+        inside[inside] = columns[at[inside]] == X.indices[inside]
+        kept = sparse.csr_matrix((np.where(inside, X.data, 0), np.where(inside, at, 0), X.indptr),
+                                 shape=(X.shape[0], len(columns)))
+        kept.eliminate_zeros()
+        return kept
+
+    def _weights_of(self, buckets: np.ndarray, row: int) -> np.ndarray:
+        """The weights of model ``row`` for each of ``buckets`` (0 for a bucket no training text filled)."""
+        at = np.searchsorted(self.columns, buckets)
+        found = (at < len(self.columns)) & (self.columns[np.minimum(at, len(self.columns) - 1)] == buckets)
+        return np.where(found, self.values[row, np.minimum(at, len(self.columns) - 1)], 0.0)
 
     def scores(self, X) -> np.ndarray:
         """Linear scores ``(n, k)`` of a feature matrix: one column per fitted model."""
         self._check_fitted()
-        return np.asarray((X @ self.weights.T).toarray(), dtype=np.float64) + self.biases
+        return np.asarray(self._restricted(X, self.columns) @ self.values.T, dtype=np.float64) + self.biases
 
     def predict_proba(self, texts) -> np.ndarray:
         """Class probabilities ``(len(texts), num_classes)``."""
@@ -268,7 +281,7 @@ class NgramModel:
             return []
         row = 0 if len(self.class_names) == 2 else int(self.predict_proba([text])[0].argmax())
         ids = self._buckets(grams)
-        weights = self.weights[row, ids].toarray().ravel()
+        weights = self._weights_of(ids, row)
         order = np.argsort(-np.abs(weights), kind="stable")[:top]
         return [(grams[i], round(float(weights[i]), 4)) for i in order]
 
@@ -288,7 +301,7 @@ class NgramModel:
         row = 0 if len(self.class_names) == 2 else target
         sign = -1.0 if len(self.class_names) == 2 and target == 0 else 1.0
         ids = self._buckets(words)
-        return [round(sign * float(w), 4) for w in self.weights[row, ids].toarray().ravel()]
+        return [round(sign * float(w), 4) for w in self._weights_of(ids, row)]
 
     def _buckets(self, grams: list[str]) -> np.ndarray:
         from sklearn.feature_extraction import FeatureHasher
@@ -309,10 +322,7 @@ class NgramModel:
         with staged_folder(out, marker=NGRAM_FILE, what="an rnnlab n-gram model") as staging:
             write_json(staging / NGRAM_FILE, self.to_json(), indent=2)
             with atomic_path(staging / NGRAM_WEIGHTS) as tmp, open(tmp, "wb") as handle:
-                weights = self.weights.tocsc()
-                columns = np.flatnonzero(np.diff(weights.indptr))
-                np.savez_compressed(handle, columns=columns.astype(np.int64),
-                                    values=weights[:, columns].toarray().astype(np.float32), biases=self.biases)
+                np.savez_compressed(handle, columns=self.columns, values=self.values, biases=self.biases)
         return out
 
     @classmethod
@@ -328,22 +338,26 @@ class NgramModel:
             with np.load(path / NGRAM_WEIGHTS, allow_pickle=False) as arrays:
                 if "weights" in arrays:  # written dense before version 0.7
                     dense = arrays["weights"].astype(np.float32)
-                    columns = np.flatnonzero(np.any(dense != 0, axis=0))
-                    model.weights = _sparse_rows(columns, dense[:, columns], model.n_features)
+                    model.columns = np.flatnonzero(np.any(dense != 0, axis=0)).astype(np.int64)
+                    model.values = dense[:, model.columns]
                 else:
-                    model.weights = _sparse_rows(arrays["columns"], arrays["values"].astype(np.float32),
-                                                 model.n_features)
+                    model.columns = arrays["columns"].astype(np.int64)
+                    model.values = arrays["values"].astype(np.float32)
                 model.biases = arrays["biases"].astype(np.float64)
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise RnnlabError(f"Cannot load the n-gram model in {path}: {exc}. The files are damaged; retrain it.") \
                 from exc
-        expected = (1 if len(model.class_names) == 2 else len(model.class_names), model.n_features)
-        if model.weights.shape != expected or model.biases.shape != expected[:1]:
-            raise RnnlabError(f"{path / NGRAM_WEIGHTS} holds weights of shape {model.weights.shape}, expected "
-                              f"{expected}; the file is damaged: retrain the model.")
+        models = 1 if len(model.class_names) == 2 else len(model.class_names)
+        columns = model.columns
+        if (model.values.shape != (models, len(columns)) or model.biases.shape != (models,) or columns.ndim != 1
+                or (len(columns) and (columns[0] < 0 or columns[-1] >= model.n_features
+                                      or np.any(np.diff(columns) <= 0)))):
+            raise RnnlabError(f"{path / NGRAM_WEIGHTS} holds weights of shape {model.values.shape} over "
+                              f"{len(columns)} buckets, expected {models} rows of increasing buckets below "
+                              f"{model.n_features}; the file is damaged: retrain the model.")
         return model
 
     def _check_fitted(self) -> None:
-        if self.weights is None:
+        if self.values is None:
             raise RnnlabError("This n-gram model is not fitted yet: call fit(texts, labels) first.")
 

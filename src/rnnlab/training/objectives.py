@@ -13,10 +13,11 @@ Each is a term added to the loss of every training batch, with its weight in `Tr
 * ``entropy`` (Grandvalet & Bengio 2005): the mean entropy of the predictions, which pushes the
   decision boundary away from the data. It needs no labels.
 
-``perturbation`` is ``eps``: the norm of ``r`` as a share of the example's embedding norm (the
-papers normalise the embeddings and give an absolute norm; a share is the same for any
-embedding scale and needs no statistics of the vocabulary). Masked steps get no gradient, so
-``r`` is zero on padding.
+``perturbation`` is ``eps``: the norm of ``r`` as a share of the example's embedding norm over
+its real tokens (the papers normalise the embeddings and give an absolute norm; a share is the
+same for any embedding scale and needs no statistics of the vocabulary). With ``mask_zero``
+padding neither counts in the norm nor gets any of ``r``, so a text's perturbation does not
+depend on the length of the batch it is in.
 
 `ObjectiveTrainer` is a Keras model over the same layers as the model being trained, built with
 an `EmbeddingPerturbation` after the embedding (`build_model(spec, perturbable=True)`); its
@@ -126,10 +127,10 @@ class ObjectiveTrainer(keras.Model):
         self.label_loss = keras.losses.get(loss)
         self.probe_seed = int(seed)
         found = [layer for layer in model.layers if isinstance(layer, EmbeddingPerturbation)]
-        if len(found) != 1:
+        if objectives.perturbs and len(found) != 1:
             raise InvalidInputError("Adversarial objectives need a model built with perturbable=True.")
-        self.perturbation_layer = found[0]
-        self.embedding_layer = model.get_layer("embedding")
+        self.perturbation_layer = found[0] if found else None
+        self.embedding_layer = model.get_layer("embedding") if found else None
 
     def train_step(self, state, data):
         import jax
@@ -143,11 +144,11 @@ class ObjectiveTrainer(keras.Model):
             unlabelled = x[UNLABELLED_KEY]
             x = next(value for key, value in x.items() if key != UNLABELLED_KEY)
         goals, noise = self.objectives, self.perturbation_layer
-        embedded = self._embedded(trainable, non_trainable, x)
-        scale = goals.perturbation * _per_example_norm(embedded)
+        embedded = self._embedded(trainable, non_trainable, x) if goals.perturbs else None
+        scale = goals.perturbation * _per_example_norm(embedded) if goals.perturbs else None
 
         def clean(weights, delta):
-            with noise.adding(delta):
+            with self._adding(delta):
                 loss, aux = self.compute_loss_and_updates(weights, non_trainable, metrics_variables, x, y,
                                                           sample_weight, training=True,
                                                           optimizer_variables=optimizer_variables)
@@ -155,12 +156,12 @@ class ObjectiveTrainer(keras.Model):
                 loss = loss + goals.entropy * _entropy(aux[1])
             return loss, aux
 
-        zero = jnp.zeros_like(embedded)
+        zero = jnp.zeros_like(embedded) if goals.perturbs else jnp.zeros(())
         (_, aux), (grads, direction) = jax.value_and_grad(clean, argnums=(0, 1), has_aux=True)(trainable, zero)
         unscaled_loss, y_pred, new_non_trainable, metrics_variables = aux
 
         def predictions(weights, delta, inputs=x):
-            with noise.adding(delta):
+            with self._adding(delta):
                 return self.stateless_call(weights, non_trainable, inputs, training=True)[0]
 
         def add(total, more):
@@ -175,7 +176,7 @@ class ObjectiveTrainer(keras.Model):
             """The virtual adversarial term's gradient on ``inputs`` (its predictions ``unperturbed`` held fixed)."""
             fixed = jax.lax.stop_gradient(unperturbed)
             shape = (inputs.shape[0], inputs.shape[1], embedded.shape[-1])
-            probe = jax.random.normal(key, shape, embedded.dtype)
+            probe = jax.random.normal(key, shape, embedded.dtype) * self._real_steps(inputs)
             probe = PROBE * scale * probe / _per_example_norm(probe)
             toward = jax.grad(lambda d: _kl(fixed, predictions(trainable, d, inputs)))(probe)
             r = jax.lax.stop_gradient(scale * toward / _per_example_norm(toward))
@@ -186,7 +187,8 @@ class ObjectiveTrainer(keras.Model):
             grads = add(grads, virtual_adversarial(x, y_pred, scale, key))
         if unlabelled is not None:
             # The terms that need no labels, once more on the unlabelled rows.
-            scale_u = goals.perturbation * _per_example_norm(self._embedded(trainable, non_trainable, unlabelled))
+            scale_u = (goals.perturbation * _per_example_norm(self._embedded(trainable, non_trainable, unlabelled))
+                       if goals.perturbs else None)
             if goals.entropy:
                 def entropy(weights):
                     found = predictions(weights, None, unlabelled)
@@ -211,15 +213,33 @@ class ObjectiveTrainer(keras.Model):
         target = jnp.reshape(y, y_pred.shape) if y_pred.shape[-1] == 1 else y
         return jnp.mean(self.label_loss(target, y_pred))
 
+    def _adding(self, delta):
+        """The perturbation layer's `adding` context (nothing to add without one, or for a zero scalar)."""
+        import contextlib
+
+        if self.perturbation_layer is None or getattr(delta, "ndim", 3) == 0:
+            return contextlib.nullcontext()
+        return self.perturbation_layer.adding(delta)
+
+    def _real_steps(self, x):
+        """1 at real tokens, 0 at padding (``(n, steps, 1)``); all ones without ``mask_zero``."""
+        import jax.numpy as jnp
+
+        ids = jnp.asarray(x, dtype="int32")
+        if not self.embedding_layer.mask_zero:
+            return jnp.ones(ids.shape + (1,), "float32")
+        return (ids != 0).astype("float32")[..., None]
+
     def _embedded(self, trainable, non_trainable, x):
-        """The embedding layer's output for ``x`` under the step's weights (its shape and norms)."""
+        """The embedding layer's output for ``x`` under the step's weights, zero at padding (its shape and
+        the norm of its real tokens)."""
         import jax.numpy as jnp
 
         variable = self.embedding_layer.embeddings
         values, variables = ((trainable, self.trainable_variables) if variable.trainable
                              else (non_trainable, self.non_trainable_variables))
         table = values[next(i for i, v in enumerate(variables) if v is variable)]
-        return jnp.take(table, jnp.asarray(x, dtype="int32"), axis=0)
+        return jnp.take(table, jnp.asarray(x, dtype="int32"), axis=0) * self._real_steps(x)
 
 
 def objective_model(model: keras.Model, config, loss: str) -> keras.Model:

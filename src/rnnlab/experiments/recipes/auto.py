@@ -23,8 +23,9 @@ What `train auto` returns is the best on validation of the recurrent model, the 
 (NBSVM with the baseline's settings on hashed n-grams, trained on the same rows) and their blend
 (`rnnlab.inference.stack.Blend`, weights fitted on the validation rows). The blend is judged by
 its two-fold cross-fitted validation accuracy (weights fitted on one half, scored on the other),
-so its own fitting does not flatter it. A blend or the n-gram model alone is saved as a stack
-bundle holding both members; the recurrent model alone as a plain bundle.
+so its own fitting does not flatter it. A blend is saved as a stack bundle of both members, the
+n-gram model alone as a stack bundle of it alone, the recurrent model as a plain bundle. This
+happens with the NBSVM baseline (the default), whose settings the n-gram model takes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab._backend import backend_name
 from rnnlab.configfile import check_keys
 from rnnlab.data import TextDataset
 from rnnlab.data.profile import covering_length
@@ -81,10 +83,13 @@ class AutoResult:
         recurrent = {"model": self.result.spec.name, "test_accuracy": test.get("accuracy"),
                      "validation_accuracy": max(self.result.history.get("val_accuracy", [float("nan")]))}
         chosen = choice.get("candidates", {}).get(choice.get("chosen"), recurrent)
+        kept = choice.get("chosen", self.result.spec.name)
+        ngram = choice.get("ngram_params", 0)
+        params = {"blend": self.result.params + ngram, "nbsvm": ngram}.get(kept, self.result.params)
         return {
             "model": saved_name(self.result.spec.name, choice.get("chosen")),
-            "chosen": choice.get("chosen", self.result.spec.name),
-            "params": self.result.params,
+            "chosen": kept,
+            "params": params,
             "settings": self.settings,
             "test_accuracy": chosen.get("test_accuracy"),
             "validation_accuracy": chosen.get("validation_accuracy"),
@@ -120,9 +125,12 @@ def auto_spec(settings: dict, name: str = "auto-bigru") -> ModelSpec:
 
 
 def auto_config(settings: dict, *, seed: int = 0, epochs: int = MAX_EPOCHS) -> TrainingConfig:
+    """The training settings; virtual adversarial training where it runs (JAX), recorded in ``settings``."""
+    vat = VIRTUAL_ADVERSARIAL if backend_name() == "jax" else 0.0
+    settings["virtual_adversarial"] = vat
     return TrainingConfig(epochs=epochs, batch_size=settings["batch_size"], schedule="cosine", buckets=4,
                           early_stopping=EarlyStopping("val_accuracy", "max", 2), seed=seed,
-                          virtual_adversarial=VIRTUAL_ADVERSARIAL, perturbation=PERTURBATION)
+                          virtual_adversarial=vat, perturbation=PERTURBATION)
 
 
 def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, limit: int | None = None,
@@ -167,6 +175,9 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                    validation_split=VALIDATION_SPLIT, seed=seed)
     data.info.update(info)
     if unlabelled is not None:
+        if backend_name() != "jax":
+            raise InvalidInputError("--unlabelled feeds virtual adversarial training, which runs on JAX "
+                                    "(KERAS_BACKEND=jax); leave it out on this backend.")
         data = add_unlabelled(data, str(unlabelled), unlabelled_column)
     spec = auto_spec(settings)
     result = fit(spec, data, auto_config(settings, seed=seed, epochs=epochs), recipe=recipe, verbose=verbose)
@@ -176,7 +187,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                             source=recipe.source_options(), with_test=with_test)
     auto = AutoResult(result, settings, base, time.perf_counter() - started, info["profile"])
     stack = None
-    if base is not None and blend:
+    if base is not None and base.get("name") == "nbsvm" and blend:
         auto.choice, stack = choose(result, data, train_set, test_set, base, seed=seed)
     result.notes["auto"] = {k: v for k, v in auto.summary().items() if k != "profile"}
     if out is not None:
@@ -209,7 +220,7 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
     candidates = {
         rnn_name: {"validation_accuracy": _accuracy(parts[0], val_labels)},
         ngram_name: {"validation_accuracy": _accuracy(parts[1], val_labels), "seconds": round(ngram_seconds, 2),
-                     "ngram_range": list(ngram.ngram_range), "C": ngram.C},
+                     "ngram_range": list(ngram.ngram_range), "C": ngram.C, "params": ngram.nonzero + len(ngram.biases)},
         "blend": {"validation_accuracy": _cross_fitted(parts, val_labels),
                   "validation_accuracy_fitted": _accuracy(blend(parts), val_labels),
                   "weights": {rnn_name: float(blend.weights[0]), ngram_name: float(blend.weights[1])}},
@@ -223,12 +234,10 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
             candidates[name]["test_accuracy"] = _accuracy(probs, test_labels)
         chosen_probs = {rnn_name: test_parts[0], ngram_name: test_parts[1]}.get(chosen, blend(test_parts))
         candidates[chosen]["test"] = classification_metrics(test_labels, chosen_probs, train_set.class_names)
-    found = {"chosen": chosen, "candidates": candidates}
+    found = {"chosen": chosen, "candidates": candidates, "ngram_params": candidates[ngram_name]["params"]}
     if chosen == rnn_name:
         return found, None
-    if chosen == ngram_name:
-        blend = Blend(np.array([0.0, 1.0]), np.zeros(len(train_set.class_names)))
-    return found, (ngram, blend)
+    return found, (ngram, blend if chosen == "blend" else None)
 
 
 def saved_name(recurrent: str, chosen: str | None) -> str:
@@ -237,7 +246,7 @@ def saved_name(recurrent: str, chosen: str | None) -> str:
 
 
 def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return round(float((probabilities.argmax(axis=1) == labels).mean()), 5)
+    return float((probabilities.argmax(axis=1) == labels).mean())
 
 
 def _cross_fitted(parts: list[np.ndarray], labels: np.ndarray) -> float:
@@ -249,27 +258,34 @@ def _cross_fitted(parts: list[np.ndarray], labels: np.ndarray) -> float:
             return 0.0  # too few rows to judge a blend: never chosen
         weights = Blend.fit([p[fitted] for p in parts], labels[fitted])
         right += int((weights([p[scored] for p in parts]).argmax(axis=1) == labels[scored]).sum())
-    return round(right / len(labels), 5)
+    return right / len(labels)
 
 
-def save_auto(auto: AutoResult, stack: tuple[NgramModel, Blend] | None, out) -> Path:
-    """The recurrent model's bundle at ``out``, or a stack bundle of it and the n-gram model (see `choose`)."""
+def save_auto(auto: AutoResult, stack: tuple[NgramModel, Blend | None] | None, out) -> Path:
+    """The kept model at ``out`` (see `choose`): the recurrent model's bundle, a stack bundle of it and the
+    n-gram model (a blend), or a stack bundle of the n-gram model alone. Replaces either kind of earlier bundle."""
     result = auto.result
-    if stack is None:
-        return result.save(out)
-    ngram, blend = stack
     out = Path(out)
-    marker = MODEL_FILE if (out / MODEL_FILE).exists() else STACK_FILE  # replaces either kind of earlier bundle
-    name = saved_name(result.spec.name, auto.choice["chosen"])
+    marker = STACK_FILE if (out / STACK_FILE).exists() else MODEL_FILE
     with staged_folder(out, marker=marker, what="an rnnlab bundle") as staging:
-        result.save(staging / "members" / result.spec.name)
-        ngram.save(staging / "members" / "nbsvm")
-        write_stack(staging, name, result.class_names, blend, [(result.spec.name, "recipe"), ("nbsvm", "ngram")])
+        if stack is None:
+            result.save(staging)
+            return out
+        ngram, blend = stack
+        name = saved_name(result.spec.name, auto.choice["chosen"])
+        if blend is None:  # the n-gram model alone: the recurrent one is not kept (it would run for nothing)
+            ngram.save(staging / "members" / "nbsvm")
+            write_stack(staging, name, result.class_names, Blend(np.ones(1), np.zeros(len(result.class_names))),
+                        [("nbsvm", "ngram")])
+        else:
+            result.save(staging / "members" / result.spec.name)
+            ngram.save(staging / "members" / "nbsvm")
+            write_stack(staging, name, result.class_names, blend,
+                        [(result.spec.name, "recipe"), ("nbsvm", "ngram")])
         chosen = auto.choice["candidates"][auto.choice["chosen"]]
         # `rnnlab evaluate` reads the dataset, columns, split and seed from "recipe" and "seed", as for any bundle.
         write_json(staging / "metrics.json", {**result.metrics(), "model": name, "test": chosen.get("test"),
-                                              "params": result.params + ngram.nonzero},
-                   indent=2)
+                                              "params": auto.summary()["params"]}, indent=2)
     return out
 
 
@@ -306,8 +322,9 @@ def run_auto(config: dict, out: Path, *, validation_only: bool = False, progress
                "config": config}
     if not has_validation:
         figures.pop("validation_accuracy", None)
-    if result.test is not None:
-        figures.update(test=result.test, test_examples=int(result.test.get("examples", 0)))
+    kept = (auto.choice or {}).get("candidates", {}).get(summary["chosen"], {}).get("test") or result.test
+    if kept is not None:
+        figures.update(test=kept, test_examples=int(kept.get("examples", 0)))
     if not validation_only:
         figures["bundle"] = str(Path(out) / "bundle")
     return figures
