@@ -86,7 +86,8 @@ def main(argv=None) -> int:
         with open(lines, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
-    table = ["| labelled reviews | NBSVM | BiGRU | BiGRU + virtual adversarial, 50,000 unlabelled | seconds (NBSVM / BiGRU / semi) |",
+    table = [f"| labelled reviews | NBSVM | BiGRU | BiGRU + virtual adversarial, {len(unsup):,} unlabelled "
+             "| seconds (NBSVM / BiGRU / semi) |",
              "|---:|---:|---:|---:|---|"]
     for row in rows:
         table.append(f"| {row['labelled']:,} | {100 * row['nbsvm']['test']:.2f}% | {100 * row['supervised']['test']:.2f}% "
