@@ -65,6 +65,11 @@ def amazon_file() -> Path:
     return _require("amazon_polarity_sample.ft.txt")
 
 
+@pytest.fixture(scope="session")
+def goemotions_dir() -> Path:
+    return _require("goemotions")
+
+
 def built_once(name: str, build) -> tuple[dict, Path]:
     """``build(folder) -> facts`` run once per test run for all xdist workers: (facts, folder).
 

@@ -48,6 +48,9 @@ FILES = {
     "corrupt-bundle/metrics.json": b"{}",
     "corrupt-store/results.sqlite": b"SQLite format 3\x00 but not really",
     "plainfile": b"I am a file, not a folder",
+    # The first bytes of a real workbook: valid UTF-8 (NUL bytes included), so only its kind gives it away.
+    "book.xlsx": b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00b\xee\x9dh^\x01\x00\x00[Content_Types].xml",
+    "nul.txt": b"a review\x00with a NUL byte\nanother line\n",
 }
 
 # command path -> bad invocations (argv after the command path)
@@ -73,6 +76,7 @@ CASES: dict[str, list[list[str]]] = {
               ["lstm", "--dataset", "{good.csv}", "--test-fraction", "0"],
               ["lstm", "--dataset", "amazon", "--text-column", "text"],
               ["lstm", "--field-column", "title"], ["lstm", "--baseline", "tfidf-lr"],
+              ["lstm", "--dataset", "{good.csv}", "--label-separator", ""],
               ["auto"], ["auto", "--dataset", "{good.csv}", "--batch-size", "8"],
               ["auto", "--dataset", "{good.csv}", "--baseline", "nosuch"],
               ["auto", "--dataset", "{onelabel.csv}"], ["auto", "--dataset", "{emptydir}"],
@@ -87,13 +91,14 @@ CASES: dict[str, list[list[str]]] = {
                 ["{bundle}", "--input", "{empty.csv}"], ["{bundle}", "--input", "{blank.txt}"],
                 ["{bundle}", "--input", "{binary.txt}"], ["{bundle}", "--input", "{binary.csv}"],
                 ["{bundle}", "--input", "{wrongcol.csv}"], ["{bundle}", "--input", "{truncated.jsonl}"],
-                ["{bundle}", "--input", "{image.npz}"],
+                ["{bundle}", "--input", "{image.npz}"], ["{bundle}", "--input", "{book.xlsx}"],
+                ["{bundle}", "--input", "{nul.txt}"],
                 ["{bundle}", "--input", "{good.csv}", "--text-column", "nosuch"],
                 ["{bundle}", "hi", "--address", "auto"], ["{bundle}", "--input", "{good.csv}", "--output", "{emptydir}"],
                 ["{bundle}", "--input", "{good.csv}", "--output", "{plainfile}"]],
     "explain": [["{missing}", "hi"], ["{notbundle}", "hi"], ["{bundle}", ""], ["{bundle}"],
                 ["{bundle}", "--input", "{binary.txt}"], ["{bundle}", "--input", "{wrongcol.csv}"],
-                ["{bundle}", "--input", "{empty.csv}"]],
+                ["{bundle}", "--input", "{empty.csv}"], ["{bundle}", "--input", "{book.xlsx}"]],
     "serve": [["{missing}"], ["{emptydir}"], ["{corrupt-bundle}"], ["{bundle}", "--port", "70000"],
               ["{bundle}", "--port", "-1"], ["{bundle}", "--workers", "0"], ["{bundle}", "--max-texts", "0"],
               ["{bundle}", "--max-chars", "-1"], ["{bundle}", "--max-body-bytes", "0"]],

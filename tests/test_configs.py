@@ -176,6 +176,7 @@ def test_pre_0_2_module_names_still_import_with_a_warning():
     ("imdb-fast", ["--limit", "200", "--epochs", "1"]),
     ("quick-gru-vs-lstm", ["--limit", "200", "--epochs", "1", "--runs", "1", "--models", "lstm"]),
     ("arrangements", ["--limit", "200", "--epochs", "1", "--runs", "1", "--models", "MS_RST_biGRU"]),
+    ("goemotions", ["--limit", "300", "--epochs", "1"]),
 ])
 def test_committed_configs_run_at_toy_scale(name, options, imdb_archive, tmp_path):
     # The success path of `rnnlab experiment run` for committed configs. imdb-best-cpu and

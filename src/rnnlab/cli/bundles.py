@@ -39,7 +39,9 @@ def evaluate(
     # Loaded on use: it imports Keras (seconds); `rnnlab --help` and light commands stay instant.
     from rnnlab.inference import Bundle
     from rnnlab.models import Recipe
-    from rnnlab.training.metrics import classification_metrics
+    import numpy as np
+
+    from rnnlab.training.metrics import classification_metrics, multilabel_metrics
 
     loaded = Bundle.load(bundle)
     seed = int(loaded.metrics.get("seed", 0))
@@ -52,7 +54,14 @@ def evaluate(
     if tuple(class_names) != tuple(loaded.class_names):
         raise InvalidInputError(f"{dataset!r} has classes {', '.join(class_names)} but the bundle predicts "
                                 f"{', '.join(loaded.class_names)}: evaluate it on data with its classes.")
-    result = classification_metrics(labels, loaded.predictor.predict_proba(records), loaded.class_names)
+    probs = loaded.predictor.predict_proba(records)
+    thresholds = getattr(loaded, "thresholds", None)
+    if (np.ndim(labels) == 2) != (thresholds is not None):
+        raise InvalidInputError(f"{dataset!r} has {'label sets' if np.ndim(labels) == 2 else 'one label a row'} but "
+                                f"the bundle predicts {'label sets' if thresholds is not None else 'one label'}: "
+                                "evaluate it on data like its training data.")
+    result = (multilabel_metrics(labels, probs, loaded.class_names, thresholds) if thresholds is not None
+              else classification_metrics(labels, probs, loaded.class_names))
     result.update(dataset=dataset, split=split)
     if as_json:
         return print_json(result)
@@ -63,7 +72,9 @@ def _write_predictions(path: Path, predictions, class_names) -> None:
     from rnnlab.inference.batch import PredictionWriter, prediction_row
 
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        PredictionWriter(handle, path, class_names).write(prediction_row(p, class_names) for p in predictions)
+        label_sets = bool(predictions) and predictions[0].labels is not None
+        PredictionWriter(handle, path, class_names, label_sets).write(prediction_row(p, class_names)
+                                                                      for p in predictions)
 
 
 @app.command()
@@ -133,10 +144,15 @@ def predict(
     if as_json:
         return print_json_lines(p.to_dict() for p in predictions)
     table = Table()
-    for column in ("text", "label", "probability", "tokens", "oov"):
+    label_sets = predictions[0].labels is not None
+    for column in ("text", "labels" if label_sets else "label", "probability", "tokens", "oov"):
         table.add_column(column)
     for p in predictions:
         shown = p.text if len(p.text) <= 70 else p.text[:67] + "..."
+        if label_sets:  # each label of the set with its own probability
+            label = ", ".join(f"{name} ({p.probabilities[name]:.2f})" for name in p.labels)
+            table.add_row(shown, label, f"{p.probability:.3f}", str(p.n_tokens), str(p.n_oov))
+            continue
         colour = "green" if p.label in ("pos", "positive") else "red" if p.label in ("neg", "negative") else "white"
         table.add_row(shown, f"[{colour}]{p.label}[/]", f"{p.probability:.3f}", str(p.n_tokens), str(p.n_oov))
     console.print(table)

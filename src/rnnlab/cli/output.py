@@ -64,6 +64,8 @@ def json_output(callback):
 
 
 def print_test(test: dict) -> None:
+    if test.get("multi_label"):
+        return print_label_sets(test)
     console.print(f"test accuracy: [bold]{100 * test['accuracy']:.2f}%[/]  (macro-F1 {test['macro_f1']:.4f}, "
                   f"loss {test['loss']:.4f}, {test['examples']:,} examples)")
     if "rating_mae" in test:
@@ -75,4 +77,18 @@ def print_test(test: dict) -> None:
         table.add_column(name, justify="right")
     for name, row in zip(names, test["confusion_matrix"]):
         table.add_row(name, *[f"{v:,}" for v in row])
+    console.print(table)
+
+
+def print_label_sets(test: dict) -> None:
+    """Scores of a model with several labels a row: the averages, then each label's precision, recall and F1."""
+    console.print(f"test macro-F1: [bold]{test['macro_f1']:.4f}[/]  (micro-F1 {test['micro_f1']:.4f}, subset accuracy "
+                  f"{100 * test['subset_accuracy']:.2f}%, Hamming loss {test['hamming_loss']:.4f}, "
+                  f"{test['examples']:,} examples)")
+    table = Table(title="per label (thresholds tuned on validation rows)")
+    for column in ("label", "precision", "recall", "F1", "support", "threshold"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for name, row in test["per_label"].items():
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                      f"{row['support']:,}", f"{row['threshold']:.2f}")
     console.print(table)

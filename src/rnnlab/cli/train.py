@@ -27,6 +27,10 @@ def train(
              "sequences for a spec with features); default: the recipe's.")] = None,
     text_column: Annotated[Optional[str], typer.Option(help="The table's text column (default: found).")] = None,
     label_column: Annotated[Optional[str], typer.Option(help="The table's label column (default: found).")] = None,
+    label_separator: Annotated[Optional[str], typer.Option(
+        help="The label cells hold several labels joined by this string, e.g. ',' or '|': a multi-label model "
+             "(one sigmoid per label, a threshold per label tuned on validation). JSON-list cells need none.")
+    ] = None,
     field_column: Annotated[Optional[list[str]], typer.Option(
         help="FIELD=COLUMN for a model reading several fields, e.g. --field-column title=Summary (repeatable).")
     ] = None,
@@ -87,9 +91,11 @@ def train(
 
     source = {"text_column": text_column, "label_column": label_column, "field_columns": _field_columns(field_column),
               "test": test, "test_fraction": test_fraction, "unlabelled": unlabelled,
-              "unlabelled_column": unlabelled_column}
+              "unlabelled_column": unlabelled_column, "label_separator": label_separator}
     objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
                                     ("entropy", entropy), ("perturbation", perturbation)) if v is not None}
+    if label_separator is not None and not label_separator:
+        raise InvalidInputError("--label-separator joins the labels of a cell: give it a string such as ',' or '|'.")
     if unlabelled_column is not None and unlabelled is None:
         raise InvalidInputError("--unlabelled-column names a column of the --unlabelled file; give --unlabelled too.")
     if model == "auto":
@@ -176,6 +182,11 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
                   f"{result.train_seconds:.1f} s ({len(result.history.get('loss', []))} epochs)")
     if result.test:
         print_test(result.test)
+    if result.spec.multi_label:
+        console.print("several labels a text: one sigmoid per label, thresholds tuned on the validation rows (no "
+                      "linear baseline for label sets yet)")
+        console.print(f"total {auto.seconds:.1f} s" + (f"; bundle saved to {out}" if out else ""))
+        return
     table = Table(title="recurrent model against the linear baseline (same split)")
     for column in ("model", "validation", "test", "seconds"):
         table.add_column(column, justify="left" if column == "model" else "right")

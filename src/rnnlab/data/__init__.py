@@ -14,6 +14,7 @@ from rnnlab.data.amazon import load_amazon
 from rnnlab.data.dataset import TextDataset
 from rnnlab.data.download import download
 from rnnlab.data.folders import has_splits, load_folders
+from rnnlab.data.goemotions import load_goemotions
 from rnnlab.data.imdb import ARCHIVE_NAME, IMDB_SHA256, IMDB_URL, load_imdb
 from rnnlab.data.locate import cache_dir, locate
 from rnnlab.data.numeric import SequenceDataset, load_sequences
@@ -26,7 +27,7 @@ from rnnlab.errors import (
     unknown_name,
 )
 
-DATASETS = ("imdb", "imdb-ratings", "amazon")
+DATASETS = ("imdb", "imdb-ratings", "amazon", "goemotions")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -35,11 +36,12 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
 
     Args:
         name_or_path: a known dataset name (``"imdb-ratings"`` is IMDB labelled by its eight
-            star ratings), or a path: an IMDB archive or ``aclImdb`` folder,
+            star ratings; ``"goemotions"`` has several labels a comment), or a path: an IMDB archive or ``aclImdb`` folder,
             a fastText ``.txt`` file, a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` table, or
             a folder of class folders of text files (:func:`load_folders`).
         split: ``"train"``, ``"test"`` or ``"unsup"`` for IMDB; ``"train"`` or ``"all"`` for
-            the Amazon sample; ``"train"`` or ``"test"`` for a folder with those folders.
+            the Amazon sample; ``"train"``, ``"dev"`` or ``"test"`` for GoEmotions; ``"train"`` or
+            ``"test"`` for a folder with those folders.
             A single file is a whole dataset, so ``split`` is ignored for it.
         **kwargs: passed to the loader (e.g. ``path=`` for a name, ``text_column=`` for a table).
 
@@ -51,6 +53,8 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
     if key in ("imdb", "imdb-ratings"):
         imdb = load_imdb(split, **_only_for("the IMDB dataset", kwargs, ("path",)))
         return imdb if key == "imdb" else by_rating(imdb)
+    if key == "goemotions":
+        return load_goemotions(split, **_only_for("GoEmotions", kwargs, ("path",)))
     if key == "amazon":
         if split == "test":
             raise InvalidInputError(
@@ -177,6 +181,7 @@ __all__ = [
     "is_imdb_folder",
     "load_folders",
     "load_amazon",
+    "load_goemotions",
     "load_dataset",
     "load_imdb",
     "load_sequences",

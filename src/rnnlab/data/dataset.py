@@ -15,7 +15,8 @@ class TextDataset:
 
     Args:
         texts: the raw documents, one string per example.
-        labels: int64 class ids ``0..k-1``, or ``None`` for unlabelled data.
+        labels: int64 class ids ``0..k-1``, or ``None`` for unlabelled data; for several labels a row,
+            an ``(n, k)`` array of 0/1 (one column per class name: ``multi_label``).
         class_names: ``class_names[i]`` is the name of class id ``i``.
         name: a short label for messages and reports (default ``""``).
         ratings: per-example star rating where the source has one (IMDB), else ``None``.
@@ -40,7 +41,9 @@ class TextDataset:
         self.texts = list(self.texts)
         self.class_names = tuple(str(c) for c in self.class_names)
         n = len(self.texts)
-        if self.labels is not None:
+        if self.labels is not None and np.ndim(self.labels) == 2:
+            self.labels = _label_sets(self.labels, self.class_names, n)
+        elif self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
             _check_length("labels", len(self.labels), n)
             if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
@@ -66,6 +69,17 @@ class TextDataset:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether each example has a set of labels (``labels`` is ``(n, k)`` of 0/1) rather than one."""
+        return self.labels is not None and self.labels.ndim == 2
+
+    def class_counts(self) -> np.ndarray:
+        """Examples per class (for several labels a row, examples holding each label)."""
+        if self.multi_label:
+            return self.labels.sum(axis=0).astype(np.int64)
+        return np.bincount(self.labels, minlength=self.num_classes)
 
     def subset(self, indices) -> TextDataset:
         """Examples at ``indices`` (ints or a boolean mask), every parallel array kept aligned."""
@@ -103,9 +117,9 @@ class TextDataset:
         if n >= len(self):
             return self
         rng = np.random.default_rng(seed)
-        if self.labels is None:
+        if self.labels is None or self.multi_label:  # label sets: a plain random sample
             return self.subset(rng.choice(len(self), size=n, replace=False))
-        counts = _stratified_counts(np.bincount(self.labels, minlength=self.num_classes), n)
+        counts = _stratified_counts(self.class_counts(), n)
         chosen = [
             rng.choice(np.flatnonzero(self.labels == c), size=k, replace=False)
             for c, k in enumerate(counts)
@@ -122,6 +136,18 @@ def _stratified_counts(class_sizes: np.ndarray, n: int) -> np.ndarray:
     order = np.argsort(-(exact - counts), kind="stable")
     counts[order[: n - counts.sum()]] += 1
     return np.minimum(counts, class_sizes)
+
+
+def _label_sets(labels, class_names: tuple[str, ...], n: int) -> np.ndarray:
+    """An ``(n, k)`` array of 0/1 label sets, checked against the class names."""
+    labels = np.asarray(labels)
+    _check_length("labels", len(labels), n)
+    if labels.shape[1] != len(class_names):
+        raise InvalidInputError(f"labels has {labels.shape[1]} columns but there are {len(class_names)} class names: "
+                                "a row of label sets holds one 0/1 column per class.")
+    if labels.size and not np.isin(labels, (0, 1)).all():
+        raise InvalidInputError("label sets must hold only 0 and 1 (one column per class).")
+    return labels.astype(np.int8)
 
 
 def _check_length(what: str, got: int, expected: int) -> None:

@@ -58,7 +58,7 @@ def profile(dataset: TextDataset) -> DataProfile:
     classes: dict[str, int] = {}
     warnings: list[str] = []
     if dataset.labels is not None:
-        counts = np.bincount(dataset.labels, minlength=dataset.num_classes)
+        counts = dataset.class_counts()
         classes = {name: int(c) for name, c in zip(dataset.class_names, counts)}
         warnings += _label_warnings(dataset, classes)
     if len(lengths) and words["median"] <= 2:
@@ -83,8 +83,9 @@ def _label_warnings(dataset: TextDataset, classes: dict[str, int]) -> list[str]:
             if count and (count < TINY_CLASS or count / n < TINY_SHARE):
                 found.append(f"Class {name!r} has only {count} of {n:,} examples ({100 * count / n:.1f}%): the model "
                              "will rarely predict it; add examples or merge it into another class.")
-    labels_of: dict[str, set[int]] = {}
-    for text, label in zip(dataset.texts, dataset.labels.tolist()):
+    labels_of: dict[str, set] = {}
+    rows = map(tuple, dataset.labels.tolist()) if dataset.multi_label else dataset.labels.tolist()
+    for text, label in zip(dataset.texts, rows):
         labels_of.setdefault(text.strip(), set()).add(label)
     conflicting = sum(1 for labels in labels_of.values() if len(labels) > 1)
     if conflicting:

@@ -35,7 +35,8 @@ AUTO = "auto"
 # Usual names, in order of preference (compared without case).
 TEXT_NAMES = ("text", "review", "review_text", "sentence", "content", "body", "comment", "document", "tweet",
               "message", "question")
-LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "polarity", "y", "rating", "stars")
+LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "polarity", "y", "rating", "stars",
+               "tags", "emotions")
 # A label column names classes: a column with more distinct values than this is not one.
 MAX_GUESSED_CLASSES = 100
 COLUMN_ADVICE = "Name them with --text-column and --label-column (text_column= and label_column= in Python)."
@@ -54,6 +55,7 @@ def load_table(
     class_names: Sequence[str] | None = None,
     name: str = "",
     field_columns: Mapping[str, str] | None = None,
+    label_separator: str | None = None,
 ) -> TextDataset:
     """Read a table with one text column and, optionally, one label column.
 
@@ -72,6 +74,10 @@ def load_table(
         name: the dataset's name (default: the file name without extension).
         field_columns: ``{field: column}`` for a model reading several fields (e.g.
             ``{"title": "Summary", "body": "Text"}``); they land in the dataset's ``fields``.
+        label_separator: the label cells hold several labels joined by this string (``","``,
+            ``"|"``...): the dataset is multi-label (``labels`` is ``(n, k)`` of 0/1). A cell that
+            is a list (JSON lines, Parquet) or a JSON list in text (``["joy", "love"]``) is read as
+            a set of labels without it. Each label is a name or an id, as for one label a row.
 
     Example:
         >>> ds = load_table("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
@@ -83,7 +89,7 @@ def load_table(
     if not rows:
         raise DataFormatError(f"{path} has a header but no examples.")
     at = _where(path, _format_of(path, format))
-    text_column, label_column = choose_columns(path, rows, text_column, label_column)
+    text_column, label_column = choose_columns(path, rows, text_column, label_column, label_separator)
     fields = dict(field_columns or {})
     texts, raw_labels, lines = [], [], []
     field_values: dict[str, list[str]] = {f: [] for f in fields}
@@ -110,6 +116,8 @@ def load_table(
 
     if label_column is None:
         labels, names = None, tuple(class_names or ())
+    elif label_separator is not None or any(_is_label_list(v) for v in raw_labels[:1000]):
+        labels, names = _encode_label_sets(raw_labels, lines, class_names, at, label_separator, label_column)
     else:
         labels, names = _encode_labels(raw_labels, lines, class_names, at)
     columns = {"text": text_column, **({"label": label_column} if label_column else {}), **fields}
@@ -117,9 +125,10 @@ def load_table(
                        columns=columns)
 
 
-def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | None, label_column: str | None
-                   ) -> tuple[str, str | None]:
-    """The text and label columns: the ones asked for, or found when asked for ``"auto"``."""
+def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | None, label_column: str | None,
+                   label_separator: str | None = None) -> tuple[str, str | None]:
+    """The text and label columns: the ones asked for, or found when asked for ``"auto"`` (label cells split
+    at ``label_separator`` when given, so a column of label sets counts its labels, not their combinations)."""
     columns = list(dict.fromkeys(k for _, row in rows[:1000] for k in row))
     sample = [row for _, row in rows[:2000]]
     if text_column == AUTO and AUTO not in columns:
@@ -129,7 +138,7 @@ def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | No
                                   f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
     if label_column == AUTO and AUTO not in columns:
         others = [c for c in columns if c != text_column]
-        label_column = _by_name(others, LABEL_NAMES) or _fewest_values(others, sample)
+        label_column = _by_name(others, LABEL_NAMES) or _fewest_values(others, sample, label_separator)
         if label_column is None:
             raise DataFormatError(f"{path}: cannot tell which column holds the labels (columns: "
                                   f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
@@ -154,14 +163,18 @@ def _longest_cells(columns: list[str], rows: list[dict]) -> str | None:
     return best
 
 
-def _fewest_values(columns: list[str], rows: list[dict]) -> str | None:
-    """The column with the fewest distinct values, when it could name classes."""
+def _fewest_values(columns: list[str], rows: list[dict], separator: str | None = None) -> str | None:
+    """The column with the fewest distinct values (labels, when cells hold sets), when it could name classes."""
     best, best_count = None, None
     for column in columns:
         values = [row.get(column) for row in rows]
-        if any(isinstance(v, (dict, list)) for v in values):
+        if any(isinstance(v, dict) for v in values):
             continue
-        count = len({str(v).strip() for v in values if v is not None})
+        items = [item for v in values if v is not None
+                 for item in (v if isinstance(v, list) else str(v).split(separator) if separator else [v])]
+        if any(isinstance(item, (dict, list)) for item in items):
+            continue
+        count = len({str(item).strip() for item in items})
         if 2 <= count <= min(MAX_GUESSED_CLASSES, max(2, len(rows) // 2)) and (best_count is None or count < best_count):
             best, best_count = column, count
     return best
@@ -322,6 +335,46 @@ def _encode_labels(values: list, lines: list[int], class_names, at) -> tuple[np.
         if key not in index:
             raise DataFormatError(f"{at(line)}: label {key!r} is not one of the class names {names}.")
     return np.asarray([index[k] for k in keys], dtype=np.int64), names
+
+
+def _is_label_list(value) -> bool:
+    return isinstance(value, list) or (isinstance(value, str) and value.lstrip().startswith("[")
+                                       and value.rstrip().endswith("]"))
+
+
+def _encode_label_sets(values: list, lines: list[int], class_names, at, separator: str | None, column: str
+                       ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Label cells holding several labels each -> an ``(n, k)`` array of 0/1 and the class names."""
+    if separator is not None and (not isinstance(separator, str) or not separator):
+        raise InvalidInputError(f"label_separator must be a non-empty string such as ',', got {separator!r}.")
+    sets: list[list] = []
+    for value, line in zip(values, lines):
+        if isinstance(value, str) and _is_label_list(value):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                raise DataFormatError(f"{at(line)}: the {column!r} cell {value[:40]!r} looks like a JSON list but is "
+                                      "not valid JSON.") from None
+        if isinstance(value, list):
+            items = value
+        elif separator is not None:
+            items = str(value).split(separator)
+        else:
+            items = [value]
+        items = [item.strip() if isinstance(item, str) else item for item in items]
+        items = [item for item in items if item not in ("", None)]
+        if not items:
+            raise DataFormatError(f"{at(line)}: the {column!r} cell holds no label.")
+        if any(isinstance(item, (list, dict)) for item in items):
+            raise DataFormatError(f"{at(line)}: the {column!r} cell nests lists; expected a flat list of labels.")
+        sets.append(items)
+    flat = [item for items in sets for item in items]
+    flat_lines = [line for items, line in zip(sets, lines) for _ in items]
+    ids, names = _encode_labels(flat, flat_lines, class_names, at)
+    labels = np.zeros((len(sets), len(names)), dtype=np.int8)
+    rows = np.repeat(np.arange(len(sets)), [len(items) for items in sets])
+    labels[rows, ids] = 1
+    return labels, names
 
 
 def _as_int(value) -> int | None:

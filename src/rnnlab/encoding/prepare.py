@@ -40,6 +40,11 @@ class PreparedData:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def multi_label(self) -> bool:
+        """Whether each row has a set of labels (``y`` is ``(n, num_classes)`` of 0/1)."""
+        return np.ndim(self.y_train) == 2
+
 
 def _is_imdb(dataset: str) -> bool:
     path = Path(dataset)
@@ -48,7 +53,8 @@ def _is_imdb(dataset: str) -> bool:
 
 def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_fraction: float = 0.2,
                 test: str | None = None, text_column: str | None = None, label_column: str | None = None,
-                field_columns: dict | None = None, with_test: bool = True) -> tuple[TextDataset, TextDataset | None]:
+                field_columns: dict | None = None, with_test: bool = True, label_separator: str | None = None
+                ) -> tuple[TextDataset, TextDataset | None]:
     """Train and test examples of a dataset; datasets without a test split get a held-out one.
 
     Args:
@@ -60,18 +66,19 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         test: a file (or folder) of test examples, read with the same columns; its labels
             are mapped to the training data's classes.
         text_column, label_column, field_columns: the columns of a table file (default: found).
+        label_separator: a table's label cells hold several labels joined by it (multi-label).
         with_test: False returns ``(train, None)`` without opening any test data (a search
             that chooses settings); a held-out test share is still kept out of ``train``.
     """
     dataset = str(dataset)
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
-                                 ("field_columns", field_columns)) if v}
+                                 ("field_columns", field_columns), ("label_separator", label_separator)) if v}
     own_test = None  # reads the dataset's own test split, when it has one
     if _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
         train = load_imdb("train", path=path)
         own_test = lambda: load_imdb("test", path=path)  # noqa: E731
-    elif dataset.lower() == "imdb-ratings" and not columns:
+    elif dataset.lower() in ("imdb-ratings", "goemotions") and not columns:
         train = load_dataset(dataset, "train")
         own_test = lambda: load_dataset(dataset, "test")  # noqa: E731
     elif Path(dataset).is_dir() and has_splits(Path(dataset)) and not columns:
@@ -81,7 +88,10 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         train = load_dataset(dataset, "train", **columns)
     if train.labels is None:
         raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
-    if len(np.unique(train.labels)) < 2:
+    if train.multi_label and (train.class_counts() > 0).sum() < 2:
+        raise InvalidInputError(f"The examples of {dataset!r} hold fewer than two distinct labels: a classifier needs "
+                                "two or more. Check the label column (--label-column) and --label-separator.")
+    if not train.multi_label and len(np.unique(train.labels)) < 2:
         raise InvalidInputError(f"Every example of {dataset!r} has the label {train.class_names[train.labels[0]]!r}: a "
                                 "classifier needs two or more classes. Check the label column (--label-column).")
     if test is None and own_test is None:

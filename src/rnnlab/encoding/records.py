@@ -29,6 +29,8 @@ from rnnlab.errors import InvalidInputError
 
 TEXT_COLUMNS = ("text", "review", "review_text")
 TABLE_SUFFIXES = tuple(EXTENSIONS)
+# Files read as one text a line: these suffixes, or none.
+LINE_SUFFIXES = ("", ".txt", ".text")
 
 __all__ = ["count_records", "dataset_records", "iter_records", "read_records", "record_columns"]
 
@@ -113,6 +115,7 @@ def _text_lines(path: Path) -> Iterator[str]:
     """The non-blank lines of a text file, read as they are needed."""
     if not path.is_file():
         raise InvalidInputError(f"Input file {path} does not exist.")
+    _check_lines_file(path)
     try:
         with path.open("r", encoding="utf-8-sig") as handle:
             for line in handle:
@@ -122,6 +125,18 @@ def _text_lines(path: Path) -> Iterator[str]:
     except UnicodeDecodeError:
         read_utf8(path)  # raises the error that names the line and the byte
         raise
+
+
+def _check_lines_file(path: Path) -> None:
+    """Refuse a file that is not plain text before a byte of it is classified (a spreadsheet, a PDF...)."""
+    accepted = ".txt (one text per line) or a .csv, .tsv, .jsonl or .parquet table with a text column"
+    if path.suffix.lower() not in LINE_SUFFIXES:
+        raise InvalidInputError(f"{path}: cannot read {path.suffix} files as records; give {accepted} (export a "
+                                "spreadsheet as CSV).")
+    with path.open("rb") as handle:
+        head = handle.read(65_536)
+    if b"\x00" in head:
+        raise InvalidInputError(f"{path} is not a text file (it holds NUL bytes); give {accepted}.")
 
 
 def _chunks(items, size: int) -> Iterator[list]:

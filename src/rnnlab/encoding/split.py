@@ -45,16 +45,35 @@ def split_holdout(dataset, fraction: float, seed: int = 0):
 
     if not 0.0 < fraction < 1.0:
         raise InvalidInputError(f"The held-out test fraction must be in (0, 1), got {fraction!r}.")
-    counts = np.bincount(dataset.labels, minlength=len(dataset.class_names))
+    counts = _class_counts(dataset)
     lonely = [name for name, count in zip(dataset.class_names, counts) if count == 1]
     if lonely:
         raise InvalidInputError(f"Cannot hold out a test set with every class: class(es) {lonely} have a single "
                                 "example. Add examples, or give a test file (--test).")
     try:
         train_idx, test_idx = train_test_split(np.arange(len(dataset)), test_size=fraction, random_state=seed,
-                                               stratify=dataset.labels)
+                                               stratify=_strata(dataset))
     except ValueError as err:  # too few rows for one test example per class, for instance
         raise InvalidInputError(f"Cannot hold out {fraction:g} of {len(dataset)} examples as a test set with every "
                                 f"class in it ({err}). Add examples, change the share (--test-fraction), or give a "
                                 "test file (--test).") from None
     return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(test_idx))
+
+
+def _class_counts(dataset) -> np.ndarray:
+    """Examples per class of a text or a numeric-sequence dataset (rows holding each label, for label sets)."""
+    if getattr(dataset, "multi_label", False):
+        return dataset.class_counts()
+    return np.bincount(dataset.labels, minlength=len(dataset.class_names))
+
+
+def _strata(dataset) -> np.ndarray:
+    """What a held-out split keeps in proportion: the class, or for label sets each row's rarest label."""
+    if not getattr(dataset, "multi_label", False):
+        return dataset.labels
+    counts = dataset.class_counts()
+    rarity = np.where(dataset.labels > 0, counts[None, :], np.iinfo(np.int64).max)
+    rarest = rarity.argmin(axis=1)
+    # A label that is the rarest of a single row cannot be split; such rows join the commonest stratum.
+    sizes = np.bincount(rarest, minlength=len(counts))
+    return np.where(sizes[rarest] < 2, int(counts.argmax()), rarest)

@@ -34,13 +34,21 @@ CHUNK = 1_000
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
 
 
-def output_columns(class_names) -> list[str]:
-    return ["text", "label", "probability", *[f"p_{c}" for c in class_names], "n_tokens", "n_oov", "truncated"]
+# How an output file's ``labels`` cell joins a label set (a model with several labels a row).
+LABEL_JOIN = "|"
+
+
+def output_columns(class_names, label_sets: bool = False) -> list[str]:
+    """The output file's columns; ``label_sets`` adds ``labels`` (a multi-label bundle's label set)."""
+    return ["text", "label", *(["labels"] if label_sets else []), "probability", *[f"p_{c}" for c in class_names],
+            "n_tokens", "n_oov", "truncated"]
 
 
 def prediction_row(p, class_names) -> list:
-    """One prediction as the output file's cells (the order of `output_columns`)."""
-    return [p.text, p.label, round(float(p.probability), 6),
+    """One prediction as the output file's cells (the order of `output_columns`; ``labels`` joined by ``|``
+    when the prediction has a label set)."""
+    return [p.text, p.label, *([LABEL_JOIN.join(p.labels)] if p.labels is not None else []),
+            round(float(p.probability), 6),
             *[round(float(p.probabilities[c]), 6) for c in class_names], int(p.n_tokens), int(p.n_oov),
             bool(p.truncated)]
 
@@ -48,8 +56,8 @@ def prediction_row(p, class_names) -> list:
 class PredictionWriter:
     """Rows to a .csv (header first) or a .jsonl file (one object per record), on an open handle."""
 
-    def __init__(self, handle, path: Path, class_names):
-        self.columns = output_columns(class_names)
+    def __init__(self, handle, path: Path, class_names, label_sets: bool = False):
+        self.columns = output_columns(class_names, label_sets)
         self.jsonl = path.suffix.lower() == ".jsonl"
         self.handle = handle
         self.writer = None if self.jsonl else csv.writer(handle)
@@ -88,7 +96,7 @@ def predict_file(bundle, input: str | Path, output: str | Path, *, text_column: 
     started = time.perf_counter()
     done, labels = 0, {}
     with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = PredictionWriter(handle, output, bundle.class_names)
+        writer = PredictionWriter(handle, output, bundle.class_names, _has_label_sets(bundle))
         shown = task("predicting", total=total, unit="records", quiet_below=5_000) if progress else \
             contextlib.nullcontext(lambda n=1, info="": None)
         with shown as advance:
@@ -125,7 +133,11 @@ class _BundleWorker:
                        for i in range(len(next(iter(batch.values()))))]
         rows = [prediction_row(p, names) for p in self.bundle.predict(records)]
         return {column: np.asarray([row[k] for row in rows], dtype=object)
-                for k, column in enumerate(output_columns(names))}
+                for k, column in enumerate(output_columns(names, _has_label_sets(self.bundle)))}
+
+
+def _has_label_sets(bundle) -> bool:
+    return getattr(bundle, "thresholds", None) is not None
 
 
 def _text(value) -> str:
@@ -182,8 +194,8 @@ def predict_file_on_ray(bundle: str | Path, input: str | Path, output: str | Pat
                                      batch_size=chunk, concurrency=copies, num_cpus=1, batch_format="numpy")
         done = 0
         with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = PredictionWriter(handle, output, class_names)
-            names = output_columns(class_names)
+            writer = PredictionWriter(handle, output, class_names, _has_label_sets(loaded))
+            names = output_columns(class_names, _has_label_sets(loaded))
             for batch in predicted.iter_batches(batch_size=chunk, batch_format="numpy"):
                 rows = list(zip(*(batch[c] for c in names)))
                 writer.write([_plain(v) for v in row] for row in rows)

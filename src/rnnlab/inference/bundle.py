@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import keras
+import numpy as np
 
 import rnnlab.models.cell_loop  # noqa: F401  (registers the custom model class for loading)
 import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers for loading)
@@ -60,6 +61,7 @@ class Bundle(PredictsThrough):
         self.path = path
         names = self.metrics.get("class_names")
         self.class_names = tuple(names) if names else tuple(str(i) for i in range(spec.num_classes))
+        self.thresholds = _thresholds(self.metrics, self.class_names, spec, path)
 
     @property
     def name(self) -> str:
@@ -102,7 +104,7 @@ class Bundle(PredictsThrough):
 
     @functools.cached_property
     def predictor(self) -> Predictor:
-        return Predictor(self.model, self.inputs, self.class_names, spec=self.spec)
+        return Predictor(self.model, self.inputs, self.class_names, spec=self.spec, thresholds=self.thresholds)
 
     @functools.cached_property
     def attention(self) -> CompiledModel | None:
@@ -113,6 +115,17 @@ class Bundle(PredictsThrough):
     def explain(self, record) -> Explanation:
         """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion."""
         return explain(record, self.predictor, attention=self.attention)
+
+
+def _thresholds(metrics: dict, class_names, spec: ModelSpec, path) -> np.ndarray | None:
+    """A multi-label bundle's threshold per label (from metrics.json; 0.5 where it has none), else None."""
+    if not spec.multi_label:
+        return None
+    found = metrics.get("thresholds") or {}
+    if not isinstance(found, dict) or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in found.values()):
+        raise RnnlabError(f"{path}: metrics.json's thresholds must map each label to a number in [0, 1]; the "
+                          "bundle is damaged: retrain it.")
+    return np.asarray([float(found.get(name, 0.5)) for name in class_names])
 
 
 def _load_stack(path: Path) -> StackBundle:

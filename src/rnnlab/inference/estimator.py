@@ -3,7 +3,11 @@
 ``fit(texts, labels)``, ``predict``, ``predict_proba``, ``score``, ``get_params`` /
 ``set_params``: it works in ``sklearn.pipeline``, ``cross_val_score`` and ``GridSearchCV``
 like any classifier taking raw strings (as ``TfidfVectorizer`` does). Labels may be of any
-type; ``classes_`` holds them sorted, and ``predict`` returns them. Training goes through the
+type; ``classes_`` holds them sorted, and ``predict`` returns them. Several labels a text are
+given as scikit-learn gives them (an ``(n, k)`` 0/1 indicator array, e.g. from
+``MultiLabelBinarizer``): one sigmoid per label, a threshold per label tuned on the validation
+texts, and ``predict`` returns indicator rows. Texts may be a list, a numpy array, a pandas
+Series or a one-column DataFrame. Training goes through the
 one engine (:func:`rnnlab.training.fit`), prediction through the one :class:`Predictor`, and
 ``save`` writes the same bundle ``rnnlab predict`` and ``rnnlab serve`` read.
 
@@ -32,6 +36,7 @@ from rnnlab.inference.predictor import Predictor
 from rnnlab.models import ModelSpec, get
 from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import fit as fit_engine
+from rnnlab.training.metrics import label_sets
 
 # Architectures by name besides the named tutorial models (`rnnlab models`).
 PRESETS = {
@@ -98,13 +103,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ training
     def fit(self, X, y) -> "TextClassifier":
-        """Train on texts ``X`` (strings) with labels ``y`` (any type, two or more classes)."""
+        """Train on texts ``X`` (strings) with labels ``y`` (any type, two or more classes; or an ``(n, k)`` 0/1
+        indicator array for several labels a text)."""
         texts = _texts(X)
         labels = np.asarray(y)
-        if labels.ndim != 1 or len(labels) != len(texts):
-            raise InvalidInputError(f"y must hold one label per text: {len(texts)} texts, labels of shape "
-                                    f"{labels.shape}.")
-        classes, ids = np.unique(labels, return_inverse=True)
+        if labels.ndim == 2 and len(labels) == len(texts):  # label sets as indicator rows
+            if labels.shape[1] < 2 or not np.isin(labels, (0, 1)).all():
+                raise InvalidInputError(f"A 2-D y is one 0/1 column per label (two or more labels); got shape "
+                                        f"{labels.shape} with values {np.unique(labels)[:5].tolist()}.")
+            classes, ids = np.arange(labels.shape[1]), labels
+        elif labels.ndim != 1 or len(labels) != len(texts):
+            raise InvalidInputError(f"y must hold one label per text (or one 0/1 row per text): {len(texts)} texts, "
+                                    f"labels of shape {labels.shape}.")
+        else:
+            classes, ids = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
             raise InvalidInputError(f"y holds one class only ({classes[0]!r}); a classifier needs two or more.")
         dataset = TextDataset(texts, ids, tuple(str(c) for c in classes), name="fit")
@@ -112,7 +124,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         data = prepare(dataset, None, mode=self.tokenizer, vocab_size=self.vocab_size, maxlen=maxlen,
                        validation_split=self.validation_split, seed=self.random_state)
         spec = self._spec(maxlen, len(classes))
-        stopping = EarlyStopping("val_accuracy", "max", 2) if data.x_val is not None else None
+        # Label sets: the validation loss (the macro-F1 at 0.5 stays 0 while every probability is below one half).
+        stopping = None if data.x_val is None else EarlyStopping("val_loss", "min", 2) if dataset.multi_label \
+            else EarlyStopping("val_accuracy", "max", 2)
         config = TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam",
                                 learning_rate=self.learning_rate, schedule="cosine", early_stopping=stopping,
                                 seed=self.random_state)
@@ -140,7 +154,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predictor_(self) -> Predictor:
         check_is_fitted(self, "result_")
         r = self.result_
-        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec)
+        thresholds = r.notes.get("thresholds")
+        if thresholds is not None:
+            thresholds = [thresholds[name] for name in r.class_names]
+        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=thresholds)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per ``classes_`` entry."""
@@ -148,8 +165,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return self.predictor_.predict_proba(_texts(X))
 
     def predict(self, X) -> np.ndarray:
-        """The most probable label of each text, as in ``y``."""
+        """The most probable label of each text, as in ``y``; for label sets, 0/1 indicator rows."""
         probabilities = self.predict_proba(X)
+        if self.predictor_.thresholds is not None:
+            return label_sets(probabilities, self.predictor_.thresholds).astype(np.int64)
         return self.classes_[np.argmax(probabilities, axis=1)]
 
     # -------------------------------------------------------------------- bundles
@@ -191,7 +210,12 @@ class _Loaded:
 def _texts(X) -> list[str]:
     if isinstance(X, str):
         raise InvalidInputError("X must be a list of texts, not one string; wrap it in a list.")
-    texts = X.tolist() if isinstance(X, np.ndarray) else list(X)
+    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame: its one column of texts
+        if len(X.columns) != 1:
+            raise InvalidInputError(f"X is a table of {len(X.columns)} columns ({', '.join(map(str, X.columns))}); "
+                                    "a TextClassifier reads one column of texts: pass df['text'].")
+        X = X.iloc[:, 0]
+    texts = X.tolist() if hasattr(X, "tolist") else list(X)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise InvalidInputError(f"X[{i}] is {type(text).__name__}, not text; a TextClassifier takes strings.")

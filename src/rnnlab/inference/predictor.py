@@ -23,6 +23,7 @@ import numpy as np
 from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import InvalidInputError
 from rnnlab.training.forward import Forward
+from rnnlab.training.metrics import label_sets
 
 __all__ = ["Prediction", "Predictor", "BatchPredictor", "make_prediction"]
 
@@ -45,6 +46,7 @@ class Prediction:
     n_oov: int
     truncated: bool
     parts: dict[str, float] | None = None  # a stack's members: each one's probability of ``label``
+    labels: list[str] | None = None  # several labels a row: the label set, most probable first
 
     def to_dict(self, tokens: bool = True) -> dict:
         """The fields as a plain dict; ``tokens=False`` leaves out ``text`` and ``tokens`` (the
@@ -55,9 +57,10 @@ class Prediction:
         else:
             found = {"label": self.label, "label_id": self.label_id, "probability": self.probability,
                      "probabilities": dict(self.probabilities), "n_tokens": self.n_tokens, "n_oov": self.n_oov,
-                     "truncated": self.truncated, "parts": self.parts}
-        if found["parts"] is None:
-            del found["parts"]
+                     "truncated": self.truncated, "parts": self.parts, "labels": self.labels}
+        for key in ("parts", "labels"):
+            if found[key] is None:
+                del found[key]
         return found
 
 
@@ -71,13 +74,31 @@ def describe_record(record) -> str:
 
 
 def as_records(records):
-    """A single text or field record as a list of one; anything else as given."""
-    return [records] if isinstance(records, (str, Mapping)) else records
+    """Records as a list: a single text or field record as a list of one; a pandas DataFrame as one text a row
+    (one column) or one field record a row (a column per field); a Series, an array or any iterable as its items."""
+    if isinstance(records, (str, Mapping)):
+        return [records]
+    if hasattr(records, "columns") and hasattr(records, "to_dict"):  # a pandas DataFrame
+        if len(records.columns) == 1:
+            return [str(v) if v is not None else "" for v in records.iloc[:, 0].tolist()]
+        return records.to_dict(orient="records")
+    if isinstance(records, np.ndarray) and records.dtype.kind in "USO":
+        return records.tolist()
+    if isinstance(records, list) or isinstance(records, np.ndarray):
+        return records
+    if hasattr(records, "tolist"):  # a pandas Series
+        return records.tolist()
+    return list(records)
 
 
-def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names) -> Prediction:
-    """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``."""
+def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names, thresholds=None) -> Prediction:
+    """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``; with
+    ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold."""
     label_id = int(probs.argmax())
+    labels = None
+    if thresholds is not None:
+        held = np.flatnonzero(label_sets(probs[None, :], thresholds)[0])
+        labels = [class_names[j] for j in held[np.argsort(-probs[held], kind="stable")]]
     return Prediction(
         text=describe_record(record),
         label=class_names[label_id],
@@ -88,6 +109,7 @@ def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names
         n_tokens=int(batch.n_tokens[i]),
         n_oov=int(batch.n_oov[i]),
         truncated=bool(batch.truncated[i]),
+        labels=labels,
     )
 
 
@@ -102,6 +124,8 @@ class Predictor:
         buckets: ``"auto"`` (default) reads a masked token model in length buckets; an integer
             (bucket count) or a tuple of lengths forces buckets; ``None`` pads every row to maxlen.
         batch_size: rows per forward call (default 256).
+        thresholds: for a model of several labels a row, each label's threshold (a label set holds
+            the labels at or above theirs); None (default) for one label a row.
 
     Example:
         >>> predictor = rnnlab.load("runs/lstm").predictor  # doctest: +SKIP
@@ -109,7 +133,8 @@ class Predictor:
         'pos'
     """
 
-    def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256):
+    def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256,
+                 thresholds=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
         self.model = model
@@ -117,6 +142,10 @@ class Predictor:
         self.class_names = tuple(class_names)
         self.spec = spec
         self.batch_size = batch_size
+        self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype="float64")
+        if self.thresholds is not None and self.thresholds.shape != (len(self.class_names),):
+            raise InvalidInputError(f"thresholds needs one value per class ({len(self.class_names)}); got "
+                                    f"{self.thresholds.shape}.")
         padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
         self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
 
@@ -164,15 +193,19 @@ class Predictor:
         records = as_records(records)
         batch = self.encode(records)
         probs, parts = self.scores(records, batch)
-        predictions = [make_prediction(record, probs[i], batch, i, self.class_names) for i, record in enumerate(records)]
+        predictions = [make_prediction(record, probs[i], batch, i, self.class_names, self.thresholds)
+                       for i, record in enumerate(records)]
         if parts is not None:
             for i, p in enumerate(predictions):
                 p.parts = {name: round(float(part[i, p.label_id]), 6) for name, part in parts.items()}
         return predictions
 
-    def predict_labels(self, records) -> list[str]:
-        """The most probable class name of each record."""
-        return [self.class_names[i] for i in self.predict_proba(records).argmax(axis=1)]
+    def predict_labels(self, records) -> list:
+        """The most probable class name of each record; for several labels a row, each record's label set."""
+        probs = self.predict_proba(records)
+        if self.thresholds is not None:
+            return [[self.class_names[j] for j in np.flatnonzero(row)] for row in label_sets(probs, self.thresholds)]
+        return [self.class_names[i] for i in probs.argmax(axis=1)]
 
     def warm_up(self, max_rows: int) -> None:
         """Compile every padded batch size up to ``max_rows`` now, not on a request."""
@@ -203,7 +236,7 @@ class BatchPredictor(Predictor):
 
     def __init__(self, bundle, buckets="auto", batch_size: int = 256):
         super().__init__(bundle.model, bundle.inputs, bundle.class_names, spec=bundle.spec, buckets=buckets,
-                         batch_size=batch_size)
+                         batch_size=batch_size, thresholds=getattr(bundle, "thresholds", None))
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
         return self.forward(ids)

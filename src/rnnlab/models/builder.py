@@ -139,7 +139,7 @@ def nb_channels(num_classes: int) -> int:
 
 
 def classifier_head(x, spec: ModelSpec):
-    """Dropout -> hidden Dense layers -> sigmoid (binary) or softmax output."""
+    """Dropout -> hidden Dense layers -> sigmoid (binary), one sigmoid per label (multi-label) or softmax output."""
     if spec.output_dropout:
         x = layers.Dropout(spec.output_dropout, name="dropout")(x)
     for i, dense in enumerate(spec.head, start=1):
@@ -148,7 +148,18 @@ def classifier_head(x, spec: ModelSpec):
             x = layers.Dropout(dense.dropout, name=f"dense_{i}_dropout")(x)
     if spec.binary:
         return layers.Dense(1, activation="sigmoid", name="output")(x)
+    if spec.multi_label:
+        return layers.Dense(spec.num_classes, activation="sigmoid", name="output")(x)
     return layers.Dense(spec.num_classes, activation="softmax", name="output")(x)
+
+
+def compile_metrics(spec: ModelSpec) -> list:
+    """What Keras reports each epoch: accuracy; for several labels a row, the share of labels right
+    (``accuracy``) and the macro-F1 over labels at threshold 0.5 (``macro_f1``)."""
+    if not spec.multi_label:
+        return ["accuracy"]
+    return [keras.metrics.BinaryAccuracy(name="accuracy"),
+            keras.metrics.F1Score(average="macro", threshold=0.5, name="macro_f1")]
 
 
 def model_name(name: str) -> str:
@@ -188,7 +199,7 @@ def make_optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
 
 
 def compile_model(model: keras.Model, spec: ModelSpec) -> keras.Model:
-    model.compile(optimizer=make_optimizer(spec), loss=spec.loss_name, metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(spec), loss=spec.loss_name, metrics=compile_metrics(spec))
     return model
 
 

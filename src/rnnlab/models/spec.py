@@ -87,9 +87,12 @@ class ModelSpec:
         output_dropout: Dropout rate after the recurrent block. Defaults to 0.
         head: hidden Dense layers before the output. Defaults to none.
         num_classes: 2 gives one sigmoid unit; more gives a softmax. Defaults to 2.
+        multi_label: each example holds a set of the ``num_classes`` labels: one sigmoid per
+            label and binary cross-entropy (set from the data by the engine). Defaults to False.
         optimizer, learning_rate, clipnorm: the optimizer the architecture is trained with by
             default (a tutorial's choice); a `TrainingConfig` that sets its own overrides them.
-        loss: Keras loss name; defaults to binary or sparse categorical cross-entropy.
+        loss: Keras loss name; defaults to binary (also for several labels a row) or sparse
+            categorical cross-entropy.
         architecture: `"layers"` (Keras RNN layers) or `"cell-loop"` (cells looped over
             time steps by hand, as in the low-level TF2 tutorial). Defaults to `"layers"`.
         stateful: read each sequence in consecutive chunks of `chunk_length` steps, carrying
@@ -139,6 +142,7 @@ class ModelSpec:
     output_dropout: float = 0.0
     head: list[DenseSpec] = field(default_factory=list)
     num_classes: int = 2
+    multi_label: bool = False
     optimizer: str = "rmsprop"
     learning_rate: float | None = None
     clipnorm: float | None = None
@@ -198,6 +202,11 @@ class ModelSpec:
             if self.embedding_matrix:
                 raise InvalidInputError("ModelSpec.pretrained_embeddings starts the token embedding: it cannot be "
                                         "combined with embedding_matrix.")
+        if not isinstance(self.multi_label, bool):
+            raise InvalidInputError(f"ModelSpec.multi_label must be true or false, got {self.multi_label!r}.")
+        if self.multi_label and self.architecture != "layers":
+            raise InvalidInputError("A cell-loop model has one sigmoid output; several labels a text need "
+                                    "architecture 'layers'.")
         if not isinstance(self.nb_features, bool):
             raise InvalidInputError(f"ModelSpec.nb_features must be true or false, got {self.nb_features!r}.")
         if self.nb_features and self.architecture != "layers":
@@ -235,13 +244,14 @@ class ModelSpec:
 
     @property
     def binary(self) -> bool:
-        return self.num_classes == 2
+        """One sigmoid unit: two classes, one label a row."""
+        return self.num_classes == 2 and not self.multi_label
 
     @property
     def loss_name(self) -> str:
         if self.loss:
             return self.loss
-        return "binary_crossentropy" if self.binary else "sparse_categorical_crossentropy"
+        return "binary_crossentropy" if self.binary or self.multi_label else "sparse_categorical_crossentropy"
 
     # ----------------------------------------------------------- round trips
     def to_dict(self) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class Recipe:
             entropy; `rnnlab.training.objectives`): ``"imdb"`` (its 50,000 ``unsup`` reviews) or a
             file (`rnnlab.data.load_unlabelled`). Defaults to None.
         unlabelled_column: that file's text column (default: found).
+        label_separator: the label cells hold several labels joined by this string: a multi-label
+            task (`rnnlab.data.load_table`). Defaults to None.
     """
 
     dataset: str = "imdb"
@@ -57,6 +59,7 @@ class Recipe:
     test_fraction: float = 0.2
     unlabelled: str | None = None
     unlabelled_column: str | None = None
+    label_separator: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,7 +67,8 @@ class Recipe:
     def source_options(self) -> dict:
         """Where the examples come from, as `rnnlab.encoding.load_splits` takes it."""
         return {"text_column": self.text_column, "label_column": self.label_column,
-                "field_columns": self.field_columns, "test": self.test, "test_fraction": self.test_fraction}
+                "field_columns": self.field_columns, "test": self.test, "test_fraction": self.test_fraction,
+                "label_separator": self.label_separator}
 
 
 @dataclass

@@ -117,6 +117,9 @@ class TextPrediction(BaseModel):
     truncated: bool = Field(description="Whether the text was longer than maxlen and was cut.")
     parts: Optional[dict[str, float]] = Field(default=None, description=(
         "Stacked models only: each member's probability of the predicted class, by member name."))
+    labels: Optional[list[str]] = Field(default=None, description=(
+        "Models with several labels a text only: the label set (each label at or above its threshold, tuned on "
+        "validation rows; the most probable one when none is), most probable first."))
 
 
 class PredictResponse(BaseModel):

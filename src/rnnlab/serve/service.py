@@ -71,6 +71,7 @@ class ModelService:
         names = self.bundle.class_names
         probs = result.probabilities
         label_id = int(probs.argmax())
+        thresholds = getattr(self.bundle, "thresholds", None)  # a model of several labels a text
         return {
             "model": self.name,
             "label": names[label_id],
@@ -86,6 +87,7 @@ class ModelService:
             "tokens": [{"token": t, "score": s, "oov": o}
                        for t, s, o in zip(result.tokens, result.scores, result.oov)],
             **({"parts": result.parts} if result.parts is not None else {}),
+            **({"labels": _label_set(probs, names, thresholds)} if thresholds is not None else {}),
         }
 
     def info(self) -> dict:
@@ -143,3 +145,13 @@ def _json_safe(value):
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
+
+
+def _label_set(probs, names, thresholds) -> list[str]:
+    """A multi-label model's label set for one text, most probable first (as `Prediction.labels`)."""
+    import numpy as np
+
+    from rnnlab.training.metrics import label_sets
+
+    held = np.flatnonzero(label_sets(np.asarray(probs)[None, :], thresholds)[0])
+    return [names[j] for j in held[np.argsort(-np.asarray(probs)[held], kind="stable")]]

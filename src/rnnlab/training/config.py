@@ -47,7 +47,7 @@ class EarlyStopping:
             raise InvalidInputError(f"early_stopping.monitor must be a Keras log key such as 'val_loss', got "
                                     f"{self.monitor!r}.")
         if self.mode is None:
-            self.mode = "max" if "acc" in self.monitor else "min"
+            self.mode = "max" if any(word in self.monitor for word in ("acc", "f1", "auc")) else "min"
         if self.mode not in MODES:
             raise InvalidInputError(f"early_stopping.mode must be 'min' or 'max', got {self.mode!r}.")
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)

@@ -47,7 +47,7 @@ from rnnlab.encoding.prepare import PreparedData, load_splits, prepare
 from rnnlab.encoding.sequences import prepare_sequences_for
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
-from rnnlab.models.builder import make_optimizer as make_spec_optimizer
+from rnnlab.models.builder import compile_metrics, make_optimizer as make_spec_optimizer
 from rnnlab.models.modes import NamedFields, NumericSteps, TokenIds
 from rnnlab.text import Preprocessor
 from rnnlab.text.vectors import load_embedding_matrix
@@ -61,7 +61,7 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
     resolve,
 )
 from rnnlab.training.linear import token_ratios
-from rnnlab.training.metrics import evaluate
+from rnnlab.training.metrics import evaluate, probabilities, tune_thresholds
 from rnnlab.training.objectives import Objectives, objective_model
 from rnnlab.training.saving import save_bundle
 from rnnlab.training.stateful import fit_stateful, is_stateful
@@ -154,6 +154,11 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                                 "virtual_adversarial or entropy (--virtual-adversarial, --entropy), or leave them out.")
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
+    if _multi_label(data) != spec.multi_label:
+        spec = spec.replace(multi_label=_multi_label(data))
+    if spec.multi_label and spec.nb_features:
+        raise InvalidInputError("nb_features weighs tokens by one label against the rest; with several labels a row "
+                                "leave it out.")
     if spec.features is not None and data.info.get("features", spec.features) != spec.features:
         spec = spec.replace(features=data.info["features"])
     if config.members > 1:
@@ -162,10 +167,12 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                             config.replace(seed=config.seed + k, members=1), recipe, callbacks, verbose)
                    for k in range(config.members)]
         model = average_members([m.model for m in members])
-        test = score_test(model, spec, data)
+        thresholds = label_thresholds(model, spec, data)
+        test = score_test(model, spec, data, thresholds)
         seconds = sum(m.train_seconds for m in members)
         return dataclasses.replace(members[0], model=model, spec=spec, config=config, test=test,
-                                   train_seconds=seconds, members=members)
+                                   train_seconds=seconds, members=members,
+                                   notes={**members[0].notes, **_threshold_notes(thresholds, data)})
     return _fit_one(spec, data, config, recipe, callbacks, verbose)
 
 
@@ -239,7 +246,7 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
         keras.utils.set_random_seed(seed)
     trained = objective_model(model, config, spec.loss_name)
     trained.compile(optimizer=make_optimizer(spec, config, steps_per_epoch(data, config)), loss=spec.loss_name,
-                    metrics=["accuracy"])
+                    metrics=compile_metrics(spec))
     started = time.perf_counter()
     history = train_model(trained, data, config, callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
@@ -247,10 +254,12 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
         # The same weights in the spec's own model: a bundle holds no training-only layer.
         plain = built.build(compile=False)
         plain.set_weights(model.get_weights())
-        plain.compile(loss=spec.loss_name, metrics=["accuracy"])
+        plain.compile(loss=spec.loss_name, metrics=compile_metrics(spec))
         model = plain
-    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, score_test(model, spec, data),
-                       seconds, seed, info, init_seed, config)
+    thresholds = label_thresholds(model, spec, data)
+    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history,
+                       score_test(model, spec, data, thresholds), seconds, seed, info, init_seed, config,
+                       notes=_threshold_notes(thresholds, data))
 
 
 def make_optimizer(spec: ModelSpec, config: TrainingConfig, steps: int):
@@ -402,16 +411,43 @@ def _rows(x) -> int:
     return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
 
 
-def score(model, spec: ModelSpec, data, x, y) -> dict:
-    """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them."""
-    return evaluate(model, x, y, data.class_names, spec=spec, padding=getattr(data.preprocessor, "padding", None))
+def score(model, spec: ModelSpec, data, x, y, thresholds=None) -> dict:
+    """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them (label sets decided
+    by ``thresholds``, default 0.5 each)."""
+    return evaluate(model, x, y, data.class_names, spec=spec, padding=getattr(data.preprocessor, "padding", None),
+                    thresholds=thresholds)
 
 
-def score_test(model, spec: ModelSpec, data) -> dict | None:
-    """Test metrics, when the data carries a test split (read once, after training)."""
+def score_test(model, spec: ModelSpec, data, thresholds=None) -> dict | None:
+    """Test metrics, when the data carries a test split (read once, after training); label sets are decided by
+    ``thresholds`` (default: `label_thresholds`, tuned on the validation rows)."""
     if data.x_test is None or not _rows(data.x_test):
         return None
-    return score(model, spec, data, data.x_test, data.y_test)
+    if thresholds is None:
+        thresholds = label_thresholds(model, spec, data)
+    return score(model, spec, data, data.x_test, data.y_test, thresholds)
+
+
+def _multi_label(data) -> bool:
+    return np.ndim(data.y_train) == 2
+
+
+def label_thresholds(model, spec: ModelSpec, data) -> np.ndarray | None:
+    """For label sets, each label's threshold: the best F1 on the validation rows (`tune_thresholds`; 0.5
+    without validation rows). None for one label a row."""
+    if not _multi_label(data):
+        return None
+    if data.x_val is None or not _rows(data.x_val):
+        return np.full(data.num_classes, 0.5)
+    padding = getattr(data.preprocessor, "padding", None)
+    return tune_thresholds(data.y_val, probabilities(model, data.x_val, spec=spec, padding=padding))
+
+
+def _threshold_notes(thresholds, data) -> dict:
+    """What a bundle's metrics.json keeps of the thresholds (every prediction reads them back)."""
+    if thresholds is None:
+        return {}
+    return {"multi_label": True, "thresholds": {name: float(t) for name, t in zip(data.class_names, thresholds)}}
 
 
 def _start_from_pretrained(model: keras.Model, spec: ModelSpec, preprocessor: Preprocessor, seed: int) -> dict:

@@ -30,6 +30,7 @@ from rnnlab.encoding.prepare import PreparedData, load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import DenseSpec, ModelSpec, Recipe
+from rnnlab.models.builder import compile_metrics
 from rnnlab.text import Preprocessor
 from rnnlab.training.config import TrainingConfig
 from rnnlab.training.engine import TrainResult, train_model
@@ -274,7 +275,7 @@ def fine_tune(lm: LanguageModel, data: PreparedData, settings: FinetuneSettings 
         unfreeze(model, encoder, top)
         options = {"clipnorm": settings.clipnorm} if settings.clipnorm else {}
         optimizer = LayerRateAdam(rates, learning_rate=settings.stage_rate(index), **options)
-        model.compile(optimizer=optimizer, loss=spec.loss_name, metrics=["accuracy"])
+        model.compile(optimizer=optimizer, loss=spec.loss_name, metrics=compile_metrics(spec))
         tracker.stage, tracker.wait = stage, 0
         tracker.patience = settings.patience if top is None else None
         stage_config = TrainingConfig(epochs=epochs, batch_size=settings.batch_size, seed=seed + index)

@@ -1,4 +1,5 @@
-"""Test-set metrics that mean the same thing for binary and multi-class models."""
+"""Test-set metrics that mean the same thing for binary and multi-class models, and their counterparts for
+several labels a row (label sets decided by a threshold per label, tuned on validation rows)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,81 @@ def _numeric_names(class_names) -> np.ndarray | None:
         return None
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None) -> dict:
-    """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there)."""
-    return classification_metrics(y, probabilities(model, x, spec=spec, padding=padding), class_names)
+# Candidate thresholds of a label: the one with the best F1 on the validation rows wins.
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """One threshold per label: the grid value with the best F1 on these rows (ties: nearest 0.5).
+
+    A label absent from the rows keeps 0.5: no threshold can be chosen for it.
+
+    Example:
+        >>> y = np.array([[1, 0], [0, 1], [1, 0]])
+        >>> tune_thresholds(y, np.array([[0.3, 0.1], [0.2, 0.7], [0.4, 0.2]])).tolist()
+        [0.3, 0.5]
+    """
+    y_true = np.asarray(y_true) > 0
+    probs = np.asarray(probs, dtype="float64")
+    grid = THRESHOLD_GRID
+    chosen = np.full(y_true.shape[1], 0.5)
+    predicted = probs[:, :, None] >= grid[None, None, :]  # (n, k, thresholds)
+    hits = (predicted & y_true[:, :, None]).sum(axis=0)
+    f1 = 2 * hits / np.maximum(predicted.sum(axis=0) + y_true.sum(axis=0)[:, None], 1)
+    for label in np.flatnonzero(y_true.any(axis=0)):
+        best = np.flatnonzero(np.isclose(f1[label], f1[label].max()))
+        chosen[label] = grid[best[np.argmin(np.abs(grid[best] - 0.5))]]
+    return chosen
+
+
+def label_sets(probs: np.ndarray, thresholds) -> np.ndarray:
+    """Which labels each row holds: ``probs >= threshold`` per label, and the most probable label
+    where none reaches its threshold (every text gets at least one label)."""
+    probs = np.asarray(probs)
+    chosen = probs >= np.asarray(thresholds)[None, :]
+    empty = ~chosen.any(axis=1)
+    chosen[np.flatnonzero(empty), probs[empty].argmax(axis=1)] = True
+    return chosen
+
+
+def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, thresholds=None) -> dict:
+    """Macro- and micro-F1, per-label precision/recall/F1, subset accuracy, Hamming loss and log loss of
+    label sets; ``accuracy`` is the subset accuracy (every label of the row right)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y_true = np.asarray(y_true) > 0
+    probs = np.asarray(probs, dtype="float64")
+    k = probs.shape[1]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    thresholds = np.full(k, 0.5) if thresholds is None else np.asarray(thresholds, dtype="float64")
+    predicted = label_sets(probs, thresholds)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, predicted, average=None, zero_division=0)
+    micro = precision_recall_fscore_support(y_true, predicted, average="micro", zero_division=0)
+    clipped = np.clip(probs, 1e-7, 1 - 1e-7)
+    subset = float((predicted == y_true).all(axis=1).mean())
+    return {
+        "examples": int(len(y_true)),
+        "multi_label": True,
+        "accuracy": subset,
+        "subset_accuracy": subset,
+        "macro_f1": float(f1.mean()),
+        "micro_f1": float(micro[2]),
+        "micro_precision": float(micro[0]),
+        "micro_recall": float(micro[1]),
+        "hamming_loss": float((predicted != y_true).mean()),
+        "loss": float(-(y_true * np.log(clipped) + (~y_true) * np.log(1 - clipped)).sum(axis=1).mean()),
+        "per_label": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n),
+                             "threshold": float(t)}
+                      for name, p, r, f, n, t in zip(names, precision, recall, f1, support, thresholds)},
+        "class_names": names,
+    }
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None,
+             thresholds=None) -> dict:
+    """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there); label
+    sets (``y`` of shape ``(n, k)``) are scored with ``thresholds`` (default 0.5 each)."""
+    probs = probabilities(model, x, spec=spec, padding=padding)
+    if np.ndim(y) == 2:
+        return multilabel_metrics(y, probs, class_names, thresholds)
+    return classification_metrics(y, probs, class_names)

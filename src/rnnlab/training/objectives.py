@@ -86,28 +86,35 @@ def _per_example_norm(x):
     return jnp.sqrt(jnp.sum(jnp.square(x), axis=tuple(range(1, x.ndim)), keepdims=True) + TINY)
 
 
-def _probabilities(y_pred):
-    """Class probabilities ``(n, k)`` from a sigmoid column or a softmax."""
+def _probabilities(y_pred, sigmoids: bool = False):
+    """Each output's distribution: ``(n, k)`` for a softmax; ``(n, k, 2)`` for sigmoid columns (a binary
+    model's one, or one per label of a multi-label model), each column a yes/no distribution of its own."""
     import jax.numpy as jnp
 
-    if y_pred.shape[-1] == 1:
-        return jnp.concatenate([1.0 - y_pred, y_pred], axis=-1)
+    if y_pred.shape[-1] == 1 or sigmoids:
+        return jnp.stack([1.0 - y_pred, y_pred], axis=-1)
     return y_pred
 
 
-def _entropy(y_pred):
+def _sum_per_example(x):
     import jax.numpy as jnp
 
-    p = jnp.clip(_probabilities(y_pred), 1e-7, 1.0)
-    return -jnp.mean(jnp.sum(p * jnp.log(p), axis=-1))
+    return jnp.sum(x, axis=tuple(range(1, x.ndim)))
 
 
-def _kl(p_fixed, y_pred):
+def _entropy(y_pred, sigmoids: bool = False):
     import jax.numpy as jnp
 
-    p = jnp.clip(_probabilities(p_fixed), 1e-7, 1.0)
-    q = jnp.clip(_probabilities(y_pred), 1e-7, 1.0)
-    return jnp.mean(jnp.sum(p * (jnp.log(p) - jnp.log(q)), axis=-1))
+    p = jnp.clip(_probabilities(y_pred, sigmoids), 1e-7, 1.0)
+    return -jnp.mean(_sum_per_example(p * jnp.log(p)))
+
+
+def _kl(p_fixed, y_pred, sigmoids: bool = False):
+    import jax.numpy as jnp
+
+    p = jnp.clip(_probabilities(p_fixed, sigmoids), 1e-7, 1.0)
+    q = jnp.clip(_probabilities(y_pred, sigmoids), 1e-7, 1.0)
+    return jnp.mean(_sum_per_example(p * (jnp.log(p) - jnp.log(q))))
 
 
 class ObjectiveTrainer(keras.Model):
@@ -125,6 +132,8 @@ class ObjectiveTrainer(keras.Model):
         super().__init__(inputs=model.inputs, outputs=model.outputs, name=f"{model.name}_objectives", **kwargs)
         self.objectives = objectives
         self.label_loss = keras.losses.get(loss)
+        # A binary loss over several columns: one sigmoid per label, each a distribution of its own.
+        self.sigmoids = loss in ("binary_crossentropy", "binary_focal_crossentropy")
         self.probe_seed = int(seed)
         found = [layer for layer in model.layers if isinstance(layer, EmbeddingPerturbation)]
         if objectives.perturbs and len(found) != 1:
@@ -143,7 +152,7 @@ class ObjectiveTrainer(keras.Model):
         if isinstance(x, dict) and UNLABELLED_KEY in x:  # `WithUnlabelled` batches
             unlabelled = x[UNLABELLED_KEY]
             x = next(value for key, value in x.items() if key != UNLABELLED_KEY)
-        goals, noise = self.objectives, self.perturbation_layer
+        goals = self.objectives
         embedded = self._embedded(trainable, non_trainable, x) if goals.perturbs else None
         scale = goals.perturbation * _per_example_norm(embedded) if goals.perturbs else None
 
@@ -153,7 +162,7 @@ class ObjectiveTrainer(keras.Model):
                                                           sample_weight, training=True,
                                                           optimizer_variables=optimizer_variables)
             if goals.entropy:
-                loss = loss + goals.entropy * _entropy(aux[1])
+                loss = loss + goals.entropy * _entropy(aux[1], self.sigmoids)
             return loss, aux
 
         zero = jnp.zeros_like(embedded) if goals.perturbs else jnp.zeros(())
@@ -178,9 +187,10 @@ class ObjectiveTrainer(keras.Model):
             shape = (inputs.shape[0], inputs.shape[1], embedded.shape[-1])
             probe = jax.random.normal(key, shape, embedded.dtype) * self._real_steps(inputs)
             probe = PROBE * scale * probe / _per_example_norm(probe)
-            toward = jax.grad(lambda d: _kl(fixed, predictions(trainable, d, inputs)))(probe)
+            toward = jax.grad(lambda d: _kl(fixed, predictions(trainable, d, inputs), self.sigmoids))(probe)
             r = jax.lax.stop_gradient(scale * toward / _per_example_norm(toward))
-            return jax.grad(lambda w: goals.virtual_adversarial * _kl(fixed, predictions(w, r, inputs)))(trainable)
+            return jax.grad(lambda w: goals.virtual_adversarial
+                            * _kl(fixed, predictions(w, r, inputs), self.sigmoids))(trainable)
 
         key = probe_key(self.probe_seed, optimizer_variables[0])
         if goals.virtual_adversarial:
@@ -192,7 +202,7 @@ class ObjectiveTrainer(keras.Model):
             if goals.entropy:
                 def entropy(weights):
                     found = predictions(weights, None, unlabelled)
-                    return goals.entropy * _entropy(found), found
+                    return goals.entropy * _entropy(found, self.sigmoids), found
 
                 entropy_grads, clean_u = jax.grad(entropy, has_aux=True)(trainable)
                 grads = add(grads, entropy_grads)

@@ -7,7 +7,8 @@ to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
 * ``[data]``: ``dataset``, ``tokenizer``, ``padding``, ``truncating``, ``validation_split``,
   ``seed``, ``limit`` (vocabulary size and maxlen come from the model), and for a data file
   ``test`` (a separate test file), ``test_fraction``, ``text_column``, ``label_column``,
-  ``field_columns``;
+  ``field_columns``, ``label_separator`` (several labels a row: a multi-label model whose
+  thresholds are tuned on the validation rows);
 * ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` starts the
   embedding from word2vec trained on the train + unsup reviews, never test; trained once and
   cached, see `rnnlab.text.word2vec`);
@@ -32,10 +33,10 @@ from rnnlab.configfile import check_keys
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
-from rnnlab.training.engine import fit, prepare_for, score, score_test
+from rnnlab.training.engine import fit, label_thresholds, prepare_for, score, score_test
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
-             "test_fraction", "text_column", "label_column", "field_columns")
+             "test_fraction", "text_column", "label_column", "field_columns", "label_separator")
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection")
 RECIPE_DEFAULTS = {"batch_size": 64, "schedule": "cosine"}
 
@@ -107,13 +108,17 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
         "config": config,
     }
     if has_validation:
-        validation = score(result.model, spec, data, data.x_val, data.y_val)
+        thresholds = label_thresholds(result.model, result.spec, data)
+        validation = score(result.model, result.spec, data, data.x_val, data.y_val, thresholds)
         results["validation_accuracy"] = round(validation["accuracy"], 5)
+        if validation.get("multi_label"):  # tuned on these rows, so an optimistic figure
+            results["validation_macro_f1"] = round(validation["macro_f1"], 5)
         results["member_validation_accuracy"] = [round(max(t.history["val_accuracy"]), 5) for t in trained]
-        results["best_epoch"] = [1 + max(range(len(t.history["val_accuracy"])),
-                                         key=t.history["val_accuracy"].__getitem__) for t in trained]
+        chosen_by = "val_macro_f1" if "val_macro_f1" in result.history else "val_accuracy"  # label sets: F1
+        results["best_epoch"] = [1 + max(range(len(t.history[chosen_by])), key=t.history[chosen_by].__getitem__)
+                                 for t in trained]
     if not validation_only:
-        test = score_test(result.model, spec, prepared)
+        test = score_test(result.model, result.spec, prepared)
         results.update(test_accuracy=round(test["accuracy"], 5), test_examples=int(len(prepared.x_test)), test=test)
         result = dataclasses.replace(result, test=test)
         result.save(out / "bundle")

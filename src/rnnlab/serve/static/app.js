@@ -73,9 +73,13 @@ function updateCounter() {
 function renderBars(result) {
   const bars = $("bars");
   bars.replaceChildren();
-  for (const [name, p] of Object.entries(result.probabilities)) {
+  // A model of several labels a text: every label's bar, most probable first; the label set is marked.
+  const entries = Object.entries(result.probabilities);
+  if (result.labels) entries.sort((a, b) => b[1] - a[1]);
+  const chosen = (name) => (result.labels ? result.labels.includes(name) : name === result.label);
+  for (const [name, p] of entries) {
     const row = document.createElement("div");
-    row.className = `bar-row ${tone(name)}${name === result.label ? " chosen" : ""}`;
+    row.className = `bar-row ${tone(name)}${chosen(name) ? " chosen" : ""}`;
     const label = document.createElement("span");
     label.className = "bar-name";
     label.textContent = FRIENDLY[name] || name;
@@ -132,10 +136,14 @@ function renderTokens(result) {
 
 function render(result) {
   const label = $("label");
-  label.textContent = FRIENDLY[result.label] || result.label;
+  label.textContent = result.labels
+    ? result.labels.map((name) => FRIENDLY[name] || name).join(", ")
+    : FRIENDLY[result.label] || result.label;
   label.dataset.label = result.label;
   label.className = `label ${tone(result.label)}`;
-  $("probability").textContent = `${percent(result.probability)} sure`;
+  $("probability").textContent = result.labels
+    ? `${result.labels.length} label${result.labels.length > 1 ? "s" : ""} at or above their thresholds`
+    : `${percent(result.probability)} sure`;
   renderBars(result);
   const parts = [`${result.n_tokens} tokens fed to the model`, `${result.n_oov} not in the vocabulary`];
   if (result.truncated) parts.push(`truncated to the last ${model ? model.maxlen : result.n_tokens} tokens`);
