@@ -18,7 +18,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def ngram_model(validation_split: float, seed: int) -> dict:

@@ -76,7 +76,7 @@ CASES: dict[str, list[list[str]]] = {
               ["lstm", "--dataset", "{good.csv}", "--test-fraction", "0"],
               ["lstm", "--dataset", "amazon", "--text-column", "text"],
               ["lstm", "--field-column", "title"], ["lstm", "--baseline", "tfidf-lr"],
-              ["lstm", "--dataset", "{good.csv}", "--label-separator", ""],
+              ["lstm", "--dataset", "{good.csv}", "--label-separator", ""], ["lstm", "--class-weight", "inverse"],
               ["auto"], ["auto", "--dataset", "{good.csv}", "--batch-size", "8"],
               ["auto", "--dataset", "{good.csv}", "--baseline", "nosuch"],
               ["auto", "--dataset", "{onelabel.csv}"], ["auto", "--dataset", "{emptydir}"],

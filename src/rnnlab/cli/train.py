@@ -72,6 +72,9 @@ def train(
     ] = None,
     unlabelled_column: Annotated[Optional[str], typer.Option(
         help="The --unlabelled table's text column (default: found).")] = None,
+    class_weight: Annotated[Optional[str], typer.Option(
+        help="balanced: weigh each training text by n / (classes x its class's count), so a rare class counts as "
+             "much as a common one (one label a text).")] = None,
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
@@ -93,7 +96,11 @@ def train(
               "test": test, "test_fraction": test_fraction, "unlabelled": unlabelled,
               "unlabelled_column": unlabelled_column, "label_separator": label_separator}
     objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
-                                    ("entropy", entropy), ("perturbation", perturbation)) if v is not None}
+                                    ("entropy", entropy), ("perturbation", perturbation),
+                                    ("class_weight", class_weight)) if v is not None}
+    if class_weight not in (None, "balanced"):
+        raise InvalidInputError(f"--class-weight takes 'balanced', got {class_weight!r} (a table of weights by class "
+                                "goes in a config's [training] class_weight).")
     if label_separator is not None and not label_separator:
         raise InvalidInputError("--label-separator joins the labels of a cell: give it a string such as ',' or '|'.")
     if unlabelled_column is not None and unlabelled is None:

@@ -133,6 +133,8 @@ class Predictor:
         'pos'
     """
 
+    thresholds = None  # one label a text; a multi-label model's own, per label (set in __init__)
+
     def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256,
                  thresholds=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -94,6 +94,10 @@ class TrainingConfig:
         entropy: weight of the predictions' mean entropy (entropy minimisation; default 0).
         perturbation: the perturbation's norm as a share of each example's embedding norm
             (default 0.05).
+        class_weight: weigh each training example's loss by its class: ``"balanced"`` (``n / (k *
+            count)``, so every class weighs as much in total) or ``{class name or id: weight}``
+            (others 1.0); for one label a text (label sets take a focal loss instead). None: every
+            example alike (default).
         distribution: ``"data_parallel"`` splits every batch across the machine's
             accelerators (or, on the CPU, the devices ``XLA_FLAGS=
             --xla_force_host_platform_device_count=N`` makes) with Keras'
@@ -125,6 +129,7 @@ class TrainingConfig:
     virtual_adversarial: float = 0.0
     entropy: float = 0.0
     perturbation: float = 0.05
+    class_weight: str | dict | None = None
 
     def __post_init__(self):
         if isinstance(self.early_stopping, bool):
@@ -169,6 +174,12 @@ class TrainingConfig:
                                     "embedding norm, such as 0.05).")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise InvalidInputError(f"learning_rate must be positive, got {self.learning_rate!r}.")
+        weights = self.class_weight
+        if not (weights is None or weights == "balanced" or (isinstance(weights, dict) and weights and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w < math.inf
+                for w in weights.values()))):
+            raise InvalidInputError(f"class_weight must be 'balanced' or a table of positive weights by class name "
+                                    f"or id, got {weights!r}.")
         return self
 
     @property

@@ -45,7 +45,7 @@ from rnnlab.encoding.bucketing import (
 from rnnlab.encoding.fields import prepare_fields
 from rnnlab.encoding.prepare import PreparedData, load_splits, prepare
 from rnnlab.encoding.sequences import prepare_sequences_for
-from rnnlab.errors import InvalidInputError
+from rnnlab.errors import InvalidInputError, unknown_name
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.models.builder import compile_metrics, make_optimizer as make_spec_optimizer
 from rnnlab.models.modes import NamedFields, NumericSteps, TokenIds
@@ -308,6 +308,9 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
                                 "training run whole epochs.")
     # Unlabelled rows ride beside each batch when an objective reads them (`rnnlab.training.objectives`).
     unlabelled = getattr(data, "x_unlabelled", None) is not None and Objectives.of(config).unlabelled
+    weights = class_weights(config.class_weight, data)
+    if weights is not None and is_stateful(model):
+        raise InvalidInputError("class_weight does not apply to stateful (chunked) training; leave one of them out.")
     if unlabelled and not float(config.epochs).is_integer():
         raise InvalidInputError(f"epochs={config.epochs} is a fraction of a pass; training with unlabelled texts "
                                 "runs whole epochs.")
@@ -325,20 +328,45 @@ def train_model(model, data, config: TrainingConfig, *, callbacks=(), verbose: s
             if unlabelled:
                 batches = WithUnlabelled(batches, data.x_unlabelled, data.preprocessor.padding, seed=config.seed)
             history = model.fit(batches, epochs=epochs, validation_data=validation, callbacks=callbacks,
-                                verbose=verbose)
+                                verbose=verbose, class_weight=weights)
         elif not float(config.epochs).is_integer():
             rows = pass_rows(_rows(data.x_train), config.epochs, np.random.default_rng(config.seed))
             x = {k: v[rows] for k, v in data.x_train.items()} if isinstance(data.x_train, dict) else data.x_train[rows]
             history = model.fit(x, data.y_train[rows], batch_size=config.batch_size, epochs=1, shuffle=False,
-                                validation_data=validation, callbacks=callbacks, verbose=verbose)
+                                validation_data=validation, callbacks=callbacks, verbose=verbose,
+                                class_weight=weights)
         else:
             history = model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=epochs,
-                                validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose)
+                                validation_data=validation, shuffle=True, callbacks=callbacks, verbose=verbose,
+                                class_weight=weights)
     finally:
         for callback in callbacks:
             if isinstance(callback, EpochProgress):
                 callback.close()
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def class_weights(setting, data) -> dict[int, float] | None:
+    """Keras' ``class_weight`` for ``setting`` (`TrainingConfig.class_weight`) on ``data``'s training labels."""
+    if setting is None:
+        return None
+    if _multi_label(data):
+        raise InvalidInputError("class_weight weighs one label a text; with several labels a text use the loss "
+                                "binary_focal_crossentropy instead.")
+    names = tuple(data.class_names)
+    if setting == "balanced":
+        counts = np.bincount(np.asarray(data.y_train).reshape(-1).astype(int), minlength=len(names))
+        present = counts > 0
+        return {int(c): float(len(data.y_train) / (present.sum() * counts[c])) for c in np.flatnonzero(present)}
+    found = {c: 1.0 for c in range(len(names))}
+    for key, weight in setting.items():
+        if str(key) in names:
+            found[names.index(str(key))] = float(weight)
+        elif str(key).isdigit() and int(key) < len(names):
+            found[int(key)] = float(weight)
+        else:
+            raise unknown_name("class in class_weight", str(key), names)
+    return found
 
 
 class InterruptCheck(keras.callbacks.Callback):

@@ -1,0 +1,59 @@
+"""Skewed classes: class weights in the one engine (`TrainingConfig.class_weight`, `rnnlab train --class-weight`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlab.data import TextDataset, load_imdb
+from rnnlab.encoding.prepare import prepare
+from rnnlab.errors import InvalidInputError, UnknownNameError
+from rnnlab.models import ModelSpec
+from rnnlab.training import TrainingConfig
+from rnnlab.training.engine import class_weights, fit
+from rnnlab.training.metrics import probabilities
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _prepared(labels, names=("neg", "pos")):
+    texts = [f"text number {i}" for i in range(len(labels))]
+    return prepare(TextDataset(texts, np.asarray(labels), names), None, vocab_size=50, maxlen=5, validation_split=0.0)
+
+
+def test_balanced_weights_make_every_class_weigh_the_same_in_total():
+    data = _prepared([0] * 90 + [1] * 10)
+    weights = class_weights("balanced", data)
+    assert weights == pytest.approx({0: 100 / (2 * 90), 1: 100 / (2 * 10)})
+    counts = np.bincount(data.y_train)
+    assert weights[0] * counts[0] == pytest.approx(weights[1] * counts[1])
+    assert class_weights({"pos": 3}, data) == {0: 1.0, 1: 3.0}
+    assert class_weights({"0": 2, 1: 0.5}, data) == {0: 2.0, 1: 0.5}
+    assert class_weights(None, data) is None
+    with pytest.raises(UnknownNameError, match="class in class_weight"):
+        class_weights({"positive": 2}, data)
+    for bad in ("inverse", {"pos": 0}, {"pos": -1}, {}, 3):
+        with pytest.raises(InvalidInputError, match="class_weight"):
+            TrainingConfig(class_weight=bad)
+    sets = prepare(TextDataset(["a b", "c d", "e f"], np.array([[1, 0], [0, 1], [1, 1]]), ("x", "y")), None,
+                   vocab_size=20, maxlen=3, validation_split=0.0)
+    with pytest.raises(InvalidInputError, match="binary_focal_crossentropy"):
+        class_weights("balanced", sets)
+
+
+def test_balanced_weights_find_more_of_the_rare_class(imdb_archive):
+    reviews = load_imdb("train")
+    rng = np.random.default_rng(0)
+    rows = rng.permutation(np.concatenate([rng.choice(np.flatnonzero(reviews.labels == 0), 1_200, replace=False),
+                                           rng.choice(np.flatnonzero(reviews.labels == 1), 120, replace=False)]))
+    skewed = reviews.subset(rows)
+    test = load_imdb("test").sample(1_000, seed=1)  # balanced: recall of positives is what changes
+    data = prepare(skewed, test, vocab_size=5_000, maxlen=150, validation_split=0.0, seed=0)
+    spec = ModelSpec(name="skewed", vocab_size=5_000, maxlen=150, embedding_dim=32, mask_zero=True, cell="gru",
+                     units=16, pooling="max", optimizer="adam", learning_rate=0.005)
+    recall = {}
+    for weighting in (None, "balanced"):
+        result = fit(spec, data, TrainingConfig(epochs=3, batch_size=32, class_weight=weighting), verbose=0)
+        predicted = probabilities(result.model, data.x_test, spec=result.spec, padding="pre").argmax(axis=1)
+        recall[weighting] = float((predicted[data.y_test == 1] == 1).mean())
+    assert recall["balanced"] > recall[None] + 0.2, recall
