@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 
-
 def ngram_model(validation_split: float, seed: int) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
