@@ -57,3 +57,16 @@ def test_balanced_weights_find_more_of_the_rare_class(imdb_archive):
         predicted = probabilities(result.model, data.x_test, spec=result.spec, padding="pre").argmax(axis=1)
         recall[weighting] = float((predicted[data.y_test == 1] == 1).mean())
     assert recall["balanced"] > recall[None] + 0.2, recall
+
+
+def test_skewed_classes_are_named_before_training_and_weighted_by_train_auto():
+    from rnnlab.data.profile import profile
+    from rnnlab.experiments.recipes.auto import class_weighting
+
+    skewed = TextDataset([f"text {i}" for i in range(60)], np.array([0] * 50 + [1] * 10), ("neg", "pos"))
+    assert any("skewed 5.0:1 ('neg' against 'pos')" in w for w in profile(skewed).warnings)
+    assert class_weighting(skewed) == "balanced"
+    even = TextDataset([f"text {i}" for i in range(60)], np.array([0] * 40 + [1] * 20), ("neg", "pos"))
+    assert not any("skewed" in w for w in profile(even).warnings) and class_weighting(even) is None
+    sets = TextDataset(["a", "b", "c", "d", "e"], np.array([[1, 0]] * 4 + [[0, 1]]), ("x", "y"))
+    assert class_weighting(sets) is None  # label sets take a focal loss instead

@@ -174,7 +174,8 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
             return
         print_profile(info["profile"], info.get("columns"))
         console.print(f"chosen: vocabulary {settings['vocab_size']:,}, maxlen {settings['maxlen']} tokens, "
-                      f"batches of {settings['batch_size']}")
+                      f"batches of {settings['batch_size']}"
+                      + (", balanced class weights (skewed classes)" if settings.get("class_weight") else ""))
 
     auto = train_auto(dataset, out=out, seed=seed, limit=limit, vocab_size=vocab_size, maxlen=maxlen,
                       epochs=epochs or MAX_EPOCHS, tokenizer=tokenizer or "keras",

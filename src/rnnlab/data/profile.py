@@ -15,6 +15,8 @@ from rnnlab.data.dataset import TextDataset
 # A class with fewer examples than this, or this share of the rows, gets a warning.
 TINY_CLASS = 10
 TINY_SHARE = 0.01
+# Past this ratio of the commonest to the rarest class (one label a text), accuracy mostly rewards the common one.
+SKEWED_RATIO = 4.0
 
 
 @dataclass
@@ -83,6 +85,12 @@ def _label_warnings(dataset: TextDataset, classes: dict[str, int]) -> list[str]:
             if count and (count < TINY_CLASS or count / n < TINY_SHARE):
                 found.append(f"Class {name!r} has only {count} of {n:,} examples ({100 * count / n:.1f}%): the model "
                              "will rarely predict it; add examples or merge it into another class.")
+    counted = [count for count in classes.values() if count]
+    if not dataset.multi_label and len(counted) > 1 and max(counted) / min(counted) > SKEWED_RATIO:
+        common, rare = max(classes, key=classes.get), min((c for c in classes if classes[c]), key=classes.get)
+        found.append(f"The classes are skewed {max(counted) / min(counted):.1f}:1 ({common!r} against {rare!r}): "
+                     "accuracy mostly rewards the common class. `train auto` weighs the classes (balanced) past "
+                     f"{SKEWED_RATIO:g}:1; elsewhere pass --class-weight balanced.")
     labels_of: dict[str, set] = {}
     rows = map(tuple, dataset.labels.tolist()) if dataset.multi_label else dataset.labels.tolist()
     for text, label in zip(dataset.texts, rows):
