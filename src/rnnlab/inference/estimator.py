@@ -154,10 +154,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predictor_(self) -> Predictor:
         check_is_fitted(self, "result_")
         r = self.result_
-        thresholds = r.notes.get("thresholds")
-        if thresholds is not None:
-            thresholds = [thresholds[name] for name in r.class_names]
-        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=thresholds)
+        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=r.thresholds)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per ``classes_`` entry."""

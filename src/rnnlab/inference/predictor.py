@@ -84,7 +84,7 @@ def as_records(records):
         return records.to_dict(orient="records")
     if isinstance(records, np.ndarray) and records.dtype.kind in "USO":
         return records.tolist()
-    if isinstance(records, list) or isinstance(records, np.ndarray):
+    if isinstance(records, (list, np.ndarray)):  # a list, or numeric sequences
         return records
     if hasattr(records, "tolist"):  # a pandas Series
         return records.tolist()
@@ -95,10 +95,6 @@ def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names
     """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``; with
     ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold."""
     label_id = int(probs.argmax())
-    labels = None
-    if thresholds is not None:
-        held = np.flatnonzero(label_sets(probs[None, :], thresholds)[0])
-        labels = [class_names[j] for j in held[np.argsort(-probs[held], kind="stable")]]
     return Prediction(
         text=describe_record(record),
         label=class_names[label_id],
@@ -109,8 +105,16 @@ def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names
         n_tokens=int(batch.n_tokens[i]),
         n_oov=int(batch.n_oov[i]),
         truncated=bool(batch.truncated[i]),
-        labels=labels,
+        labels=None if thresholds is None else label_set(probs, class_names, thresholds),
     )
+
+
+def label_set(probs: np.ndarray, class_names, thresholds) -> list[str]:
+    """One record's labels at or above their thresholds (the most probable one when none is), most probable
+    first: `Prediction.labels` and the service's explanations."""
+    probs = np.asarray(probs)
+    held = np.flatnonzero(label_sets(probs[None, :], thresholds)[0])
+    return [class_names[j] for j in held[np.argsort(-probs[held], kind="stable")]]
 
 
 class Predictor:

@@ -13,6 +13,7 @@ import time
 from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
+from rnnlab.inference.predictor import label_set
 from rnnlab.environment import versions
 
 log = logging.getLogger("rnnlab.serve")
@@ -87,7 +88,7 @@ class ModelService:
             "tokens": [{"token": t, "score": s, "oov": o}
                        for t, s, o in zip(result.tokens, result.scores, result.oov)],
             **({"parts": result.parts} if result.parts is not None else {}),
-            **({"labels": _label_set(probs, names, thresholds)} if thresholds is not None else {}),
+            **({"labels": label_set(probs, names, thresholds)} if thresholds is not None else {}),
         }
 
     def info(self) -> dict:
@@ -146,12 +147,3 @@ def _json_safe(value):
         return [_json_safe(v) for v in value]
     return value
 
-
-def _label_set(probs, names, thresholds) -> list[str]:
-    """A multi-label model's label set for one text, most probable first (as `Prediction.labels`)."""
-    import numpy as np
-
-    from rnnlab.training.metrics import label_sets
-
-    held = np.flatnonzero(label_sets(np.asarray(probs)[None, :], thresholds)[0])
-    return [names[j] for j in held[np.argsort(-np.asarray(probs)[held], kind="stable")]]

@@ -94,6 +94,12 @@ class TrainResult:
     def test_accuracy(self) -> float | None:
         return self.test["accuracy"] if self.test else None
 
+    @property
+    def thresholds(self) -> np.ndarray | None:
+        """A multi-label model's threshold per label (in ``class_names`` order), tuned on the validation rows."""
+        found = self.notes.get("thresholds")
+        return None if found is None else np.asarray([found[name] for name in self.class_names])
+
     def metrics(self) -> dict:
         """The content of a bundle's `metrics.json`."""
         return {
@@ -154,8 +160,8 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                                 "virtual_adversarial or entropy (--virtual-adversarial, --entropy), or leave them out.")
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
-    if _multi_label(data) != spec.multi_label:
-        spec = spec.replace(multi_label=_multi_label(data))
+    if data.multi_label != spec.multi_label:
+        spec = spec.replace(multi_label=data.multi_label)
     if spec.multi_label and spec.nb_features:
         raise InvalidInputError("nb_features weighs tokens by one label against the rest; with several labels a row "
                                 "leave it out.")
@@ -350,7 +356,7 @@ def class_weights(setting, data) -> dict[int, float] | None:
     """Keras' ``class_weight`` for ``setting`` (`TrainingConfig.class_weight`) on ``data``'s training labels."""
     if setting is None:
         return None
-    if _multi_label(data):
+    if data.multi_label:
         raise InvalidInputError("class_weight weighs one label a text; with several labels a text use the loss "
                                 "binary_focal_crossentropy instead.")
     names = tuple(data.class_names)
@@ -456,14 +462,10 @@ def score_test(model, spec: ModelSpec, data, thresholds=None) -> dict | None:
     return score(model, spec, data, data.x_test, data.y_test, thresholds)
 
 
-def _multi_label(data) -> bool:
-    return np.ndim(data.y_train) == 2
-
-
 def label_thresholds(model, spec: ModelSpec, data) -> np.ndarray | None:
     """For label sets, each label's threshold: the best F1 on the validation rows (`tune_thresholds`; 0.5
     without validation rows). None for one label a row."""
-    if not _multi_label(data):
+    if not data.multi_label:
         return None
     if data.x_val is None or not _rows(data.x_val):
         return np.full(data.num_classes, 0.5)

@@ -33,7 +33,7 @@ from rnnlab.configfile import check_keys
 from rnnlab.errors import InvalidInputError
 from rnnlab.models import ModelSpec, Recipe
 from rnnlab.training import EarlyStopping, TrainingConfig
-from rnnlab.training.engine import fit, label_thresholds, prepare_for, score, score_test
+from rnnlab.training.engine import fit, prepare_for, score, score_test
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
              "test_fraction", "text_column", "label_column", "field_columns", "label_separator")
@@ -108,8 +108,7 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
         "config": config,
     }
     if has_validation:
-        thresholds = label_thresholds(result.model, result.spec, data)
-        validation = score(result.model, result.spec, data, data.x_val, data.y_val, thresholds)
+        validation = score(result.model, result.spec, data, data.x_val, data.y_val, result.thresholds)
         results["validation_accuracy"] = round(validation["accuracy"], 5)
         if validation.get("multi_label"):  # tuned on these rows, so an optimistic figure
             results["validation_macro_f1"] = round(validation["macro_f1"], 5)
@@ -118,7 +117,7 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
         results["best_epoch"] = [1 + max(range(len(t.history[chosen_by])), key=t.history[chosen_by].__getitem__)
                                  for t in trained]
     if not validation_only:
-        test = score_test(result.model, result.spec, prepared)
+        test = score_test(result.model, result.spec, prepared, result.thresholds)
         results.update(test_accuracy=round(test["accuracy"], 5), test_examples=int(len(prepared.x_test)), test=test)
         result = dataclasses.replace(result, test=test)
         result.save(out / "bundle")
