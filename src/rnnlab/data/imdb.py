@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tarfile
 import warnings
-import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 
 from rnnlab.data.dataset import TextDataset
 from rnnlab.data.locate import cache_dir, data_dir, locate
+from rnnlab.data.tarstream import TarFormatError, tar_members
 from rnnlab.data.textcache import building, pack_texts, read_npz, unpack_texts, write_npz
 from rnnlab.errors import DataFormatError, DataNotFoundError, unknown_name
 from rnnlab.progress import task
@@ -156,23 +155,24 @@ def _parse_and_cache(source: Path, cache: Path) -> dict[str, np.ndarray]:
 
 def _read_archive(path: Path) -> _Entries:
     entries: _Entries = defaultdict(list)
+    size = path.stat().st_size
     try:
-        # Stream mode: one sequential pass, no index of 100,000 members held in memory.
-        size = path.stat().st_size
-        with open(path, "rb") as raw_file, tarfile.open(fileobj=raw_file, mode="r|*") as tar, \
-                task(f"parsing {path.name}", total=round(size / 2**20, 1), unit="MB") as advance:
+        # One sequential pass over the compressed stream; no index of 100,000 members held in memory.
+        with task(f"parsing {path.name}", total=round(size / 2**20, 1), unit="MB") as advance:
             shown, count = 0.0, 0
-            for member in tar:
-                match = _REVIEW.search(member.name)
-                if match and member.isfile():
-                    raw = tar.extractfile(member).read()
+
+            def progress(done_bytes: int) -> None:
+                nonlocal shown
+                done = round(done_bytes / 2**20, 1)
+                advance(done - shown, info=f"{count:,} reviews")
+                shown = done
+
+            for name, raw in tar_members(path, progress=progress):
+                match = _REVIEW.search(name)
+                if match:
                     entries[match[1], match[2]].append((int(match[3]), int(match[4]), raw))
                     count += 1
-                    if count % 2_000 == 0:
-                        done = round(raw_file.tell() / 2**20, 1)
-                        advance(done - shown, info=f"{count:,} reviews")
-                        shown = done
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+    except (TarFormatError, OSError) as err:
         raise DataFormatError(
             f"{path} is not a readable IMDB archive ({err}); it may be truncated or corrupt. "
             f"Delete it and download {ARCHIVE_NAME} again from {IMDB_URL}, or check that the "
