@@ -71,6 +71,36 @@ CANDIDATES = {
                                       buckets=4, epochs=2),
     "gru-e128-max-v30k-m256-decay": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=128,
                                          lr=4e-3, decay=1.5, batch=128, vocab=30000, maxlen=256, buckets=4, epochs=2),
+    "gru-max-v30k-m400-decay1": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64, lr=4e-3,
+                                     decay=1.0, batch=128, vocab=30000, maxlen=400, buckets=4, epochs=1),
+    # Each token's naive-Bayes log-count ratio from the training labels as a second, frozen input channel.
+    "gru-max-nb-v30k-m400-decay1": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                        nb_features=True, lr=4e-3, decay=1.0, batch=128, vocab=30000, maxlen=400,
+                                        buckets=4, epochs=1),
+    "gru-max-nb-v30k-m400-decay1-lr2e3": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                              nb_features=True, lr=2e-3, decay=1.0, batch=128, vocab=30000,
+                                              maxlen=400, buckets=4, epochs=1),
+    "gru-max-v30k-m400-decay125": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                       lr=4e-3, decay=1.25, batch=128, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru-max-v30k-m400-decay-lr6e3": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                          lr=6e-3, decay=1.5, batch=128, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru-e128-max-v30k-m400-decay": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=128,
+                                         lr=4e-3, decay=1.5, batch=128, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru48-max-v30k-m400-decay": dict(cell="gru", units=48, pooling="max", mask_zero=True, embedding_dim=64,
+                                      lr=4e-3, decay=1.5, batch=128, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru-max-v30k-m400-decay-b64": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                        lr=3e-3, decay=1.5, batch=64, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru-max-v30k-m400-decay-b32": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                        lr=2e-3, decay=1.5, batch=32, vocab=30000, maxlen=400, buckets=4, epochs=2),
+    "gru-max-v30k-m400-decay-b64-lr4e3": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                              lr=4e-3, decay=1.5, batch=64, vocab=30000, maxlen=400, buckets=4,
+                                              epochs=2),
+    "gru-max-v30k-m400-decay-ema99": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                          lr=4e-3, decay=1.5, ema=0.99, batch=128, vocab=30000, maxlen=400, buckets=4,
+                                          epochs=2),
+    "gru-max-v30k-m400-decay-ema98": dict(cell="gru", units=32, pooling="max", mask_zero=True, embedding_dim=64,
+                                          lr=4e-3, decay=1.5, ema=0.98, batch=128, vocab=30000, maxlen=400, buckets=4,
+                                          epochs=2),
     "bigru-max-mask": dict(cell="gru", units=32, bidirectional=True, pooling="max", mask_zero=True,
                            embedding_dim=64, lr=3e-3, batch=128, vocab=20000, maxlen=200, buckets=4, epochs=2),
 }
@@ -78,16 +108,14 @@ CANDIDATES = {
 
 def movie_split(train, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a training and a validation part with no movie in common."""
-    import tarfile
-
     from rnnlab.data.imdb import ARCHIVE_NAME
     from rnnlab.data.locate import data_dir
+    from rnnlab.data.tarstream import tar_members
 
     urls = {}
-    with tarfile.open(data_dir() / ARCHIVE_NAME) as tar:
-        for member in tar:
-            if member.name.startswith("aclImdb/train/urls_") and not member.name.endswith("unsup.txt"):
-                urls[member.name.rsplit("_", 1)[1][:3]] = tar.extractfile(member).read().decode().split()
+    for name, data in tar_members(data_dir() / ARCHIVE_NAME):
+        if name.startswith("aclImdb/train/urls_") and not name.endswith("unsup.txt"):
+            urls[name.rsplit("_", 1)[1][:3]] = data.decode().split()
     # load_imdb orders the reviews negatives first, each class by file id = line of its urls file.
     movies = np.asarray(urls["neg"] + urls["pos"])
     assert len(movies) == len(train)
@@ -115,6 +143,31 @@ def encoded(vocab: int, maxlen: int, cache: dict):
     return cache[vocab, maxlen]
 
 
+def averaged(accuracy):
+    """``accuracy`` of the model with the optimizer's moving average of the weights, when it keeps one:
+    what ``fit`` would leave if it ended here. The average is scored on a copy of the model, so the
+    training state is left as it is."""
+    copies = {}
+
+    def score(model) -> float:
+        import keras
+
+        optimizer = model.optimizer
+        if not optimizer.use_ema:
+            return accuracy(model)
+        model.jax_state_sync()
+        if id(model) not in copies:
+            copies[id(model)] = keras.models.clone_model(model)
+        copy = copies[id(model)]
+        for target, average in zip(copy.trainable_variables, optimizer._model_variables_moving_average):
+            target.assign(np.asarray(average))
+        for target, source in zip(copy.non_trainable_variables, model.non_trainable_variables):
+            target.assign(np.asarray(source))
+        return accuracy(copy)
+
+    return score
+
+
 def run_candidate(name: str, options: dict, data_cache: dict, eval_every: float = 0.5, seed: int = 0) -> dict:
     import keras
 
@@ -125,11 +178,16 @@ def run_candidate(name: str, options: dict, data_cache: dict, eval_every: float 
     lr, batch, vocab, maxlen = options.pop("lr"), options.pop("batch"), options.pop("vocab"), options.pop("maxlen")
     buckets, epochs = options.pop("buckets"), options.pop("epochs")
     decay = options.pop("decay", None)  # epochs over which the learning rate decays (cosine) to 10%
+    ema = options.pop("ema", None)  # momentum of an exponential moving average of the weights, scored instead
     x_train, y_train, x_val, y_val = encoded(vocab, maxlen, data_cache)
     spec = ModelSpec(**{**BASE, **options, "name": name, "vocab_size": vocab, "learning_rate": lr,
                         "maxlen": None if buckets else maxlen})
     keras.utils.set_random_seed(seed)
     model = spec.build()
+    if spec.nb_features:
+        from rnnlab.training.linear import token_ratios
+
+        model.get_layer("nb_ratios").set_weights([token_ratios(x_train, y_train, vocab, spec.num_classes)])
     if buckets:
         train_data = BucketedBatches(x_train, y_train, batch_size=batch, buckets=buckets, seed=seed)
         steps = len(train_data)
@@ -137,11 +195,12 @@ def run_candidate(name: str, options: dict, data_cache: dict, eval_every: float 
         train_data = None
         steps = -(-len(x_train) // batch)
     load_before = load_average()
-    if decay:
-        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=int(steps * decay), alpha=0.1)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="binary_crossentropy", metrics=["accuracy"])
+    if decay or ema:
+        rate = keras.optimizers.schedules.CosineDecay(lr, decay_steps=int(steps * decay), alpha=0.1) if decay else lr
+        optimizer = keras.optimizers.Adam(rate, use_ema=bool(ema), ema_momentum=ema or 0.99)
+        model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
     curve = Curve(StopClock(), name=name, log=lambda m: print(" ", m, flush=True))
-    scorer = ScoreEvery(curve, binary_accuracy(x_val, y_val), steps, eval_every)
+    scorer = ScoreEvery(curve, averaged(binary_accuracy(x_val, y_val)), steps, eval_every)
     if buckets:
         model.fit(train_data, epochs=epochs, callbacks=[scorer], verbose=0)
     else:
@@ -158,6 +217,7 @@ def main(argv=None) -> int:
     parser.add_argument("only", nargs="*", help="run candidates whose name contains one of these")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     parser.add_argument("--exact", action="store_true", help="names must match exactly")
+    parser.add_argument("--every", type=float, default=0.5, help="epochs between validation scores (default 0.5)")
     args = parser.parse_args(argv)
     names = [n for n in CANDIDATES if not args.only or any(o == n if args.exact else o in n for o in args.only)]
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
@@ -165,7 +225,7 @@ def main(argv=None) -> int:
     for seed in [int(x) for x in args.seeds.split(",")]:
         for name in names:
             print(f"{name} seed {seed} (load {load_average()})", flush=True)
-            results.append(run_candidate(name, CANDIDATES[name], data_cache, seed=seed))
+            results.append(run_candidate(name, CANDIDATES[name], data_cache, eval_every=args.every, seed=seed))
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     return 0

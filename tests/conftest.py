@@ -109,12 +109,16 @@ def lstm_bundle(imdb_archive):
     def build(out: Path) -> dict:
         import numpy as np
 
+        from rnnlab.training.calibration import scale
         from rnnlab.training.engine import train
 
         result = train("lstm", out=out, limit=5000, epochs=4, seed=1, verbose=0)
-        direct = result.model.predict(result.preprocessor.transform(LSTM_REFERENCE_TEXTS), verbose=0)
+        positive = np.asarray(result.model.predict(result.preprocessor.transform(LSTM_REFERENCE_TEXTS), verbose=0))
+        # What the result predicts: the model's own probabilities scaled by the temperature fitted on validation.
+        direct = scale(np.concatenate([1 - positive, positive], axis=1), result.temperature)[:, 1]
         return {"params": result.params, "test": result.test, "history": result.history,
-                "reference": {"texts": LSTM_REFERENCE_TEXTS, "probabilities": np.asarray(direct).reshape(-1).tolist()}}
+                "temperature": result.temperature, "raw_probabilities": positive.reshape(-1).tolist(),
+                "reference": {"texts": LSTM_REFERENCE_TEXTS, "probabilities": direct.tolist()}}
 
     return built_once("lstm", build)
 

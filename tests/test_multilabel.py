@@ -136,6 +136,11 @@ def test_one_sigmoid_per_label_learns_goemotions(trained):
     assert test["macro_f1"] > 0.2, test["macro_f1"]
     assert test["per_label"]["gratitude"]["f1"] > 0.6  # a label with plain cue words
     assert set(result.notes["thresholds"]) == set(result.class_names)
+    # One temperature per label, fitted on the validation rows; the test block reports the calibration error.
+    temperatures = result.notes["calibration"]["temperature"]
+    assert set(temperatures) == set(result.class_names) and all(t > 0 for t in temperatures.values())
+    assert result.temperature.shape == (28,)
+    assert 0 <= test["calibration"]["ece"] < 0.1 and len(test["calibration"]["reliability"]) == 15
 
 
 def test_a_multi_label_bundle_predicts_label_sets_everywhere(trained, tmp_path):
@@ -143,6 +148,7 @@ def test_a_multi_label_bundle_predicts_label_sets_everywhere(trained, tmp_path):
     bundle = Bundle.load(out)
     assert bundle.spec.multi_label
     assert bundle.thresholds.tolist() == [result.notes["thresholds"][n] for n in bundle.class_names]
+    np.testing.assert_allclose(bundle.temperature, result.temperature)
     texts = ["Thank you so much, this is so kind of you!", "I can't stop laughing, this is hilarious lol"]
     predictions = bundle.predict(texts)
     assert predictions[0].labels[0] == "gratitude" and "amusement" in predictions[1].labels

@@ -32,6 +32,7 @@ def test_recipe_config_scores_test_once_with_the_best_validation_epoch(tmp_path,
 
 def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
     from rnnlab.inference.bundle import Bundle
+    from rnnlab.training.calibration import scale
 
     config = {**TINY, "data": {**TINY["data"], "limit": 1000},
               "training": {**TINY["training"], "epochs": 1, "members": 2}}
@@ -43,8 +44,11 @@ def test_members_are_averaged_into_one_saved_model(tmp_path, imdb_archive):
     assert len(members) == 2 and (tmp_path / "members" / "2" / "model.keras").is_file()
     ids = bundle.preprocessor.encode(["A dull, lifeless film.", "Wonderful acting and a clever plot."]).ids
     mean = np.mean([np.asarray(m.predict(ids, verbose=0)) for m in members], axis=0)[:, 0]
+    # The average, then the bundle's temperature (fitted on the validation rows after averaging).
+    assert bundle.temperature is not None
+    expected = scale(np.stack([1 - mean, mean], axis=1), bundle.temperature)[:, 1]
     np.testing.assert_allclose(bundle.predict_proba(["A dull, lifeless film.",
-                                                      "Wonderful acting and a clever plot."])[:, 1], mean, atol=1e-5)
+                                                      "Wonderful acting and a clever plot."])[:, 1], expected, atol=1e-5)
 
 
 def test_unknown_training_key_is_named(tmp_path):

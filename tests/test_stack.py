@@ -93,6 +93,10 @@ def test_stack_trains_blends_on_validation_and_scores_test_once(stacked):
     assert stored["test_accuracy"] == results["test_accuracy"] and stored["kind"] == "stack"
     assert stored["format"] == "rnnlab.results/1" and stored["versions"]["keras"] and stored["machine"]["cpu_count"]
     assert stored["test_accuracy"] == stored["test"]["accuracy"] > 0.7 and stored["validation"]["examples"] == 200
+    # The blend is fitted by likelihood (no temperature of its own); its calibration error is reported.
+    calibration = stored["test"]["calibration"]
+    assert calibration["temperature"] is None and 0 <= calibration["ece"] < 0.2
+    assert sum(row["count"] for row in calibration["reliability"]) == 800
     assert stored["test_examples"] == 800 and stored["validation_examples"] == 200 and stored["train_examples"] == 600
     members = {m["name"]: m for m in stored["members"]}
     assert set(members) == {"nb-lr", "gru"} and all(0 <= m["weight"] for m in members.values())

@@ -46,6 +46,32 @@ def plot_training_curves(history: dict[str, list[float]], path: str | Path, titl
     return save_figure(fig, path)
 
 
+def plot_reliability(calibration: dict, path: str | Path, title: str = "") -> Path:
+    """The reliability diagram of a ``calibration`` block (`rnnlab.training.metrics.scored_probabilities`):
+    observed accuracy against mean confidence per bin, the probabilities as predicted and, when a
+    temperature scaled them, as the model gave them; the diagonal is perfect calibration."""
+    fig = new_figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+    shown = [("reliability", f"predicted (ECE {calibration['ece']:.3f})", "-o")]
+    if calibration.get("temperature") is not None and calibration.get("reliability_unscaled"):
+        shown.insert(0, ("reliability_unscaled", f"before temperature scaling (ECE {calibration['ece_unscaled']:.3f})",
+                         "--s"))
+    for key, label, style in shown:
+        rows = [row for row in calibration[key] if row["count"]]
+        ax.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], style, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (mean of the bin)")
+    ax.set_ylabel("accuracy (share right in the bin)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, title: str = "",
                       method: str = "attention", width: int = 150) -> Path:
     """A review as text, each word shaded by its score (attention weight, or occlusion effect).

@@ -41,7 +41,8 @@ def evaluate(
     from rnnlab.models import Recipe
     import numpy as np
 
-    from rnnlab.training.metrics import classification_metrics, multilabel_metrics
+    from rnnlab.training.calibration import scale
+    from rnnlab.training.metrics import scored_probabilities
 
     loaded = Bundle.load(bundle)
     seed = int(loaded.metrics.get("seed", 0))
@@ -60,8 +61,10 @@ def evaluate(
         raise InvalidInputError(f"{dataset!r} has {'label sets' if np.ndim(labels) == 2 else 'one label a row'} but "
                                 f"the bundle predicts {'label sets' if thresholds is not None else 'one label'}: "
                                 "evaluate it on data like its training data.")
-    result = (multilabel_metrics(labels, probs, loaded.class_names, thresholds) if thresholds is not None
-              else classification_metrics(labels, probs, loaded.class_names))
+    temperature = getattr(loaded, "temperature", None)
+    # The predictor scaled the probabilities; scaling by 1 / T gives the model's own back, for the ECE before.
+    raw = probs if temperature is None else scale(probs, 1.0 / np.asarray(temperature), thresholds is not None)
+    result = scored_probabilities(labels, raw, loaded.class_names, thresholds=thresholds, temperature=temperature)
     result.update(dataset=dataset, split=split)
     if as_json:
         return print_json(result)

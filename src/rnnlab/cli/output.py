@@ -65,9 +65,11 @@ def json_output(callback):
 
 def print_test(test: dict) -> None:
     if test.get("multi_label"):
-        return print_label_sets(test)
+        print_label_sets(test)
+        return print_calibration(test)
     console.print(f"test accuracy: [bold]{100 * test['accuracy']:.2f}%[/]  (macro-F1 {test['macro_f1']:.4f}, "
                   f"loss {test['loss']:.4f}, {test['examples']:,} examples)")
+    print_calibration(test)
     if "rating_mae" in test:
         console.print(f"mean absolute rating error: [bold]{test['rating_mae']:.3f}[/]")
     names = test["class_names"]
@@ -78,6 +80,20 @@ def print_test(test: dict) -> None:
     for name, row in zip(names, test["confusion_matrix"]):
         table.add_row(name, *[f"{v:,}" for v in row])
     console.print(table)
+
+
+def print_calibration(test: dict) -> None:
+    """The expected calibration error of the probabilities, and before temperature scaling when there was one."""
+    found = test.get("calibration")
+    if not found:
+        return
+    line = f"calibration error (ECE, {len(found['reliability'])} bins): [bold]{found['ece']:.4f}[/]"
+    if found.get("temperature") is not None:
+        temperature = found["temperature"]
+        shown = (f"{temperature:.3f}" if isinstance(temperature, float)
+                 else f"{min(temperature):.2f}-{max(temperature):.2f} per label")
+        line += f"  (temperature {shown}; {found['ece_unscaled']:.4f} unscaled)"
+    console.print(line)
 
 
 def print_label_sets(test: dict) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 import rnnlab.models.cell_loop  # noqa: F401  (registers the custom model class for loading)
 import rnnlab.models.layers  # noqa: F401  (registers the masked pooling layers for loading)
 from rnnlab.encoding.inputs import inputs_for, load_inputs
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import read_json, set_aside
+from rnnlab.training.calibration import temperature_of
 from rnnlab.training.forward import CompiledModel
 from rnnlab.inference.explain import (
     Explanation,
@@ -62,6 +63,10 @@ class Bundle(PredictsThrough):
         names = self.metrics.get("class_names")
         self.class_names = tuple(names) if names else tuple(str(i) for i in range(spec.num_classes))
         self.thresholds = _thresholds(self.metrics, self.class_names, spec, path)
+        try:
+            self.temperature = temperature_of(self.metrics, self.class_names)
+        except InvalidInputError as err:
+            raise RnnlabError(f"{path / METRICS_FILE if path else 'metrics'}: {err}") from None
 
     @property
     def name(self) -> str:
@@ -104,7 +109,8 @@ class Bundle(PredictsThrough):
 
     @functools.cached_property
     def predictor(self) -> Predictor:
-        return Predictor(self.model, self.inputs, self.class_names, spec=self.spec, thresholds=self.thresholds)
+        return Predictor(self.model, self.inputs, self.class_names, spec=self.spec, thresholds=self.thresholds,
+                         temperature=self.temperature)
 
     @functools.cached_property
     def attention(self) -> CompiledModel | None:

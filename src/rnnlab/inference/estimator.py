@@ -154,7 +154,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predictor_(self) -> Predictor:
         check_is_fitted(self, "result_")
         r = self.result_
-        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=r.thresholds)
+        return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=r.thresholds,
+                         temperature=r.temperature)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per ``classes_`` entry."""

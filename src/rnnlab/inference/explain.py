@@ -148,7 +148,7 @@ def explain(record, predictor, *, attention: CompiledModel | None = None) -> Exp
         n = int(batch.n_tokens[0])
         tokens, oov, _ = _text_variants(batch, inputs)
         prediction, weights = attention.outputs(batch.x)
-        probs = class_probabilities(prediction)[0]
+        probs = predictor.scaled(class_probabilities(prediction))[0]
         weights = _fed(np.asarray(weights[0], dtype="float64").reshape(len(row)), n, inputs.padding)
         return Explanation(tokens=tokens, scores=weights.tolist(), oov=oov, method="attention",
                            probabilities=probs, target_id=_target(probs), **common)

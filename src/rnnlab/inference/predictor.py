@@ -22,6 +22,7 @@ import numpy as np
 
 from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import InvalidInputError
+from rnnlab.training.calibration import scale
 from rnnlab.training.forward import Forward
 from rnnlab.training.metrics import label_sets
 
@@ -130,6 +131,8 @@ class Predictor:
         batch_size: rows per forward call (default 256).
         thresholds: for a model of several labels a row, each label's threshold (a label set holds
             the labels at or above theirs); None (default) for one label a row.
+        temperature: what the model's log-odds are divided by (`rnnlab.training.calibration`): a
+            number, one per label for label sets, or None (default) for the model's own probabilities.
 
     Example:
         >>> predictor = rnnlab.load("runs/lstm").predictor  # doctest: +SKIP
@@ -138,9 +141,10 @@ class Predictor:
     """
 
     thresholds = None  # one label a text; a multi-label model's own, per label (set in __init__)
+    temperature = None  # the model's own probabilities; a calibrated model's temperature (set in __init__)
 
     def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256,
-                 thresholds=None):
+                 thresholds=None, temperature=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
         self.model = model
@@ -152,6 +156,7 @@ class Predictor:
         if self.thresholds is not None and self.thresholds.shape != (len(self.class_names),):
             raise InvalidInputError(f"thresholds needs one value per class ({len(self.class_names)}); got "
                                     f"{self.thresholds.shape}.")
+        self.temperature = temperature
         padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
         self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
 
@@ -178,11 +183,17 @@ class Predictor:
         return self.inputs.encode(as_records(records))
 
     def forward(self, x) -> np.ndarray:
-        """Class probabilities ``(n, num_classes)`` in float64 for encoded model input."""
+        """Class probabilities ``(n, num_classes)`` in float64 for encoded model input (scaled by the
+        model's temperature when it has one)."""
         n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
         if n == 0:
             raise InvalidInputError("Nothing to predict: no rows.")
-        return self.forward_pass(x)
+        return self.scaled(self.forward_pass(x))
+
+    def scaled(self, probs: np.ndarray) -> np.ndarray:
+        """The model's own probabilities ``(n, num_classes)`` divided in log-odds by its temperature (unchanged
+        without one): what every prediction reports."""
+        return scale(probs, self.temperature, self.thresholds is not None)
 
     def scores(self, records, batch: Batch) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
         """Class probabilities of the encoded ``records``, and the parts they were made of (a
@@ -242,7 +253,8 @@ class BatchPredictor(Predictor):
 
     def __init__(self, bundle, buckets="auto", batch_size: int = 256):
         super().__init__(bundle.model, bundle.inputs, bundle.class_names, spec=bundle.spec, buckets=buckets,
-                         batch_size=batch_size, thresholds=getattr(bundle, "thresholds", None))
+                         batch_size=batch_size, thresholds=getattr(bundle, "thresholds", None),
+                         temperature=getattr(bundle, "temperature", None))
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
         return self.forward(ids)

@@ -192,6 +192,9 @@ class ModelInfo(BaseModel):
                                                        "none for n-gram members only).")
     metrics: dict[str, Any] = Field(description="The bundle's training metrics (metrics.json), "
                                                 "with the backend and versions it was trained with.")
+    calibration: Optional[dict[str, Any]] = Field(default=None, description=(
+        "How honest the probabilities are: the temperature fitted on validation rows (null when none was), what "
+        "it was fitted on, and the test split's expected calibration error with and without it."))
     limits: Limits
 
 

@@ -112,6 +112,7 @@ class ModelService:
             "versions": versions(),
             "spec": bundle.spec.to_dict() if bundle.spec is not None else None,
             "metrics": _json_safe(metrics),
+            "calibration": _calibration(metrics),
         }
 
     def warm_up(self) -> float:
@@ -129,6 +130,17 @@ class ModelService:
         seconds = time.perf_counter() - started
         log.info("%s warmed up in %.1f s", self.name, seconds)
         return seconds
+
+
+def _calibration(metrics: dict) -> dict | None:
+    """The model card's calibration summary, from metrics.json (None for a bundle trained without one)."""
+    fitted = metrics.get("calibration") if isinstance(metrics.get("calibration"), dict) else {}
+    test = (metrics.get("test") or {}).get("calibration") if isinstance(metrics.get("test"), dict) else None
+    if not fitted and not isinstance(test, dict):
+        return None
+    test = test if isinstance(test, dict) else {}
+    return _json_safe({"temperature": fitted.get("temperature"), "fitted_on": fitted.get("fitted_on"),
+                       "test_ece": test.get("ece"), "test_ece_unscaled": test.get("ece_unscaled")})
 
 
 def _members(metrics: dict) -> list[dict]:

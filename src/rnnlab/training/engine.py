@@ -61,6 +61,7 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
     resolve,
 )
 from rnnlab.training.linear import token_ratios
+from rnnlab.training.calibration import calibration_error, fit_temperature, scale, temperature_of
 from rnnlab.training.metrics import evaluate, probabilities, tune_thresholds
 from rnnlab.training.objectives import Objectives, objective_model
 from rnnlab.training.saving import save_bundle
@@ -99,6 +100,12 @@ class TrainResult:
         """A multi-label model's threshold per label (in ``class_names`` order), tuned on the validation rows."""
         found = self.notes.get("thresholds")
         return None if found is None else np.asarray([found[name] for name in self.class_names])
+
+    @property
+    def temperature(self):
+        """The temperature its probabilities are scaled by (`rnnlab.training.calibration`), fitted on the
+        validation rows: a float, an array per label for label sets, None when there were no validation rows."""
+        return temperature_of(self.notes, self.class_names)
 
     def metrics(self) -> dict:
         """The content of a bundle's `metrics.json`."""
@@ -173,12 +180,12 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                             config.replace(seed=config.seed + k, members=1), recipe, callbacks, verbose)
                    for k in range(config.members)]
         model = average_members([m.model for m in members])
-        thresholds = label_thresholds(model, spec, data)
-        test = score_test(model, spec, data, thresholds)
+        settled = calibrate(model, spec, data)
+        test = score_test(model, spec, data, settled.thresholds, settled.temperature)
         seconds = sum(m.train_seconds for m in members)
         return dataclasses.replace(members[0], model=model, spec=spec, config=config, test=test,
                                    train_seconds=seconds, members=members,
-                                   notes={**members[0].notes, **_threshold_notes(thresholds, data)})
+                                   notes={**members[0].notes, **settled.notes})
     return _fit_one(spec, data, config, recipe, callbacks, verbose)
 
 
@@ -189,7 +196,7 @@ def _fit_one(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, call
         unscored = data_for(dataclasses.replace(data, x_test=None, y_test=None))
         result = _fit_here(spec, unscored, config, recipe, callbacks, verbose)
     # Scored outside the scope: the test rows need not split evenly across the devices.
-    return dataclasses.replace(result, test=score_test(result.model, spec, data))
+    return dataclasses.replace(result, test=score_test(result.model, spec, data, result.thresholds, result.temperature))
 
 
 @contextlib.contextmanager
@@ -262,10 +269,10 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
         plain.set_weights(model.get_weights())
         plain.compile(loss=spec.loss_name, metrics=compile_metrics(spec))
         model = plain
-    thresholds = label_thresholds(model, spec, data)
+    settled = calibrate(model, spec, data)
     return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history,
-                       score_test(model, spec, data, thresholds), seconds, seed, info, init_seed, config,
-                       notes=_threshold_notes(thresholds, data))
+                       score_test(model, spec, data, settled.thresholds, settled.temperature), seconds, seed, info,
+                       init_seed, config, notes=settled.notes)
 
 
 def make_optimizer(spec: ModelSpec, config: TrainingConfig, steps: int):
@@ -445,32 +452,52 @@ def _rows(x) -> int:
     return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
 
 
-def score(model, spec: ModelSpec, data, x, y, thresholds=None) -> dict:
-    """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them (label sets decided
-    by ``thresholds``, default 0.5 each)."""
+def score(model, spec: ModelSpec, data, x, y, thresholds=None, temperature=None) -> dict:
+    """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them: probabilities
+    scaled by ``temperature``, label sets decided by ``thresholds`` (default 0.5 each)."""
     return evaluate(model, x, y, data.class_names, spec=spec, padding=getattr(data.preprocessor, "padding", None),
-                    thresholds=thresholds)
+                    thresholds=thresholds, temperature=temperature)
 
 
-def score_test(model, spec: ModelSpec, data, thresholds=None) -> dict | None:
-    """Test metrics, when the data carries a test split (read once, after training); label sets are decided by
-    ``thresholds`` (default: `label_thresholds`, tuned on the validation rows)."""
+def score_test(model, spec: ModelSpec, data, thresholds=None, temperature=None) -> dict | None:
+    """Test metrics, when the data carries a test split (read once, after training), with the ``thresholds``
+    and ``temperature`` that `calibrate` settled on the validation rows."""
     if data.x_test is None or not _rows(data.x_test):
         return None
-    if thresholds is None:
-        thresholds = label_thresholds(model, spec, data)
-    return score(model, spec, data, data.x_test, data.y_test, thresholds)
+    return score(model, spec, data, data.x_test, data.y_test, thresholds, temperature)
 
 
-def label_thresholds(model, spec: ModelSpec, data) -> np.ndarray | None:
-    """For label sets, each label's threshold: the best F1 on the validation rows (`tune_thresholds`; 0.5
-    without validation rows). None for one label a row."""
-    if not data.multi_label:
-        return None
+@dataclass
+class Settled:
+    """What `calibrate` decides on the validation rows after training."""
+
+    temperature: float | np.ndarray | None
+    thresholds: np.ndarray | None
+    notes: dict  # for metrics.json: calibration, and a multi-label model's thresholds
+
+
+def calibrate(model, spec: ModelSpec, data) -> Settled:
+    """The temperature that calibrates ``model``'s probabilities and, for label sets, each label's threshold
+    (the best F1 on the scaled probabilities), both from the validation rows. Without validation rows:
+    no scaling and thresholds of 0.5."""
+    multi = bool(data.multi_label)
     if data.x_val is None or not _rows(data.x_val):
-        return np.full(data.num_classes, 0.5)
+        thresholds = np.full(data.num_classes, 0.5) if multi else None
+        notes = {"calibration": {"temperature": None, "fitted_on": "nothing: no validation rows"}}
+        return Settled(None, thresholds, {**notes, **_threshold_notes(thresholds, data)})
     padding = getattr(data.preprocessor, "padding", None)
-    return tune_thresholds(data.y_val, probabilities(model, data.x_val, spec=spec, padding=padding))
+    probs = probabilities(model, data.x_val, spec=spec, padding=padding)
+    temperature = fit_temperature(data.y_val, probs, multi)
+    scaled = scale(probs, temperature, multi)
+    thresholds = tune_thresholds(data.y_val, scaled) if multi else None
+    notes = {"calibration": {
+        "temperature": ({name: round(float(t), 6) for name, t in zip(data.class_names, temperature)} if multi
+                        else round(float(temperature), 6)),
+        "fitted_on": f"{_rows(data.x_val):,} validation rows",
+        "validation_ece": {"before": round(calibration_error(data.y_val, probs, multi), 6),
+                           "after": round(calibration_error(data.y_val, scaled, multi), 6)}}}
+    # Read back as stored (rounded), so that training scores what a loaded bundle predicts.
+    return Settled(temperature_of(notes, data.class_names), thresholds, {**notes, **_threshold_notes(thresholds, data)})
 
 
 def _threshold_notes(thresholds, data) -> dict:

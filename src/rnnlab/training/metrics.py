@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.training.calibration import calibration_error, reliability, scale
 from rnnlab.training.forward import Forward
 
 
@@ -131,10 +132,26 @@ def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, 
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None,
-             thresholds=None) -> dict:
-    """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there); label
-    sets (``y`` of shape ``(n, k)``) are scored with ``thresholds`` (default 0.5 each)."""
-    probs = probabilities(model, x, spec=spec, padding=padding)
-    if np.ndim(y) == 2:
-        return multilabel_metrics(y, probs, class_names, thresholds)
-    return classification_metrics(y, probs, class_names)
+             thresholds=None, temperature=None) -> dict:
+    """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there), its
+    probabilities scaled by ``temperature`` (`rnnlab.training.calibration`); label sets (``y`` of shape
+    ``(n, k)``) are scored with ``thresholds`` (default 0.5 each)."""
+    return scored_probabilities(y, probabilities(model, x, spec=spec, padding=padding), class_names,
+                                thresholds=thresholds, temperature=temperature)
+
+
+def scored_probabilities(y: np.ndarray, raw: np.ndarray, class_names=None, *, thresholds=None,
+                         temperature=None) -> dict:
+    """The metrics of a model's probabilities ``raw`` on rows labelled ``y``, after scaling by ``temperature``;
+    with a calibration block: the expected calibration error before and after, and the reliability bins."""
+    multi = np.ndim(y) == 2
+    probs = scale(raw, temperature, multi)
+    metrics = multilabel_metrics(y, probs, class_names, thresholds) if multi else classification_metrics(
+        y, probs, class_names)
+    metrics["calibration"] = {"temperature": None if temperature is None else np.round(temperature, 6).tolist(),
+                              "ece": round(calibration_error(y, probs, multi), 6),
+                              "ece_unscaled": round(calibration_error(y, raw, multi), 6),
+                              "reliability": reliability(y, probs, multi)}
+    if temperature is not None:
+        metrics["calibration"]["reliability_unscaled"] = reliability(y, raw, multi)
+    return metrics

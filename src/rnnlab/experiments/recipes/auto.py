@@ -60,7 +60,8 @@ from rnnlab.inference.stack import STACK_FILE, Blend, write_stack
 from rnnlab.training.engine import TrainResult, add_unlabelled, describe_source, fit
 from rnnlab.training.forward import Forward
 from rnnlab.training.linear import NgramModel
-from rnnlab.training.metrics import classification_metrics
+from rnnlab.training.calibration import scale
+from rnnlab.training.metrics import scored_probabilities
 from rnnlab.training.saving import MODEL_FILE
 
 VALIDATION_SPLIT = 0.15
@@ -252,7 +253,11 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
     ngram = NgramModel(base["ngram_range"], C=base["C"], class_names=train_set.class_names)
     ngram.fit([train_set.texts[i] for i in fit_rows], labels[fit_rows])
     ngram_seconds = time.perf_counter() - started
-    forward = Forward(result.model, spec=result.spec, padding=data.preprocessor.padding)
+    read = Forward(result.model, spec=result.spec, padding=data.preprocessor.padding)
+
+    def forward(x):  # what the saved bundle predicts: the probabilities scaled by its temperature
+        return scale(read(x), result.temperature)
+
     parts = [forward(data.x_val), ngram.predict_proba([train_set.texts[i] for i in val_rows])]
     blend = Blend.fit(parts, val_labels)
     rnn_name, ngram_name = result.spec.name, "nbsvm"
@@ -272,7 +277,7 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
         for name, probs in ((rnn_name, test_parts[0]), (ngram_name, test_parts[1]), ("blend", blend(test_parts))):
             candidates[name]["test_accuracy"] = _accuracy(probs, test_labels)
         chosen_probs = {rnn_name: test_parts[0], ngram_name: test_parts[1]}.get(chosen, blend(test_parts))
-        candidates[chosen]["test"] = classification_metrics(test_labels, chosen_probs, train_set.class_names)
+        candidates[chosen]["test"] = scored_probabilities(test_labels, chosen_probs, train_set.class_names)
     found = {"chosen": chosen, "candidates": candidates, "ngram_params": candidates[ngram_name]["params"]}
     if chosen == rnn_name:
         return found, None

@@ -46,7 +46,7 @@ from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.stack import STACK_FILE, Blend, Member, StackBundle, write_stack
 from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
-from rnnlab.training.metrics import classification_metrics
+from rnnlab.training.metrics import scored_probabilities
 
 __all__ = ["run_stack", "stack_members", "choose_members"]
 
@@ -199,7 +199,7 @@ def score_stack_test(stack: StackBundle, data: dict, figures: list[dict]) -> dic
     member_probs = stack.predictor.parts(test.texts)
     for figure, probs in zip(figures, member_probs):
         figure["test_accuracy"] = _accuracy(probs, labels)
-    metrics = classification_metrics(labels, stack.predictor.blend(member_probs), stack.class_names)
+    metrics = scored_probabilities(labels, stack.predictor.blend(member_probs), stack.class_names)
     return {"test_accuracy": round(metrics["accuracy"], 5), "test_examples": len(labels), "test": metrics}
 
 
