@@ -1,9 +1,14 @@
-"""Skewed classes: class weights in the one engine (`TrainingConfig.class_weight`, `rnnlab train --class-weight`)."""
+"""Skewed classes: class weights in the one engine (`TrainingConfig.class_weight`, `rnnlab train --class-weight`),
+and the per-class figures and precision-recall curves of every test block."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnlab.data import TextDataset, load_imdb
 from rnnlab.encoding.prepare import prepare
@@ -11,7 +16,7 @@ from rnnlab.errors import InvalidInputError, UnknownNameError
 from rnnlab.models import ModelSpec
 from rnnlab.training import TrainingConfig
 from rnnlab.training.engine import class_weights, fit
-from rnnlab.training.metrics import probabilities
+from rnnlab.training.metrics import RECALL_LEVELS, precision_recall_curves, probabilities
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -70,3 +75,39 @@ def test_skewed_classes_are_named_before_training_and_weighted_by_train_auto():
     assert not any("skewed" in w for w in profile(even).warnings) and class_weighting(even) is None
     sets = TextDataset(["a", "b", "c", "d", "e"], np.array([[1, 0]] * 4 + [[0, 1]]), ("x", "y"))
     assert class_weighting(sets) is None  # label sets take a focal loss instead
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 300), k=st.integers(2, 4))
+def test_precision_recall_curves_agree_with_scikit_learn(seed, n, k):
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, k)) < 0.3
+    probs = np.clip(0.4 * y + rng.random((n, k)) * 0.6, 0, 1).round(2)  # ties included
+    curves = precision_recall_curves(y, probs, [f"c{j}" for j in range(k)])
+    for j in range(k):
+        curve = curves[f"c{j}"]
+        if not y[:, j].any():
+            assert curve is None
+            continue
+        precision, recall, _ = precision_recall_curve(y[:, j], probs[:, j])
+        assert curve["average_precision"] == pytest.approx(average_precision_score(y[:, j], probs[:, j]), abs=1e-6)
+        for level, got in zip(RECALL_LEVELS, curve["precision"]):
+            assert got == pytest.approx(precision[recall >= level].max(), abs=1e-6)
+
+
+def test_every_bundle_reports_each_class_and_its_precision_recall_curve(lstm_bundle):
+    _, out = lstm_bundle
+    test = json.loads((out / "metrics.json").read_text())["test"]
+    per_class = test["per_class"]
+    assert set(per_class) == {"neg", "pos"}
+    assert sum(row["support"] for row in per_class.values()) == test["examples"]
+    # Recall of a class is its diagonal cell over its row of the confusion matrix.
+    matrix = np.asarray(test["confusion_matrix"])
+    assert per_class["pos"]["recall"] == pytest.approx(matrix[1, 1] / matrix[1].sum())
+    for name in ("neg", "pos"):
+        curve = test["precision_recall"][name]
+        assert 0.5 < curve["average_precision"] <= 1 and len(curve["precision"]) == len(RECALL_LEVELS)
+        assert all(a >= b - 1e-12 for a, b in zip(curve["precision"], curve["precision"][1:]))  # interpolated
+    assert (out / "precision_recall.png").stat().st_size > 10_000

@@ -72,6 +72,28 @@ def plot_reliability(calibration: dict, path: str | Path, title: str = "") -> Pa
     return save_figure(fig, path)
 
 
+def plot_precision_recall(curves: dict, path: str | Path, title: str = "", most: int = 12) -> Path:
+    """Precision against recall for each class (`rnnlab.training.metrics.precision_recall_curves`), its
+    average precision in the legend; with more than ``most`` classes, the ``most`` of lowest average
+    precision (where a threshold matters most)."""
+    shown = sorted(((name, c) for name, c in curves.items() if c), key=lambda item: item[1]["average_precision"])
+    shown = sorted(shown[:most], key=lambda item: -item[1]["average_precision"])
+    fig = new_figure(figsize=(6, 5))
+    ax = fig.subplots()
+    for name, curve in shown:
+        ax.plot(curve["recall"], curve["precision"], "-", label=f"{name} (AP {curve['average_precision']:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision (best at this recall or above)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    if title:
+        ax.set_title(title if len(shown) == len(curves) else f"{title} ({len(shown)} of {len(curves)}, lowest AP)")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_token_scores(tokens: list[str], scores: list[float], path: str | Path, title: str = "",
                       method: str = "attention", width: int = 150) -> Path:
     """A review as text, each word shaded by its score (attention weight, or occlusion effect).

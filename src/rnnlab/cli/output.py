@@ -80,6 +80,16 @@ def print_test(test: dict) -> None:
     for name, row in zip(names, test["confusion_matrix"]):
         table.add_row(name, *[f"{v:,}" for v in row])
     console.print(table)
+    if test.get("per_class"):
+        curves = test.get("precision_recall") or {}
+        table = Table(title="per class")
+        for column in ("class", "precision", "recall", "F1", "support", "average precision"):
+            table.add_column(column, justify="left" if column == "class" else "right")
+        for name, row in test["per_class"].items():
+            curve = curves.get(name)
+            table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                          f"{row['support']:,}", "-" if not curve else f"{curve['average_precision']:.3f}")
+        console.print(table)
 
 
 def print_calibration(test: dict) -> None:

@@ -28,7 +28,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=No
     that are just the class ids 0..k-1 (digits, integer-labelled tables) are categories, not
     ratings, and get none.
     """
-    from sklearn.metrics import confusion_matrix, f1_score, log_loss
+    from sklearn.metrics import confusion_matrix, f1_score, log_loss, precision_recall_fscore_support
 
     y_true = np.asarray(y_true).astype(int)
     k = probs.shape[1]
@@ -45,6 +45,11 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=No
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "class_names": list(class_names) if class_names is not None else [str(i) for i in labels],
     }
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=None,
+                                                                     zero_division=0)
+    metrics["per_class"] = {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                            for name, p, r, f, n in zip(metrics["class_names"], precision, recall, f1, support)}
+    metrics["precision_recall"] = precision_recall_curves(np.eye(k, dtype=bool)[y_true], probs, metrics["class_names"])
     values = _numeric_names(class_names)
     if values is not None and k > 2 and not np.array_equal(values, np.arange(k)):
         metrics["rating_mae"] = float(np.abs(values[y_pred] - values[y_true]).mean())
@@ -59,6 +64,36 @@ def _numeric_names(class_names) -> np.ndarray | None:
         return np.asarray([float(name) for name in class_names])
     except (TypeError, ValueError):
         return None
+
+
+#: Recall levels a precision-recall curve is stored at.
+RECALL_LEVELS = np.round(np.linspace(0.0, 1.0, 51), 2)
+
+
+def precision_recall_curves(y_true: np.ndarray, probs: np.ndarray, class_names) -> dict:
+    """Each class's (or label's) precision-recall curve against the rest, from 0/1 rows ``y_true (n, k)``.
+
+    For each name: the ``average_precision`` (scikit-learn's, the area under the stepwise curve) and the
+    interpolated ``precision`` (the best precision at that recall or above) at the ``recall`` levels
+    0, 0.02, ..., 1. A class with no row in ``y_true`` has no curve (None).
+    """
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    y_true = np.asarray(y_true).astype(bool)
+    probs = np.asarray(probs, dtype="float64")
+    curves = {}
+    for j, name in enumerate(class_names):
+        truth = y_true[:, j]
+        if not truth.any():
+            curves[name] = None
+            continue
+        precision, recall, _ = precision_recall_curve(truth, probs[:, j])
+        best = np.maximum.accumulate(precision[np.argsort(recall)][::-1])[::-1]  # best precision at recall >= r
+        at = np.searchsorted(np.sort(recall), RECALL_LEVELS, side="left")
+        curves[name] = {"average_precision": round(float(average_precision_score(truth, probs[:, j])), 6),
+                        "recall": RECALL_LEVELS.tolist(),
+                        "precision": [round(float(best[min(i, len(best) - 1)]), 6) for i in at]}
+    return curves
 
 
 # Candidate thresholds of a label: the one with the best F1 on the validation rows wins.
@@ -127,6 +162,7 @@ def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, 
         "per_label": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n),
                              "threshold": float(t)}
                       for name, p, r, f, n, t in zip(names, precision, recall, f1, support, thresholds)},
+        "precision_recall": precision_recall_curves(y_true, probs, names),
         "class_names": names,
     }
 
