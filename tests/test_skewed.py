@@ -111,3 +111,66 @@ def test_every_bundle_reports_each_class_and_its_precision_recall_curve(lstm_bun
         assert 0.5 < curve["average_precision"] <= 1 and len(curve["precision"]) == len(RECALL_LEVELS)
         assert all(a >= b - 1e-12 for a, b in zip(curve["precision"], curve["precision"][1:]))  # interpolated
     assert (out / "precision_recall.png").stat().st_size > 10_000
+
+
+def test_decision_threshold_settings_and_rule():
+    from rnnlab.training.metrics import decide, tune_decision_threshold
+
+    probs = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
+    assert decide(probs).tolist() == [0, 0, 1] and decide(probs, 0.35).tolist() == [0, 1, 1]
+    assert decide(np.array([[0.2, 0.5, 0.3]]), 0.1).tolist() == [1]  # more than two classes: the most probable
+    # The rare positives score 0.3-0.45: a threshold under them gets every row right.
+    y = np.array([0] * 8 + [1] * 2)
+    p1 = np.array([0.05, 0.1, 0.1, 0.15, 0.2, 0.1, 0.05, 0.2, 0.3, 0.45])
+    threshold = tune_decision_threshold(y, np.stack([1 - p1, p1], axis=1))
+    assert 0.2 < threshold <= 0.3 and (decide(np.stack([1 - p1, p1], axis=1), threshold) == y).all()
+    for bad in (0, 1, 1.5, -0.2, "best", True):
+        with pytest.raises(InvalidInputError, match="decision_threshold"):
+            TrainingConfig(decision_threshold=bad)
+    three = prepare(TextDataset(["a b", "c d", "e f"] * 4, np.array([0, 1, 2] * 4), ("x", "y", "z")), None,
+                    vocab_size=20, maxlen=3, validation_split=0.25)
+    spec = ModelSpec(name="tiny", vocab_size=20, maxlen=3, embedding_dim=4, cell="gru", units=2)
+    with pytest.raises(InvalidInputError, match="two classes"):
+        fit(spec, three, TrainingConfig(epochs=1, decision_threshold=0.3), verbose=0)
+    two = _prepared([0, 1] * 10)  # no validation rows
+    with pytest.raises(InvalidInputError, match="validation rows"):
+        fit(spec, two, TrainingConfig(epochs=1, decision_threshold="tune"), verbose=0)
+
+
+def test_tuned_decision_threshold_is_stored_and_decides_every_prediction(imdb_archive, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+    from rnnlab.inference import Bundle
+
+    reviews = load_imdb("train")
+    rng = np.random.default_rng(1)
+    rows = rng.permutation(np.concatenate([rng.choice(np.flatnonzero(reviews.labels == 0), 1_000, replace=False),
+                                           rng.choice(np.flatnonzero(reviews.labels == 1), 100, replace=False)]))
+    test = load_imdb("test").sample(600, seed=2)
+    data = prepare(reviews.subset(rows), test, vocab_size=3_000, maxlen=120, validation_split=0.3, seed=0)
+    spec = ModelSpec(name="skewed", vocab_size=3_000, maxlen=120, embedding_dim=16, mask_zero=True, cell="gru",
+                     units=8, pooling="max", optimizer="adam", learning_rate=0.01)
+    result = fit(spec, data, TrainingConfig(epochs=2, batch_size=32, decision_threshold="tune"), verbose=0)
+    threshold = result.decision_threshold
+    assert 0 < threshold < 1 and result.test["decision_threshold"] == threshold
+    # The test block decides by the threshold: its confusion matrix counts the rows at or above it.
+    probs = result.model.predict(data.x_test, verbose=0).reshape(-1)
+    positives = scale_binary(probs, result.temperature) >= threshold
+    assert np.asarray(result.test["confusion_matrix"])[:, 1].sum() == positives.sum()
+    out = result.save(tmp_path / "bundle")
+    bundle = Bundle.load(out)
+    assert bundle.decision_threshold == threshold
+    texts = test.texts[:40]
+    predictions = bundle.predict(texts)
+    assert [p.label == "pos" for p in predictions] == [p.probabilities["pos"] >= threshold for p in predictions]
+    # rnnlab train takes a number too, and refuses nonsense in one line.
+    runner = CliRunner()
+    outcome = runner.invoke(app, ["train", "lstm", "--decision-threshold", "2"])
+    assert outcome.exit_code != 0 and "--decision-threshold" in outcome.output
+
+
+def scale_binary(positive: np.ndarray, temperature) -> np.ndarray:
+    from rnnlab.training.calibration import scale
+
+    return scale(np.stack([1 - positive, positive], axis=1), temperature)[:, 1]

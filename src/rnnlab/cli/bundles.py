@@ -64,7 +64,8 @@ def evaluate(
     temperature = getattr(loaded, "temperature", None)
     # The predictor scaled the probabilities; scaling by 1 / T gives the model's own back, for the ECE before.
     raw = probs if temperature is None else scale(probs, 1.0 / np.asarray(temperature), thresholds is not None)
-    result = scored_probabilities(labels, raw, loaded.class_names, thresholds=thresholds, temperature=temperature)
+    result = scored_probabilities(labels, raw, loaded.class_names, thresholds=thresholds, temperature=temperature,
+                                  decision_threshold=getattr(loaded, "decision_threshold", None))
     result.update(dataset=dataset, split=split)
     if as_json:
         return print_json(result)

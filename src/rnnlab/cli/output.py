@@ -70,6 +70,9 @@ def print_test(test: dict) -> None:
     console.print(f"test accuracy: [bold]{100 * test['accuracy']:.2f}%[/]  (macro-F1 {test['macro_f1']:.4f}, "
                   f"loss {test['loss']:.4f}, {test['examples']:,} examples)")
     print_calibration(test)
+    if test.get("decision_threshold") is not None:
+        console.print(f"decided at a positive-class probability of {test['decision_threshold']:g} (tuned or set "
+                      "at training)")
     if "rating_mae" in test:
         console.print(f"mean absolute rating error: [bold]{test['rating_mae']:.3f}[/]")
     names = test["class_names"]

@@ -75,6 +75,10 @@ def train(
     class_weight: Annotated[Optional[str], typer.Option(
         help="balanced: weigh each training text by n / (classes x its class's count), so a rare class counts as "
              "much as a common one (one label a text).")] = None,
+    decision_threshold: Annotated[Optional[str], typer.Option(
+        help="Two classes: the positive class's probability from which a text gets it, a number in (0, 1), or "
+             "'tune' for the best macro-F1 on the validation rows; stored in the bundle (default: the more "
+             "probable class).")] = None,
     seed: int = 0,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most N train and N test examples.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Bundle folder to write.")] = None,
@@ -97,7 +101,8 @@ def train(
               "unlabelled_column": unlabelled_column, "label_separator": label_separator}
     objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
                                     ("entropy", entropy), ("perturbation", perturbation),
-                                    ("class_weight", class_weight)) if v is not None}
+                                    ("class_weight", class_weight),
+                                    ("decision_threshold", _decision_threshold(decision_threshold))) if v is not None}
     if class_weight not in (None, "balanced"):
         raise InvalidInputError(f"--class-weight takes 'balanced', got {class_weight!r} (a table of weights by class "
                                 "goes in a config's [training] class_weight).")
@@ -288,3 +293,16 @@ def baseline(
                  **{k: result[k] for k in ("rating_mae",) if k in result}})
     if out is not None:
         console.print(f"result written to {out}")
+
+
+def _decision_threshold(value: str | None):
+    """``--decision-threshold``: None, ``"tune"`` or a number in (0, 1)."""
+    if value is None or value == "tune":
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not 0 < number < 1:
+        raise InvalidInputError(f"--decision-threshold takes 'tune' or a number between 0 and 1, got {value!r}.")
+    return number

@@ -67,6 +67,7 @@ class Bundle(PredictsThrough):
             self.temperature = temperature_of(self.metrics, self.class_names)
         except InvalidInputError as err:
             raise RnnlabError(f"{path / METRICS_FILE if path else 'metrics'}: {err}") from None
+        self.decision_threshold = _decision_threshold(self.metrics, self.class_names, path)
 
     @property
     def name(self) -> str:
@@ -110,7 +111,7 @@ class Bundle(PredictsThrough):
     @functools.cached_property
     def predictor(self) -> Predictor:
         return Predictor(self.model, self.inputs, self.class_names, spec=self.spec, thresholds=self.thresholds,
-                         temperature=self.temperature)
+                         temperature=self.temperature, decision_threshold=self.decision_threshold)
 
     @functools.cached_property
     def attention(self) -> CompiledModel | None:
@@ -121,6 +122,18 @@ class Bundle(PredictsThrough):
     def explain(self, record) -> Explanation:
         """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion."""
         return explain(record, self.predictor, attention=self.attention)
+
+
+def _decision_threshold(metrics: dict, class_names, path) -> float | None:
+    """A two-class bundle's stored decision threshold (None: the more probable class)."""
+    found = metrics.get("decision_threshold")
+    if found is None:
+        return None
+    if len(class_names) != 2 or isinstance(found, bool) or not isinstance(found, (int, float)) or not 0 < found < 1:
+        raise RnnlabError(f"{path / METRICS_FILE if path else 'metrics'}: decision_threshold must be a number "
+                          f"between 0 and 1 for a model of two classes, got {found!r}; retrain the model, or delete "
+                          "the entry to decide by the more probable class.")
+    return float(found)
 
 
 def _thresholds(metrics: dict, class_names, spec: ModelSpec, path) -> np.ndarray | None:

@@ -36,7 +36,7 @@ from rnnlab.inference.predictor import Predictor
 from rnnlab.models import ModelSpec, get
 from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import fit as fit_engine
-from rnnlab.training.metrics import label_sets
+from rnnlab.training.metrics import decide, label_sets
 
 # Architectures by name besides the named tutorial models (`rnnlab models`).
 PRESETS = {
@@ -155,7 +155,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "result_")
         r = self.result_
         return Predictor(r.model, inputs_for(r.preprocessor), r.class_names, spec=r.spec, thresholds=r.thresholds,
-                         temperature=r.temperature)
+                         temperature=r.temperature, decision_threshold=r.decision_threshold)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per ``classes_`` entry."""
@@ -167,7 +167,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         probabilities = self.predict_proba(X)
         if self.predictor_.thresholds is not None:
             return label_sets(probabilities, self.predictor_.thresholds).astype(np.int64)
-        return self.classes_[np.argmax(probabilities, axis=1)]
+        return self.classes_[decide(probabilities, self.predictor_.decision_threshold)]
 
     # -------------------------------------------------------------------- bundles
     def save(self, path: str | Path) -> Path:

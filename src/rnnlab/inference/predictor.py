@@ -24,7 +24,7 @@ from rnnlab.encoding.inputs import Batch, TextInputs
 from rnnlab.errors import InvalidInputError
 from rnnlab.training.calibration import scale
 from rnnlab.training.forward import Forward
-from rnnlab.training.metrics import label_sets
+from rnnlab.training.metrics import decide, label_sets
 
 __all__ = ["Prediction", "Predictor", "BatchPredictor", "make_prediction"]
 
@@ -92,10 +92,12 @@ def as_records(records):
     return list(records)
 
 
-def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names, thresholds=None) -> Prediction:
+def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names, thresholds=None,
+                    decision_threshold=None) -> Prediction:
     """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``; with
-    ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold."""
-    label_id = int(probs.argmax())
+    ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold; the label is
+    the class `rnnlab.training.metrics.decide` gives (``decision_threshold`` for two classes)."""
+    label_id = int(decide(probs[None, :], decision_threshold)[0])
     return Prediction(
         text=describe_record(record),
         label=class_names[label_id],
@@ -133,6 +135,8 @@ class Predictor:
             the labels at or above theirs); None (default) for one label a row.
         temperature: what the model's log-odds are divided by (`rnnlab.training.calibration`): a
             number, one per label for label sets, or None (default) for the model's own probabilities.
+        decision_threshold: for two classes, the positive class's probability from which a record
+            gets it; None (default): the more probable class.
 
     Example:
         >>> predictor = rnnlab.load("runs/lstm").predictor  # doctest: +SKIP
@@ -142,9 +146,10 @@ class Predictor:
 
     thresholds = None  # one label a text; a multi-label model's own, per label (set in __init__)
     temperature = None  # the model's own probabilities; a calibrated model's temperature (set in __init__)
+    decision_threshold = None  # the more probable class; for two classes, a threshold (set in __init__)
 
     def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256,
-                 thresholds=None, temperature=None):
+                 thresholds=None, temperature=None, decision_threshold=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
         self.model = model
@@ -157,6 +162,7 @@ class Predictor:
             raise InvalidInputError(f"thresholds needs one value per class ({len(self.class_names)}); got "
                                     f"{self.thresholds.shape}.")
         self.temperature = temperature
+        self.decision_threshold = decision_threshold
         padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
         self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
 
@@ -210,7 +216,8 @@ class Predictor:
         records = as_records(records)
         batch = self.encode(records)
         probs, parts = self.scores(records, batch)
-        predictions = [make_prediction(record, probs[i], batch, i, self.class_names, self.thresholds)
+        predictions = [make_prediction(record, probs[i], batch, i, self.class_names, self.thresholds,
+                                       self.decision_threshold)
                        for i, record in enumerate(records)]
         if parts is not None:
             for i, p in enumerate(predictions):
@@ -222,7 +229,7 @@ class Predictor:
         probs = self.predict_proba(records)
         if self.thresholds is not None:
             return [[self.class_names[j] for j in np.flatnonzero(row)] for row in label_sets(probs, self.thresholds)]
-        return [self.class_names[i] for i in probs.argmax(axis=1)]
+        return [self.class_names[i] for i in decide(probs, self.decision_threshold)]
 
     def warm_up(self, max_rows: int) -> None:
         """Compile every padded batch size up to ``max_rows`` now, not on a request."""
@@ -254,7 +261,8 @@ class BatchPredictor(Predictor):
     def __init__(self, bundle, buckets="auto", batch_size: int = 256):
         super().__init__(bundle.model, bundle.inputs, bundle.class_names, spec=bundle.spec, buckets=buckets,
                          batch_size=batch_size, thresholds=getattr(bundle, "thresholds", None),
-                         temperature=getattr(bundle, "temperature", None))
+                         temperature=getattr(bundle, "temperature", None),
+                         decision_threshold=getattr(bundle, "decision_threshold", None))
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
         return self.forward(ids)

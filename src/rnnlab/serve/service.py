@@ -14,6 +14,7 @@ from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.predictor import label_set
+from rnnlab.training.metrics import decide
 from rnnlab.environment import versions
 
 log = logging.getLogger("rnnlab.serve")
@@ -71,7 +72,7 @@ class ModelService:
         result = self.bundle.explain(record)
         names = self.bundle.class_names
         probs = result.probabilities
-        label_id = int(probs.argmax())
+        label_id = int(decide(probs[None, :], self.predictor.decision_threshold)[0])
         thresholds = getattr(self.bundle, "thresholds", None)  # a model of several labels a text
         return {
             "model": self.name,

@@ -98,6 +98,10 @@ class TrainingConfig:
             count)``, so every class weighs as much in total) or ``{class name or id: weight}``
             (others 1.0); for one label a text (label sets take a focal loss instead). None: every
             example alike (default).
+        decision_threshold: for two classes, the positive class's probability from which a text
+            gets it: a number in (0, 1), or ``"tune"`` for the one with the best macro-F1 on the
+            validation rows (a 0.05 grid, after temperature scaling). None: the more probable
+            class, i.e. 0.5 (default).
         distribution: ``"data_parallel"`` splits every batch across the machine's
             accelerators (or, on the CPU, the devices ``XLA_FLAGS=
             --xla_force_host_platform_device_count=N`` makes) with Keras'
@@ -130,6 +134,7 @@ class TrainingConfig:
     entropy: float = 0.0
     perturbation: float = 0.05
     class_weight: str | dict | None = None
+    decision_threshold: str | float | None = None
 
     def __post_init__(self):
         if isinstance(self.early_stopping, bool):
@@ -180,6 +185,10 @@ class TrainingConfig:
                 for w in weights.values()))):
             raise InvalidInputError(f"class_weight must be 'balanced' or a table of positive weights by class name "
                                     f"or id, got {weights!r}.")
+        threshold = self.decision_threshold
+        if not (threshold is None or threshold == "tune" or (isinstance(threshold, (int, float)) and not isinstance(
+                threshold, bool) and 0 < threshold < 1)):
+            raise InvalidInputError(f"decision_threshold must be 'tune' or a number between 0 and 1, got {threshold!r}.")
         return self
 
     @property

@@ -62,7 +62,7 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
 )
 from rnnlab.training.linear import token_ratios
 from rnnlab.training.calibration import calibration_error, fit_temperature, scale, temperature_of
-from rnnlab.training.metrics import evaluate, probabilities, tune_thresholds
+from rnnlab.training.metrics import evaluate, probabilities, tune_decision_threshold, tune_thresholds
 from rnnlab.training.objectives import Objectives, objective_model
 from rnnlab.training.saving import save_bundle
 from rnnlab.training.stateful import fit_stateful, is_stateful
@@ -106,6 +106,11 @@ class TrainResult:
         """The temperature its probabilities are scaled by (`rnnlab.training.calibration`), fitted on the
         validation rows: a float, an array per label for label sets, None when there were no validation rows."""
         return temperature_of(self.notes, self.class_names)
+
+    @property
+    def decision_threshold(self) -> float | None:
+        """For two classes trained with ``decision_threshold``, the positive class's threshold; else None."""
+        return self.notes.get("decision_threshold")
 
     def metrics(self) -> dict:
         """The content of a bundle's `metrics.json`."""
@@ -169,6 +174,7 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
         spec = spec.replace(num_classes=data.num_classes)
     if data.multi_label != spec.multi_label:
         spec = spec.replace(multi_label=data.multi_label)
+    check_decision_threshold(config.decision_threshold, data)
     if spec.multi_label and spec.nb_features:
         raise InvalidInputError("nb_features weighs tokens by one label against the rest; with several labels a row "
                                 "leave it out.")
@@ -180,8 +186,8 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                             config.replace(seed=config.seed + k, members=1), recipe, callbacks, verbose)
                    for k in range(config.members)]
         model = average_members([m.model for m in members])
-        settled = calibrate(model, spec, data)
-        test = score_test(model, spec, data, settled.thresholds, settled.temperature)
+        settled = calibrate(model, spec, data, config)
+        test = score_test(model, spec, data, settled.thresholds, settled.temperature, settled.decision_threshold)
         seconds = sum(m.train_seconds for m in members)
         return dataclasses.replace(members[0], model=model, spec=spec, config=config, test=test,
                                    train_seconds=seconds, members=members,
@@ -196,7 +202,8 @@ def _fit_one(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, call
         unscored = data_for(dataclasses.replace(data, x_test=None, y_test=None))
         result = _fit_here(spec, unscored, config, recipe, callbacks, verbose)
     # Scored outside the scope: the test rows need not split evenly across the devices.
-    return dataclasses.replace(result, test=score_test(result.model, spec, data, result.thresholds, result.temperature))
+    return dataclasses.replace(result, test=score_test(result.model, spec, data, result.thresholds, result.temperature,
+                                                       result.decision_threshold))
 
 
 @contextlib.contextmanager
@@ -269,9 +276,9 @@ def _fit_here(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, cal
         plain.set_weights(model.get_weights())
         plain.compile(loss=spec.loss_name, metrics=compile_metrics(spec))
         model = plain
-    settled = calibrate(model, spec, data)
-    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history,
-                       score_test(model, spec, data, settled.thresholds, settled.temperature), seconds, seed, info,
+    settled = calibrate(model, spec, data, config)
+    test = score_test(model, spec, data, settled.thresholds, settled.temperature, settled.decision_threshold)
+    return TrainResult(model, spec, recipe, data.preprocessor, data.class_names, history, test, seconds, seed, info,
                        init_seed, config, notes=settled.notes)
 
 
@@ -452,19 +459,20 @@ def _rows(x) -> int:
     return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
 
 
-def score(model, spec: ModelSpec, data, x, y, thresholds=None, temperature=None) -> dict:
+def score(model, spec: ModelSpec, data, x, y, thresholds=None, temperature=None, decision_threshold=None) -> dict:
     """Metrics of ``model`` on rows ``x, y`` of ``data``, read the way prediction reads them: probabilities
-    scaled by ``temperature``, label sets decided by ``thresholds`` (default 0.5 each)."""
+    scaled by ``temperature``, label sets decided by ``thresholds`` (default 0.5 each), two classes by
+    ``decision_threshold`` (default: the more probable)."""
     return evaluate(model, x, y, data.class_names, spec=spec, padding=getattr(data.preprocessor, "padding", None),
-                    thresholds=thresholds, temperature=temperature)
+                    thresholds=thresholds, temperature=temperature, decision_threshold=decision_threshold)
 
 
-def score_test(model, spec: ModelSpec, data, thresholds=None, temperature=None) -> dict | None:
-    """Test metrics, when the data carries a test split (read once, after training), with the ``thresholds``
-    and ``temperature`` that `calibrate` settled on the validation rows."""
+def score_test(model, spec: ModelSpec, data, thresholds=None, temperature=None, decision_threshold=None) -> dict | None:
+    """Test metrics, when the data carries a test split (read once, after training), with what `calibrate`
+    settled on the validation rows."""
     if data.x_test is None or not _rows(data.x_test):
         return None
-    return score(model, spec, data, data.x_test, data.y_test, thresholds, temperature)
+    return score(model, spec, data, data.x_test, data.y_test, thresholds, temperature, decision_threshold)
 
 
 @dataclass
@@ -473,18 +481,25 @@ class Settled:
 
     temperature: float | np.ndarray | None
     thresholds: np.ndarray | None
-    notes: dict  # for metrics.json: calibration, and a multi-label model's thresholds
+    notes: dict  # for metrics.json: calibration, a multi-label model's thresholds, a decision threshold
+    decision_threshold: float | None = None
 
 
-def calibrate(model, spec: ModelSpec, data) -> Settled:
+def calibrate(model, spec: ModelSpec, data, config: TrainingConfig | None = None) -> Settled:
     """The temperature that calibrates ``model``'s probabilities and, for label sets, each label's threshold
-    (the best F1 on the scaled probabilities), both from the validation rows. Without validation rows:
-    no scaling and thresholds of 0.5."""
+    (the best F1 on the scaled probabilities), both from the validation rows; for two classes, the
+    config's ``decision_threshold`` (tuned on the scaled probabilities when it is ``"tune"``). Without
+    validation rows: no scaling and thresholds of 0.5."""
     multi = bool(data.multi_label)
+    asked = None if config is None else config.decision_threshold
+    check_decision_threshold(asked, data)
     if data.x_val is None or not _rows(data.x_val):
         thresholds = np.full(data.num_classes, 0.5) if multi else None
-        notes = {"calibration": {"temperature": None, "fitted_on": "nothing: no validation rows"}}
-        return Settled(None, thresholds, {**notes, **_threshold_notes(thresholds, data)})
+        notes = {"calibration": {"temperature": None, "fitted_on": "nothing: no validation rows"},
+                 **_threshold_notes(thresholds, data)}
+        if asked is not None:
+            notes["decision_threshold"] = float(asked)
+        return Settled(None, thresholds, notes, None if asked is None else float(asked))
     padding = getattr(data.preprocessor, "padding", None)
     probs = probabilities(model, data.x_val, spec=spec, padding=padding)
     temperature = fit_temperature(data.y_val, probs, multi)
@@ -496,8 +511,25 @@ def calibrate(model, spec: ModelSpec, data) -> Settled:
         "fitted_on": f"{_rows(data.x_val):,} validation rows",
         "validation_ece": {"before": round(calibration_error(data.y_val, probs, multi), 6),
                            "after": round(calibration_error(data.y_val, scaled, multi), 6)}}}
+    notes.update(_threshold_notes(thresholds, data))
+    decision = None
+    if asked is not None:
+        decision = tune_decision_threshold(data.y_val, scaled) if asked == "tune" else float(asked)
+        notes["decision_threshold"] = decision
     # Read back as stored (rounded), so that training scores what a loaded bundle predicts.
-    return Settled(temperature_of(notes, data.class_names), thresholds, {**notes, **_threshold_notes(thresholds, data)})
+    return Settled(temperature_of(notes, data.class_names), thresholds, notes, decision)
+
+
+def check_decision_threshold(asked, data) -> None:
+    """Refuse a ``decision_threshold`` the data cannot take (checked before training, and again after)."""
+    if asked is None:
+        return
+    if data.multi_label or data.num_classes != 2:
+        raise InvalidInputError(f"decision_threshold applies to two classes, one a text; this data has "
+                                f"{'label sets' if data.multi_label else f'{data.num_classes} classes'}: leave it out.")
+    if asked == "tune" and (data.x_val is None or not _rows(data.x_val)):
+        raise InvalidInputError("decision_threshold 'tune' chooses the threshold on validation rows, and this run "
+                                "has none: set a validation split, or give the threshold as a number.")
 
 
 def _threshold_notes(thresholds, data) -> dict:

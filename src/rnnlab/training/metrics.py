@@ -20,8 +20,28 @@ def probabilities(model, x: np.ndarray, *, spec=None, padding: str | None = None
     return Forward(model, spec=spec, padding=padding)(x)
 
 
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None) -> dict:
-    """Accuracy, macro-F1, confusion matrix (rows = true class) and log loss.
+def decide(probs: np.ndarray, decision_threshold=None) -> np.ndarray:
+    """Each row's class id: the most probable class, or for two classes with a ``decision_threshold``, the
+    positive class (id 1) where its probability reaches the threshold."""
+    probs = np.asarray(probs)
+    if decision_threshold is not None and probs.shape[1] == 2:
+        return (probs[:, 1] >= decision_threshold).astype(np.int64)
+    return probs.argmax(axis=1)
+
+
+def tune_decision_threshold(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """The positive class's threshold with the best macro-F1 on these rows (a 0.05 grid; ties: nearest 0.5)."""
+    from sklearn.metrics import f1_score
+
+    y_true = np.asarray(y_true).astype(int).reshape(-1)
+    scores = np.array([f1_score(y_true, decide(probs, t), labels=[0, 1], average="macro", zero_division=0)
+                       for t in THRESHOLD_GRID])
+    best = np.flatnonzero(np.isclose(scores, scores.max()))
+    return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
+
+
+def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, decision_threshold=None) -> dict:
+    """Accuracy, macro-F1, confusion matrix (rows = true class) and log loss; classes decided by `decide`.
 
     When there are more than two classes and every class name is a number (star ratings),
     `rating_mae` is the mean absolute difference between predicted and true values. Names
@@ -32,7 +52,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=No
 
     y_true = np.asarray(y_true).astype(int)
     k = probs.shape[1]
-    y_pred = probs.argmax(axis=1)
+    y_pred = decide(probs, decision_threshold)
     labels = list(range(k))
     # float32 softmax outputs are off 1 by ~1e-7 after clipping; sklearn warns unless they sum to 1.
     clipped = np.clip(probs, 1e-7, 1 - 1e-7)
@@ -168,22 +188,24 @@ def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, 
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None,
-             thresholds=None, temperature=None) -> dict:
+             thresholds=None, temperature=None, decision_threshold=None) -> dict:
     """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there), its
     probabilities scaled by ``temperature`` (`rnnlab.training.calibration`); label sets (``y`` of shape
-    ``(n, k)``) are scored with ``thresholds`` (default 0.5 each)."""
+    ``(n, k)``) are scored with ``thresholds`` (default 0.5 each), two classes with ``decision_threshold``."""
     return scored_probabilities(y, probabilities(model, x, spec=spec, padding=padding), class_names,
-                                thresholds=thresholds, temperature=temperature)
+                                thresholds=thresholds, temperature=temperature, decision_threshold=decision_threshold)
 
 
 def scored_probabilities(y: np.ndarray, raw: np.ndarray, class_names=None, *, thresholds=None,
-                         temperature=None) -> dict:
+                         temperature=None, decision_threshold=None) -> dict:
     """The metrics of a model's probabilities ``raw`` on rows labelled ``y``, after scaling by ``temperature``;
     with a calibration block: the expected calibration error before and after, and the reliability bins."""
     multi = np.ndim(y) == 2
     probs = scale(raw, temperature, multi)
     metrics = multilabel_metrics(y, probs, class_names, thresholds) if multi else classification_metrics(
-        y, probs, class_names)
+        y, probs, class_names, decision_threshold)
+    if decision_threshold is not None and not multi:
+        metrics["decision_threshold"] = float(decision_threshold)
     metrics["calibration"] = {"temperature": None if temperature is None else np.round(temperature, 6).tolist(),
                               "ece": round(calibration_error(y, probs, multi), 6),
                               "ece_unscaled": round(calibration_error(y, raw, multi), 6),

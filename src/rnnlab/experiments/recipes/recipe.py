@@ -109,7 +109,7 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
     }
     if has_validation:
         validation = score(result.model, result.spec, data, data.x_val, data.y_val, result.thresholds,
-                           result.temperature)
+                           result.temperature, result.decision_threshold)
         results["validation_accuracy"] = round(validation["accuracy"], 5)
         if validation.get("multi_label"):  # tuned on these rows, so an optimistic figure
             results["validation_macro_f1"] = round(validation["macro_f1"], 5)
@@ -118,7 +118,8 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
         results["best_epoch"] = [1 + max(range(len(t.history[chosen_by])), key=t.history[chosen_by].__getitem__)
                                  for t in trained]
     if not validation_only:
-        test = score_test(result.model, result.spec, prepared, result.thresholds, result.temperature)
+        test = score_test(result.model, result.spec, prepared, result.thresholds, result.temperature,
+                          result.decision_threshold)
         results.update(test_accuracy=round(test["accuracy"], 5), test_examples=int(len(prepared.x_test)), test=test)
         result = dataclasses.replace(result, test=test)
         result.save(out / "bundle")
