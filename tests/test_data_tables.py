@@ -158,3 +158,42 @@ def test_utf8_bom_is_tolerated(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes("\ufefftext,label\nhi,1\n".encode("utf-8"))
     assert load_table(path).texts == ["hi"]
+
+
+def test_a_dataframe_reads_as_the_same_table_in_a_file(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [7, 8, 9, 10], "review": ["Loved it, truly", "Meh", "Hated it", "Fine"],
+                          "stars": ["positive", "neutral", "negative", "neutral"],
+                          "title": ["Great", "Okay", None, "Fine"]})
+    path = tmp_path / "reviews.csv"
+    frame.to_csv(path, index=False)
+    for kwargs in ({}, {"text_column": "review", "label_column": "stars"}, {"field_columns": {"title": "title"}}):
+        from_file, from_frame = load_table(path, **kwargs), load_table(frame, **kwargs)
+        assert from_frame.texts == from_file.texts and from_frame.class_names == from_file.class_names
+        np.testing.assert_array_equal(from_frame.labels, from_file.labels)
+        assert from_frame.columns == from_file.columns and from_frame.fields == from_file.fields
+    assert load_table(frame).name == "dataframe"
+    # Label sets from list cells; unlabelled texts; any loader that takes a table.
+    from rnnlab.data import load_dataset, load_unlabelled
+
+    comments = pd.DataFrame({"comment": ["so happy", "sad and angry", "glad", "furious", "down", "joyful"],
+                             "feelings": [["joy"], ["anger", "sadness"], ["joy"], ["anger"], ["sadness"], ["joy"]]})
+    sets = load_dataset(comments)
+    assert sets.multi_label and sets.class_names == ("anger", "joy", "sadness") and sets.labels[1].tolist() == [1, 0, 1]
+    assert load_unlabelled(frame, column="review").texts == frame["review"].tolist()
+
+
+@pytest.mark.parametrize("frame, message", [
+    ({"text": ["a", None], "label": [0, 1]}, r"the DataFrame, row 2: the 'text' cell is empty"),
+    ({"text": ["a", "b"], "label": [0.0, float("nan")]}, r"the DataFrame, row 2: the 'label' cell is empty"),
+    ({"text": [], "label": []}, "no rows"),
+])
+def test_a_dataframe_with_missing_cells_or_no_rows_is_refused_by_row(frame, message):
+    import pandas as pd
+
+    with pytest.raises(DataFormatError, match=message):
+        load_table(pd.DataFrame(frame))
+    repeated = pd.DataFrame([["a", 0]], columns=["text", "text"])
+    with pytest.raises(DataFormatError, match="repeated column names"):
+        load_table(repeated)

@@ -19,7 +19,7 @@ from rnnlab.data.imdb import ARCHIVE_NAME, IMDB_SHA256, IMDB_URL, load_imdb
 from rnnlab.data.locate import cache_dir, locate
 from rnnlab.data.numeric import SequenceDataset, load_sequences
 from rnnlab.data.ratings import RATING_CLASSES, by_rating
-from rnnlab.data.tables import EXTENSIONS, load_table
+from rnnlab.data.tables import EXTENSIONS, is_dataframe, load_table
 from rnnlab.errors import (
     DataFormatError,
     DataNotFoundError,
@@ -31,14 +31,15 @@ DATASETS = ("imdb", "imdb-ratings", "amazon", "goemotions")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
-def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs) -> TextDataset:
+def load_dataset(name_or_path, split: str = "train", **kwargs) -> TextDataset:
     """Load a dataset by name (``"imdb"``, ``"amazon"``) or from a file or folder path.
 
     Args:
         name_or_path: a known dataset name (``"imdb-ratings"`` is IMDB labelled by its eight
             star ratings; ``"goemotions"`` has several labels a comment), or a path: an IMDB archive or ``aclImdb`` folder,
-            a fastText ``.txt`` file, a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` table, or
-            a folder of class folders of text files (:func:`load_folders`).
+            a fastText ``.txt`` file, a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` table,
+            a folder of class folders of text files (:func:`load_folders`), or a pandas DataFrame
+            (read as a table).
         split: ``"train"``, ``"test"`` or ``"unsup"`` for IMDB; ``"train"`` or ``"all"`` for
             the Amazon sample; ``"train"``, ``"dev"`` or ``"test"`` for GoEmotions; ``"train"`` or
             ``"test"`` for a folder with those folders.
@@ -49,6 +50,8 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "train", **kwargs
         >>> train = load_dataset("imdb", "train")  # doctest: +SKIP
         >>> mine = load_dataset("reviews.csv", text_column="review")  # doctest: +SKIP
     """
+    if is_dataframe(name_or_path):  # a table already in memory: the whole dataset, as a table file is
+        return load_table(name_or_path, **kwargs)
     key = str(name_or_path).strip().lower()
     if key in ("imdb", "imdb-ratings"):
         imdb = load_imdb(split, **_only_for("the IMDB dataset", kwargs, ("path",)))
@@ -98,13 +101,14 @@ def _load_path(path: Path, split: str, **kwargs) -> TextDataset:
 UNLABELLED_NAMES = ("imdb",)
 
 
-def load_unlabelled(source: str | os.PathLike, column: str | None = None) -> TextDataset:
+def load_unlabelled(source, column: str | None = None) -> TextDataset:
     """Plain texts to learn from without labels: IMDB's 50,000 ``unsup`` reviews, or a user's file.
 
     Args:
         source: ``"imdb"`` (the archive's ``unsup`` reviews; never its test split), a table
             (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``: the ``column`` named, else the text
-            column found as for labelled data) or a ``.txt`` file of one text per line.
+            column found as for labelled data), a pandas DataFrame (the same way) or a ``.txt`` file
+            of one text per line.
         column: the table's text column (default: found).
 
     Example:
@@ -112,6 +116,11 @@ def load_unlabelled(source: str | os.PathLike, column: str | None = None) -> Tex
         >>> len(extra), extra.labels is None  # doctest: +SKIP
         (12000, True)
     """
+    if is_dataframe(source):
+        found = load_table(source, text_column=column or "auto", label_column=None)
+        if not any(text.strip() for text in found.texts):
+            raise DataFormatError("The DataFrame holds no text to learn from; check its text column.")
+        return found
     key = str(source).strip().lower()
     if key in UNLABELLED_NAMES:
         if column is not None:

@@ -60,7 +60,8 @@ def load_table(
     """Read a table with one text column and, optionally, one label column.
 
     Args:
-        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file (CSV/TSV need a header row).
+        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file (CSV/TSV need a header row), or a
+            pandas DataFrame (its missing cells count as empty).
         text_column: the column holding the text; ``"auto"`` (default) finds it (see the module
             docstring). The columns used are in the dataset's ``columns``.
         label_column: the column holding the class, ``"auto"`` (default) to find it, or
@@ -71,7 +72,7 @@ def load_table(
             integers ``0..k-1`` are the ids; any other labels (words, stars 1-5, -1/1, true/false)
             are the class names, numbered in sorted order. Pass the training data's names when
             reading a file that may lack some classes (e.g. a small test split).
-        name: the dataset's name (default: the file name without extension).
+        name: the dataset's name (default: the file name without extension; ``"dataframe"``).
         field_columns: ``{field: column}`` for a model reading several fields (e.g.
             ``{"title": "Summary", "body": "Text"}``); they land in the dataset's ``fields``.
         label_separator: the label cells hold several labels joined by this string (``","``,
@@ -84,11 +85,17 @@ def load_table(
         >>> ds.columns  # doctest: +SKIP
         {'text': 'review', 'label': 'sentiment'}
     """
-    path = Path(path).expanduser()
-    rows = list(table_rows(path, format))
-    if not rows:
-        raise DataFormatError(f"{path} has a header but no examples.")
-    at = _where(path, _format_of(path, format))
+    if is_dataframe(path):
+        rows = dataframe_rows(path)
+        path, at = "the DataFrame", (lambda n: f"the DataFrame, row {n}")
+        if not rows:
+            raise DataFormatError("The DataFrame has no rows: nothing to learn from.")
+    else:
+        path = Path(path).expanduser()
+        rows = list(table_rows(path, format))
+        if not rows:
+            raise DataFormatError(f"{path} has a header but no examples.")
+        at = _where(path, _format_of(path, format))
     text_column, label_column = choose_columns(path, rows, text_column, label_column, label_separator)
     fields = dict(field_columns or {})
     texts, raw_labels, lines = [], [], []
@@ -121,8 +128,8 @@ def load_table(
     else:
         labels, names = _encode_labels(raw_labels, lines, class_names, at)
     columns = {"text": text_column, **({"label": label_column} if label_column else {}), **fields}
-    return TextDataset(texts, labels, names, name=name or path.name.split(".")[0], fields=field_values,
-                       columns=columns)
+    default_name = path.name.split(".")[0] if isinstance(path, Path) else "dataframe"
+    return TextDataset(texts, labels, names, name=name or default_name, fields=field_values, columns=columns)
 
 
 def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | None, label_column: str | None,
@@ -178,6 +185,32 @@ def _fewest_values(columns: list[str], rows: list[dict], separator: str | None =
         if 2 <= count <= min(MAX_GUESSED_CLASSES, max(2, len(rows) // 2)) and (best_count is None or count < best_count):
             best, best_count = column, count
     return best
+
+
+def is_dataframe(value) -> bool:
+    """Whether ``value`` is a pandas DataFrame (told by its interface: pandas stays an optional import)."""
+    return hasattr(value, "columns") and hasattr(value, "to_dict") and hasattr(value, "iloc")
+
+
+def dataframe_rows(frame) -> list[tuple[int, dict]]:
+    """``(row number from 1, row)`` of a DataFrame, its missing cells (NaN, None, NA) as None."""
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        raise DataFormatError(f"The DataFrame has repeated column names ({', '.join(map(repr, columns))}): name "
+                              "each column once.")
+    rows = []
+    for n, record in enumerate(frame.to_dict(orient="records"), start=1):
+        rows.append((n, {str(k): (None if _missing(v) else v) for k, v in record.items()}))
+    return rows
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and pandas' NA/NaT are not equal to themselves
+    except (TypeError, ValueError):
+        return False
 
 
 def _where(path: Path, fmt: str):
