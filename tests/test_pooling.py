@@ -76,7 +76,12 @@ def test_attention_model_learns_and_explains_with_its_weights(attention_bundle):
     assert result.test_accuracy > 0.7
     bundle = Bundle.load(out)
     text = ["A wonderful, moving film."]
-    expected = result.model.predict(bundle.preprocessor.encode(text).ids, verbose=0)[:, 0]
+    from rnnlab.training.calibration import scale
+
+    positive = result.model.predict(bundle.preprocessor.encode(text).ids, verbose=0)[:, 0]
+    # The model's probability, scaled by the temperature fitted on the validation rows.
+    assert bundle.temperature == pytest.approx(result.temperature)
+    expected = scale(np.stack([1 - positive, positive], axis=1), bundle.temperature)[:, 1]
     np.testing.assert_allclose(bundle.predict_proba(text)[:, 1], expected, atol=1e-5)
     client = TestClient(create_app(out, warm_up=False))
     body = client.post("/v1/explain", json={"text": "A wonderful film, but the ending was awful."}).json()

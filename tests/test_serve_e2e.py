@@ -162,4 +162,5 @@ def test_run_serves_with_two_workers(bundle_dir, tmp_path):
     assert proc.returncode in (0, -signal.SIGINT), (tmp_path / "server.log").read_text()
     # The bundle stays where it is: serving never writes into it.
     assert sorted(p.name for p in bundle_dir.iterdir()) == sorted(
-        ["logs", "metrics.json", "model.keras", "preprocessing.json", "spec.json", "training_curves.png"])
+        ["logs", "metrics.json", "model.keras", "precision_recall.png", "preprocessing.json", "reliability.png",
+         "spec.json", "training_curves.png"])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rnnlab.errors import InvalidInputError
+from rnnlab.training.calibration import scale
 from rnnlab.training.metrics import probabilities
 from rnnlab.models import ModelSpec
 from rnnlab.training.stateful import (ChunkPlan, carried_states, fit_stateful, predict_stateful, reset_states, state_values,
@@ -138,7 +139,7 @@ def test_train_reads_real_reviews_in_chunks_and_bundle_predicts(tmp_path, imdb_a
     loaded = Bundle.load(tmp_path / "stateful")
     texts = ["A wonderful film. " * 30, "Dull and far too long."]
     # The reloaded model walks the same chunks as the trained one.
-    direct = probabilities(result.model, result.preprocessor.transform(texts))
+    direct = scale(probabilities(result.model, result.preprocessor.transform(texts)), result.temperature)
     np.testing.assert_allclose(loaded.predict_proba(texts), direct, rtol=1e-5, atol=1e-6)
 
 
