@@ -110,7 +110,11 @@ def reliability(y, probs, multi_label: bool = False, bins: int = ECE_BINS) -> li
 def calibration_error(y, probs, multi_label: bool = False, bins: int = ECE_BINS) -> float:
     """Expected calibration error: the count-weighted mean gap between confidence and accuracy over
     ``bins`` equal-width bins (0 is perfectly calibrated)."""
-    table = reliability(y, probs, multi_label, bins)
+    return error_of(reliability(y, probs, multi_label, bins))
+
+
+def error_of(table: list[dict]) -> float:
+    """The expected calibration error of a `reliability` table."""
     total = sum(row["count"] for row in table)
     if not total:
         return 0.0

@@ -491,8 +491,7 @@ def calibrate(model, spec: ModelSpec, data, config: TrainingConfig | None = None
     config's ``decision_threshold`` (tuned on the scaled probabilities when it is ``"tune"``). Without
     validation rows: no scaling and thresholds of 0.5."""
     multi = bool(data.multi_label)
-    asked = None if config is None else config.decision_threshold
-    check_decision_threshold(asked, data)
+    asked = None if config is None else config.decision_threshold  # checked by `fit` before training
     if data.x_val is None or not _rows(data.x_val):
         thresholds = np.full(data.num_classes, 0.5) if multi else None
         notes = {"calibration": {"temperature": None, "fitted_on": "nothing: no validation rows"},
@@ -521,7 +520,7 @@ def calibrate(model, spec: ModelSpec, data, config: TrainingConfig | None = None
 
 
 def check_decision_threshold(asked, data) -> None:
-    """Refuse a ``decision_threshold`` the data cannot take (checked before training, and again after)."""
+    """Refuse a ``decision_threshold`` the data cannot take (`fit` checks it before training)."""
     if asked is None:
         return
     if data.multi_label or data.num_classes != 2:

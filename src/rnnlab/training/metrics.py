@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.training.calibration import calibration_error, reliability, scale
+from rnnlab.training.calibration import error_of, reliability, scale
 from rnnlab.training.forward import Forward
 
 
@@ -206,10 +206,11 @@ def scored_probabilities(y: np.ndarray, raw: np.ndarray, class_names=None, *, th
         y, probs, class_names, decision_threshold)
     if decision_threshold is not None and not multi:
         metrics["decision_threshold"] = float(decision_threshold)
+    table = reliability(y, probs, multi)
+    unscaled = table if temperature is None else reliability(y, raw, multi)
     metrics["calibration"] = {"temperature": None if temperature is None else np.round(temperature, 6).tolist(),
-                              "ece": round(calibration_error(y, probs, multi), 6),
-                              "ece_unscaled": round(calibration_error(y, raw, multi), 6),
-                              "reliability": reliability(y, probs, multi)}
+                              "ece": round(error_of(table), 6), "ece_unscaled": round(error_of(unscaled), 6),
+                              "reliability": table}
     if temperature is not None:
-        metrics["calibration"]["reliability_unscaled"] = reliability(y, raw, multi)
+        metrics["calibration"]["reliability_unscaled"] = unscaled
     return metrics
