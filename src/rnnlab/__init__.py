@@ -5,7 +5,7 @@ The package is layered; each layer imports only the ones before it::
     data -> text -> encoding -> models -> training -> inference -> experiments -> serve -> cli
 
 ``rnnlab.load(DIR)`` opens a saved bundle; ``rnnlab.training.train`` trains one;
-``rnnlab.TextClassifier`` is a scikit-learn estimator over raw texts. See
+``rnnlab.TextClassifier`` and ``rnnlab.TextRegressor`` are scikit-learn estimators over raw texts. See
 docs/architecture.md for where each concept lives.
 """
 
@@ -28,11 +28,11 @@ def load(path):
 
 def __getattr__(name):
     # Resolved on first use: the estimator pulls in Keras and scikit-learn.
-    if name == "TextClassifier":
-        from rnnlab.inference.estimator import TextClassifier
+    if name in ("TextClassifier", "TextRegressor"):
+        from rnnlab.inference import estimator
 
-        return TextClassifier
+        return getattr(estimator, name)
     raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
 
 
-__all__ = ["TextClassifier", "__version__", "load"]
+__all__ = ["TextClassifier", "TextRegressor", "__version__", "load"]

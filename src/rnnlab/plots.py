@@ -28,10 +28,11 @@ def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
 
 
 def plot_training_curves(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
-    """Loss and accuracy per epoch, training and validation side by side."""
+    """Loss and accuracy (a regression: mean absolute error) per epoch, training and validation side by side."""
     fig = new_figure(figsize=(10, 4))
     axes = fig.subplots(1, 2)
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    second = "mae" if "mae" in history and "accuracy" not in history else "accuracy"
+    for ax, metric in zip(axes, ("loss", second)):
         for key, style in ((metric, "-o"), (f"val_{metric}", "--s")):
             if key in history:
                 epochs = range(1, len(history[key]) + 1)

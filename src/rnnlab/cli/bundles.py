@@ -77,7 +77,8 @@ def _write_predictions(path: Path, predictions, class_names) -> None:
 
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         label_sets = bool(predictions) and predictions[0].labels is not None
-        PredictionWriter(handle, path, class_names, label_sets).write(prediction_row(p, class_names)
+        regression = bool(predictions) and predictions[0].value is not None
+        PredictionWriter(handle, path, class_names, label_sets, regression).write(prediction_row(p, class_names)
                                                                       for p in predictions)
 
 
@@ -148,6 +149,13 @@ def predict(
     if as_json:
         return print_json_lines(p.to_dict() for p in predictions)
     table = Table()
+    if predictions[0].value is not None:  # a regression: the predicted number
+        for column in ("text", loaded.class_names[0], "tokens", "oov"):
+            table.add_column(column)
+        for p in predictions:
+            shown = p.text if len(p.text) <= 70 else p.text[:67] + "..."
+            table.add_row(shown, f"{p.value:.3f}", str(p.n_tokens), str(p.n_oov))
+        return console.print(table)
     label_sets = predictions[0].labels is not None
     for column in ("text", "labels" if label_sets else "label", "probability", "tokens", "oov"):
         table.add_column(column)
@@ -187,16 +195,20 @@ def explain(
                                 "pass it with --input FILE.")
     record = text if text is not None else read_records(input, loaded.inputs, text_column=text_column)[0]
     result = ModelService(loaded, max_texts=1).explain(record)
+    regression = result.get("value") is not None
+    # What was predicted: the class and its probability, or the number.
+    said = f"{result['target']} {result['value']:.3f}" if regression else f"{result['label']} ({result['probability']:.3f})"
     if png is not None:
         key = ("blue: attention weight, darker = more" if result["method"] == "attention"
+               else f"green / red: the word raises / lowers the predicted {result['target']}" if regression
                else "green / red: the word pushes towards / away from the positive class")
-        title = f"{result['label']} ({result['probability']:.3f}); {key}"
+        title = f"{said}; {key}"
         plot_token_scores([t["token"] for t in result["tokens"]], [t["score"] for t in result["tokens"]], png,
                           title=title, method=result["method"])
     if as_json:
         print_json(result)
         return
-    console.print(f"{result['label']} ({result['probability']:.3f}); scores by {result['method']}")
+    console.print(f"{said}; scores by {result['method']}")
     ranked = sorted(result["tokens"], key=lambda t: -abs(t["score"]))[:10]
     console.print(", ".join(f"{t['token']} {t['score']:+.3f}" for t in ranked))
     for name, part in (result.get("parts") or {}).items():  # a stack: each member's share

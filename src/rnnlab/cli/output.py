@@ -64,6 +64,8 @@ def json_output(callback):
 
 
 def print_test(test: dict) -> None:
+    if test.get("regression"):
+        return print_regression(test)
     if test.get("multi_label"):
         print_label_sets(test)
         return print_calibration(test)
@@ -93,6 +95,14 @@ def print_test(test: dict) -> None:
             table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
                           f"{row['support']:,}", "-" if not curve else f"{curve['average_precision']:.3f}")
         console.print(table)
+
+
+def print_regression(test: dict) -> None:
+    """Scores of a model predicting a number: its errors, R^2 and correlation against the true values."""
+    r2 = "-" if test.get("r2") is None else f"{test['r2']:.4f}"
+    pearson = "-" if test.get("pearson") is None else f"{test['pearson']:.4f}"
+    console.print(f"test mean absolute error: [bold]{test['mae']:.4f}[/]  (RMSE {test['rmse']:.4f}, R^2 {r2}, "
+                  f"Pearson {pearson}, {test['examples']:,} examples of {test.get('target') or 'the target'})")
 
 
 def print_calibration(test: dict) -> None:

@@ -22,7 +22,7 @@ def train(
         help="Named model (see `rnnlab models`), `auto` (settings chosen from the data, a linear baseline "
              "beside it), a spec JSON file, or a training config ({\"spec\": ..., \"recipe\": ...}).")],
     dataset: Annotated[Optional[str], typer.Option(
-        help="imdb, imdb-ratings (8 star classes), amazon, digits, or your data: a .csv/.tsv/.jsonl/.parquet "
+        help="imdb, imdb-ratings (8 star classes), imdb-score (the rating as a number), amazon, digits, or your data: a .csv/.tsv/.jsonl/.parquet "
              "table, a folder with a folder of .txt files per class, a fastText .txt file (.npz/.npy/.csv numeric "
              "sequences for a spec with features); default: the recipe's.")] = None,
     text_column: Annotated[Optional[str], typer.Option(help="The table's text column (default: found).")] = None,
@@ -31,6 +31,9 @@ def train(
         help="The label cells hold several labels joined by this string, e.g. ',' or '|': a multi-label model "
              "(one sigmoid per label, a threshold per label tuned on validation). JSON-list cells need none.")
     ] = None,
+    numeric_labels: Annotated[bool, typer.Option(
+        "--numeric-labels", help="The label cells are numbers to predict (a rating, a score): a regression model, "
+        "scored by MAE, RMSE and R^2 (a column of numbers that are not all whole is read so without it).")] = False,
     field_column: Annotated[Optional[list[str]], typer.Option(
         help="FIELD=COLUMN for a model reading several fields, e.g. --field-column title=Summary (repeatable).")
     ] = None,
@@ -98,7 +101,8 @@ def train(
 
     source = {"text_column": text_column, "label_column": label_column, "field_columns": _field_columns(field_column),
               "test": test, "test_fraction": test_fraction, "unlabelled": unlabelled,
-              "unlabelled_column": unlabelled_column, "label_separator": label_separator}
+              "unlabelled_column": unlabelled_column, "label_separator": label_separator,
+              "numeric_labels": numeric_labels or None}
     objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
                                     ("entropy", entropy), ("perturbation", perturbation),
                                     ("class_weight", class_weight),
@@ -173,6 +177,9 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
                                 "name (imdb, amazon).")
     if source.pop("field_columns"):
         raise InvalidInputError("`rnnlab train auto` reads one text column; --field-column is for a fields model.")
+    if source.pop("numeric_labels"):
+        raise InvalidInputError("`rnnlab train auto` classifies; for numbers to predict train a named model, e.g. "
+                                "`rnnlab train gru --dataset FILE --numeric-labels`.")
 
     def show(info, settings):
         if as_json:
@@ -234,6 +241,11 @@ def print_profile(profiles: dict, columns: dict | None = None) -> None:
     if columns:
         console.print("columns: " + ", ".join(f"{role} = {name!r}" for role, name in columns.items()))
     train, test = profiles["train"], profiles.get("test") or {}
+    if train.get("target"):  # numbers to predict: their spread, not classes
+        t = train["target"]
+        console.print(f"data: {train['examples']:,} training, {test.get('examples', 0):,} test examples; "
+                      f"{t['name']} from {t['min']:g} to {t['max']:g} (median {t['median']:g}, mean {t['mean']:g}, "
+                      f"sd {t['std']:g})")
     table = Table(title=f"data: {train['examples']:,} training, {test.get('examples', 0):,} test examples")
     table.add_column("class")
     table.add_column("train", justify="right")
@@ -241,7 +253,8 @@ def print_profile(profiles: dict, columns: dict | None = None) -> None:
     for name, count in train["classes"].items():
         share = count / max(1, train["examples"])
         table.add_row(name, f"{count:,} ({100 * share:.1f}%)", f"{test.get('classes', {}).get(name, 0):,}")
-    console.print(table)
+    if train["classes"]:
+        console.print(table)
     words = train["words"]
     console.print(f"words per text: median {words['median']:g}, mean {words['mean']:g}, 90% under {words['p90']:g}, "
                   f"longest {words['max']:g}")

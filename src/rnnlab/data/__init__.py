@@ -18,7 +18,7 @@ from rnnlab.data.goemotions import load_goemotions
 from rnnlab.data.imdb import ARCHIVE_NAME, IMDB_SHA256, IMDB_URL, load_imdb
 from rnnlab.data.locate import cache_dir, locate
 from rnnlab.data.numeric import SequenceDataset, load_sequences
-from rnnlab.data.ratings import RATING_CLASSES, by_rating
+from rnnlab.data.ratings import RATING_CLASSES, by_rating, by_score
 from rnnlab.data.tables import EXTENSIONS, is_dataframe, load_table
 from rnnlab.errors import (
     DataFormatError,
@@ -27,7 +27,7 @@ from rnnlab.errors import (
     unknown_name,
 )
 
-DATASETS = ("imdb", "imdb-ratings", "amazon", "goemotions")
+DATASETS = ("imdb", "imdb-ratings", "imdb-score", "amazon", "goemotions")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
@@ -36,7 +36,7 @@ def load_dataset(name_or_path, split: str = "train", **kwargs) -> TextDataset:
 
     Args:
         name_or_path: a known dataset name (``"imdb-ratings"`` is IMDB labelled by its eight
-            star ratings; ``"goemotions"`` has several labels a comment), or a path: an IMDB archive or ``aclImdb`` folder,
+            star ratings, ``"imdb-score"`` by its rating as a number to predict; ``"goemotions"`` has several labels a comment), or a path: an IMDB archive or ``aclImdb`` folder,
             a fastText ``.txt`` file, a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` table,
             a folder of class folders of text files (:func:`load_folders`), or a pandas DataFrame
             (read as a table).
@@ -53,9 +53,9 @@ def load_dataset(name_or_path, split: str = "train", **kwargs) -> TextDataset:
     if is_dataframe(name_or_path):  # a table already in memory: the whole dataset, as a table file is
         return load_table(name_or_path, **kwargs)
     key = str(name_or_path).strip().lower()
-    if key in ("imdb", "imdb-ratings"):
+    if key in ("imdb", "imdb-ratings", "imdb-score"):
         imdb = load_imdb(split, **_only_for("the IMDB dataset", kwargs, ("path",)))
-        return imdb if key == "imdb" else by_rating(imdb)
+        return imdb if key == "imdb" else by_rating(imdb) if key == "imdb-ratings" else by_score(imdb)
     if key == "goemotions":
         return load_goemotions(split, **_only_for("GoEmotions", kwargs, ("path",)))
     if key == "amazon":
@@ -184,6 +184,7 @@ __all__ = [
     "SequenceDataset",
     "TextDataset",
     "by_rating",
+    "by_score",
     "cache_dir",
     "download",
     "has_splits",

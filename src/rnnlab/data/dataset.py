@@ -16,8 +16,10 @@ class TextDataset:
     Args:
         texts: the raw documents, one string per example.
         labels: int64 class ids ``0..k-1``, or ``None`` for unlabelled data; for several labels a row,
-            an ``(n, k)`` array of 0/1 (one column per class name: ``multi_label``).
-        class_names: ``class_names[i]`` is the name of class id ``i``.
+            an ``(n, k)`` array of 0/1 (one column per class name: ``multi_label``); for a number a row
+            (a rating, a price), a float array with a single name in ``class_names``, the target's
+            (``numeric``).
+        class_names: ``class_names[i]`` is the name of class id ``i``; for numbers, ``(target name,)``.
         name: a short label for messages and reports (default ``""``).
         ratings: per-example star rating where the source has one (IMDB), else ``None``.
         fields: extra per-example text fields, e.g. ``{"title": [...], "body": [...]}``.
@@ -43,6 +45,11 @@ class TextDataset:
         n = len(self.texts)
         if self.labels is not None and np.ndim(self.labels) == 2:
             self.labels = _label_sets(self.labels, self.class_names, n)
+        elif self.labels is not None and _is_numeric(self.labels, self.class_names):
+            self.labels = np.asarray(self.labels, dtype=np.float32).reshape(-1)
+            _check_length("labels", len(self.labels), n)
+            if not np.isfinite(self.labels).all():
+                raise InvalidInputError("numeric labels must be finite numbers (no NaN or infinity).")
         elif self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
             _check_length("labels", len(self.labels), n)
@@ -63,7 +70,8 @@ class TextDataset:
         return len(self.texts)
 
     def __repr__(self) -> str:  # the default would print every text
-        labelled = "unlabelled" if self.labels is None else f"classes={self.class_names}"
+        labelled = ("unlabelled" if self.labels is None else f"target={self.class_names[0]!r}" if self.numeric
+                    else f"classes={self.class_names}")
         return f"TextDataset(name={self.name!r}, n={len(self)}, {labelled})"
 
     @property
@@ -75,8 +83,15 @@ class TextDataset:
         """Whether each example has a set of labels (``labels`` is ``(n, k)`` of 0/1) rather than one."""
         return self.labels is not None and self.labels.ndim == 2
 
+    @property
+    def numeric(self) -> bool:
+        """Whether each example's label is a number (``labels`` is float, ``class_names`` the target's name)."""
+        return self.labels is not None and self.labels.dtype.kind == "f"
+
     def class_counts(self) -> np.ndarray:
-        """Examples per class (for several labels a row, examples holding each label)."""
+        """Examples per class (for several labels a row, examples holding each label; for numbers, all of them)."""
+        if self.numeric:
+            return np.asarray([len(self)], dtype=np.int64)
         if self.multi_label:
             return self.labels.sum(axis=0).astype(np.int64)
         return np.bincount(self.labels, minlength=self.num_classes)
@@ -117,7 +132,7 @@ class TextDataset:
         if n >= len(self):
             return self
         rng = np.random.default_rng(seed)
-        if self.labels is None or self.multi_label:  # label sets: a plain random sample
+        if self.labels is None or self.multi_label or self.numeric:  # label sets, numbers: a plain random sample
             return self.subset(rng.choice(len(self), size=n, replace=False))
         counts = _stratified_counts(self.class_counts(), n)
         chosen = [
@@ -136,6 +151,11 @@ def _stratified_counts(class_sizes: np.ndarray, n: int) -> np.ndarray:
     order = np.argsort(-(exact - counts), kind="stable")
     counts[order[: n - counts.sum()]] += 1
     return np.minimum(counts, class_sizes)
+
+
+def _is_numeric(labels, class_names: tuple[str, ...]) -> bool:
+    """Numbers, not class ids: float labels with the one name of their target."""
+    return len(class_names) == 1 and np.asarray(labels).dtype.kind == "f"
 
 
 def _label_sets(labels, class_names: tuple[str, ...], n: int) -> np.ndarray:

@@ -29,12 +29,15 @@ class DataProfile:
         words: text length in whitespace-separated words: ``mean``, ``median``, ``p90``,
             ``p99`` and ``max``.
         warnings: one sentence per suspicious finding (empty when nothing looks wrong).
+        target: for numbers to predict, the target's name and its ``min``, ``median``, ``mean``, ``std``
+            and ``max`` (``classes`` is then empty); None otherwise.
     """
 
     examples: int
     classes: dict[str, int]
     words: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    target: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,14 +62,20 @@ def profile(dataset: TextDataset) -> DataProfile:
                  "max": float(lengths.max())}
     classes: dict[str, int] = {}
     warnings: list[str] = []
-    if dataset.labels is not None:
+    target = None
+    if dataset.numeric:
+        values = dataset.labels.astype(np.float64)
+        target = {"name": dataset.class_names[0], "min": float(values.min()), "median": float(np.median(values)),
+                  "mean": round(float(values.mean()), 4), "std": round(float(values.std()), 4),
+                  "max": float(values.max())}
+    elif dataset.labels is not None:
         counts = dataset.class_counts()
         classes = {name: int(c) for name, c in zip(dataset.class_names, counts)}
         warnings += _label_warnings(dataset, classes)
     if len(lengths) and words["median"] <= 2:
         warnings.append(f"The texts are very short (median {words['median']:g} words): check that the text "
                         "column holds the documents.")
-    return DataProfile(len(dataset), classes, words, warnings)
+    return DataProfile(len(dataset), classes, words, warnings, target)
 
 
 def _label_warnings(dataset: TextDataset, classes: dict[str, int]) -> list[str]:

@@ -1,4 +1,4 @@
-"""IMDB star ratings as classes: the 8-class task hidden in the review file names.
+"""IMDB star ratings as classes or as numbers: the tasks hidden in the review file names.
 
 Labelled IMDB reviews are rated 1-4 (negative) or 7-10 (positive); 5 and 6 are not in the
 labelled splits. Class names are the ratings themselves, so metrics can read them as numbers
@@ -38,3 +38,17 @@ def by_rating(dataset: TextDataset) -> TextDataset:
     labels = np.fromiter((index[int(r)] for r in ratings), dtype=np.int64, count=len(ratings))
     return TextDataset(dataset.texts, labels, RATING_CLASSES, name=f"{dataset.name}-ratings",
                        ratings=dataset.ratings, fields=dataset.fields)
+
+
+def by_score(dataset: TextDataset) -> TextDataset:
+    """The same reviews, each labelled by its star rating as a number (a regression target named ``rating``).
+
+    Example:
+        >>> train = by_score(load_imdb("train"))  # doctest: +SKIP
+        >>> train.numeric, train.class_names  # doctest: +SKIP
+        (True, ('rating',))
+    """
+    if dataset.ratings is None:
+        raise InvalidInputError(f"{dataset.name or 'This dataset'} has no star ratings to predict.")
+    return TextDataset(dataset.texts, np.asarray(dataset.ratings, dtype=np.float32), ("rating",),
+                       name=f"{dataset.name}-score", ratings=dataset.ratings, fields=dataset.fields)

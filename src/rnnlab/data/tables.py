@@ -36,7 +36,7 @@ AUTO = "auto"
 TEXT_NAMES = ("text", "review", "review_text", "sentence", "content", "body", "comment", "document", "tweet",
               "message", "question")
 LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "polarity", "y", "rating", "stars",
-               "tags", "emotions")
+               "score", "tags", "emotions")
 # A label column names classes: a column with more distinct values than this is not one.
 MAX_GUESSED_CLASSES = 100
 COLUMN_ADVICE = "Name them with --text-column and --label-column (text_column= and label_column= in Python)."
@@ -56,6 +56,7 @@ def load_table(
     name: str = "",
     field_columns: Mapping[str, str] | None = None,
     label_separator: str | None = None,
+    numeric_labels: bool | None = None,
 ) -> TextDataset:
     """Read a table with one text column and, optionally, one label column.
 
@@ -79,6 +80,10 @@ def load_table(
             ``"|"``...): the dataset is multi-label (``labels`` is ``(n, k)`` of 0/1). A cell that
             is a list (JSON lines, Parquet) or a JSON list in text (``["joy", "love"]``) is read as
             a set of labels without it. Each label is a name or an id, as for one label a row.
+        numeric_labels: the label cells are numbers to predict (a rating, a score), not classes: the
+            dataset is ``numeric`` and a model trained on it has a regression head. ``None`` (default)
+            reads a column of numbers as numbers when any of them is not a whole number (``3.5``);
+            whole numbers (stars 1-5) stay classes unless this is ``True``.
 
     Example:
         >>> ds = load_table("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
@@ -123,6 +128,8 @@ def load_table(
 
     if label_column is None:
         labels, names = None, tuple(class_names or ())
+    elif numeric_labels or (numeric_labels is None and label_separator is None and _fractional(raw_labels)):
+        labels, names = _encode_numbers(raw_labels, lines, at, label_column), (str(label_column),)
     elif label_separator is not None or any(_is_label_list(v) for v in raw_labels[:1000]):
         labels, names = _encode_label_sets(raw_labels, lines, class_names, at, label_separator, label_column)
     else:
@@ -145,7 +152,8 @@ def choose_columns(path, rows: Sequence[tuple[int, dict]], text_column: str | No
                                   f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
     if label_column == AUTO and AUTO not in columns:
         others = [c for c in columns if c != text_column]
-        label_column = _by_name(others, LABEL_NAMES) or _fewest_values(others, sample, label_separator)
+        label_column = (_by_name(others, LABEL_NAMES) or _fewest_values(others, sample, label_separator)
+                        or _only_numbers(others, sample))
         if label_column is None:
             raise DataFormatError(f"{path}: cannot tell which column holds the labels (columns: "
                                   f"{', '.join(map(repr, columns)) or 'none'}). {COLUMN_ADVICE}")
@@ -185,6 +193,12 @@ def _fewest_values(columns: list[str], rows: list[dict], separator: str | None =
         if 2 <= count <= min(MAX_GUESSED_CLASSES, max(2, len(rows) // 2)) and (best_count is None or count < best_count):
             best, best_count = column, count
     return best
+
+
+def _only_numbers(columns: list[str], rows: list[dict]) -> str | None:
+    """The one column whose cells are all numbers (a target to predict with too many values for classes)."""
+    found = [c for c in columns if rows and all(_as_number(row.get(c)) is not None for row in rows)]
+    return found[0] if len(found) == 1 else None
 
 
 def is_dataframe(value) -> bool:
@@ -368,6 +382,41 @@ def _encode_labels(values: list, lines: list[int], class_names, at) -> tuple[np.
         if key not in index:
             raise DataFormatError(f"{at(line)}: label {key!r} is not one of the class names {names}.")
     return np.asarray([index[k] for k in keys], dtype=np.int64), names
+
+
+def _as_number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _fractional(values: list) -> bool:
+    """Whether label cells are numbers and some are not whole: a target to predict, not classes."""
+    numbers = [_as_number(v) for v in values]
+    return bool(numbers) and None not in numbers and all(np.isfinite(numbers)) and any(
+        not float(n).is_integer() for n in numbers)
+
+
+def _encode_numbers(values: list, lines: list[int], at, column: str) -> np.ndarray:
+    """Label cells holding numbers -> a float array (a regression target)."""
+    numbers = []
+    for value, line in zip(values, lines):
+        number = _as_number(value)
+        if number is None or not np.isfinite(number):
+            raise DataFormatError(f"{at(line)}: the {column!r} cell {str(value)[:40]!r} is not a number; a numeric "
+                                  "label column holds a number in every row.")
+        numbers.append(number)
+    if len(set(numbers)) < 2:
+        raise DataFormatError(f"Every {column!r} cell holds {numbers[0]:g}: a numeric target needs two or more "
+                              "distinct values.")
+    return np.asarray(numbers, dtype=np.float32)
 
 
 def _is_label_list(value) -> bool:

@@ -45,6 +45,11 @@ class PreparedData:
         """Whether each row has a set of labels (``y`` is ``(n, num_classes)`` of 0/1)."""
         return np.ndim(self.y_train) == 2
 
+    @property
+    def numeric(self) -> bool:
+        """Whether each row's label is a number to predict (``y`` is float; ``class_names`` is the target's name)."""
+        return np.asarray(self.y_train).dtype.kind == "f"
+
 
 def _is_imdb(dataset: str) -> bool:
     path = Path(dataset)
@@ -53,8 +58,8 @@ def _is_imdb(dataset: str) -> bool:
 
 def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_fraction: float = 0.2,
                 test: str | None = None, text_column: str | None = None, label_column: str | None = None,
-                field_columns: dict | None = None, with_test: bool = True, label_separator: str | None = None
-                ) -> tuple[TextDataset, TextDataset | None]:
+                field_columns: dict | None = None, with_test: bool = True, label_separator: str | None = None,
+                numeric_labels: bool | None = None) -> tuple[TextDataset, TextDataset | None]:
     """Train and test examples of a dataset; datasets without a test split get a held-out one.
 
     Args:
@@ -67,18 +72,20 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
             are mapped to the training data's classes.
         text_column, label_column, field_columns: the columns of a table file (default: found).
         label_separator: a table's label cells hold several labels joined by it (multi-label).
+        numeric_labels: a table's label cells are numbers to predict (`rnnlab.data.load_table`).
         with_test: False returns ``(train, None)`` without opening any test data (a search
             that chooses settings); a held-out test share is still kept out of ``train``.
     """
     dataset = str(dataset)
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
-                                 ("field_columns", field_columns), ("label_separator", label_separator)) if v}
+                                 ("field_columns", field_columns), ("label_separator", label_separator),
+                                 ("numeric_labels", numeric_labels)) if v}
     own_test = None  # reads the dataset's own test split, when it has one
     if _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
         train = load_imdb("train", path=path)
         own_test = lambda: load_imdb("test", path=path)  # noqa: E731
-    elif dataset.lower() in ("imdb-ratings", "goemotions") and not columns:
+    elif dataset.lower() in ("imdb-ratings", "imdb-score", "goemotions") and not columns:
         train = load_dataset(dataset, "train")
         own_test = lambda: load_dataset(dataset, "test")  # noqa: E731
     elif Path(dataset).is_dir() and has_splits(Path(dataset)) and not columns:
@@ -91,7 +98,10 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
     if train.multi_label and (train.class_counts() > 0).sum() < 2:
         raise InvalidInputError(f"The examples of {dataset!r} hold fewer than two distinct labels: a classifier needs "
                                 "two or more. Check the label column (--label-column) and --label-separator.")
-    if not train.multi_label and len(np.unique(train.labels)) < 2:
+    if train.numeric and len(np.unique(train.labels)) < 2:
+        raise InvalidInputError(f"Every example of {dataset!r} has the value {float(train.labels[0]):g}: a numeric "
+                                "target needs two or more values. Check the label column (--label-column).")
+    if not train.multi_label and not train.numeric and len(np.unique(train.labels)) < 2:
         raise InvalidInputError(f"Every example of {dataset!r} has the label {train.class_names[train.labels[0]]!r}: a "
                                 "classifier needs two or more classes. Check the label column (--label-column).")
     if test is None and own_test is None:
@@ -117,11 +127,16 @@ def _load_test(test, train: TextDataset, columns: dict) -> TextDataset:
     """A separate test file or folder, read with the training data's columns and classes."""
     path = Path(str(test)).expanduser()
     if path.suffix.lower() in EXTENSIONS:
-        options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"), **columns}
+        options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),
+                   "numeric_labels": train.numeric or None, **columns}
         return load_dataset(path, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
     if path.is_dir() and not is_imdb_folder(path):
         return load_dataset(path, "test", class_names=train.class_names)
     test_set = load_dataset(path, "test")
+    if train.numeric and test_set.ratings is not None:  # an IMDB archive: its ratings are the numbers
+        from rnnlab.data import by_score
+
+        test_set = by_score(test_set)
     if test_set.class_names != train.class_names:
         raise InvalidInputError(f"The test data {test} has classes {test_set.class_names} but the training data has "
                                 f"{train.class_names}.")

@@ -62,13 +62,20 @@ def split_holdout(dataset, fraction: float, seed: int = 0):
 
 def _class_counts(dataset) -> np.ndarray:
     """Examples per class of a text or a numeric-sequence dataset (rows holding each label, for label sets)."""
-    if getattr(dataset, "multi_label", False):
+    if getattr(dataset, "multi_label", False) or getattr(dataset, "numeric", False):
         return dataset.class_counts()
     return np.bincount(dataset.labels, minlength=len(dataset.class_names))
 
 
 def _strata(dataset) -> np.ndarray:
-    """What a held-out split keeps in proportion: the class, or for label sets each row's rarest label."""
+    """What a held-out split keeps in proportion: the class, for label sets each row's rarest label, for numbers
+    the quintile of the value (ties share a quintile)."""
+    if getattr(dataset, "numeric", False):
+        values = np.asarray(dataset.labels)
+        edges = np.unique(np.quantile(values, [0.2, 0.4, 0.6, 0.8]))
+        strata = np.searchsorted(edges, values, side="right")
+        sizes = np.bincount(strata)
+        return np.where(sizes[strata] < 2, int(sizes.argmax()), strata)
     if not getattr(dataset, "multi_label", False):
         return dataset.labels
     counts = dataset.class_counts()

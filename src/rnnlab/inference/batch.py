@@ -38,15 +38,20 @@ OUTPUT_SUFFIXES = (".csv", ".jsonl")
 LABEL_JOIN = "|"
 
 
-def output_columns(class_names, label_sets: bool = False) -> list[str]:
-    """The output file's columns; ``label_sets`` adds ``labels`` (a multi-label bundle's label set)."""
+def output_columns(class_names, label_sets: bool = False, regression: bool = False) -> list[str]:
+    """The output file's columns; ``label_sets`` adds ``labels`` (a multi-label bundle's label set); a
+    ``regression`` bundle's rows hold its number, ``value``, instead of labels and probabilities."""
+    if regression:
+        return ["text", "value", "n_tokens", "n_oov", "truncated"]
     return ["text", "label", *(["labels"] if label_sets else []), "probability", *[f"p_{c}" for c in class_names],
             "n_tokens", "n_oov", "truncated"]
 
 
 def prediction_row(p, class_names) -> list:
     """One prediction as the output file's cells (the order of `output_columns`; ``labels`` joined by ``|``
-    when the prediction has a label set)."""
+    when the prediction has a label set; a regression's number as ``value``)."""
+    if p.value is not None:
+        return [p.text, round(float(p.value), 6), int(p.n_tokens), int(p.n_oov), bool(p.truncated)]
     return [p.text, p.label, *([LABEL_JOIN.join(p.labels)] if p.labels is not None else []),
             round(float(p.probability), 6),
             *[round(float(p.probabilities[c]), 6) for c in class_names], int(p.n_tokens), int(p.n_oov),
@@ -56,8 +61,8 @@ def prediction_row(p, class_names) -> list:
 class PredictionWriter:
     """Rows to a .csv (header first) or a .jsonl file (one object per record), on an open handle."""
 
-    def __init__(self, handle, path: Path, class_names, label_sets: bool = False):
-        self.columns = output_columns(class_names, label_sets)
+    def __init__(self, handle, path: Path, class_names, label_sets: bool = False, regression: bool = False):
+        self.columns = output_columns(class_names, label_sets, regression)
         self.jsonl = path.suffix.lower() == ".jsonl"
         self.handle = handle
         self.writer = None if self.jsonl else csv.writer(handle)
@@ -96,7 +101,7 @@ def predict_file(bundle, input: str | Path, output: str | Path, *, text_column: 
     started = time.perf_counter()
     done, labels = 0, {}
     with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = PredictionWriter(handle, output, bundle.class_names, _has_label_sets(bundle))
+        writer = PredictionWriter(handle, output, bundle.class_names, _has_label_sets(bundle), is_regression(bundle))
         shown = task("predicting", total=total, unit="records", quiet_below=5_000) if progress else \
             contextlib.nullcontext(lambda n=1, info="": None)
         with shown as advance:
@@ -133,11 +138,17 @@ class _BundleWorker:
                        for i in range(len(next(iter(batch.values()))))]
         rows = [prediction_row(p, names) for p in self.bundle.predict(records)]
         return {column: np.asarray([row[k] for row in rows], dtype=object)
-                for k, column in enumerate(output_columns(names, _has_label_sets(self.bundle)))}
+                for k, column in enumerate(output_columns(names, _has_label_sets(self.bundle),
+                                                          is_regression(self.bundle)))}
 
 
 def _has_label_sets(bundle) -> bool:
     return getattr(bundle, "thresholds", None) is not None
+
+
+def is_regression(bundle) -> bool:
+    """Whether a loaded bundle predicts a number (a regression head), not classes."""
+    return bool(getattr(getattr(bundle, "spec", None), "regression", False))
 
 
 def _text(value) -> str:
@@ -194,8 +205,8 @@ def predict_file_on_ray(bundle: str | Path, input: str | Path, output: str | Pat
                                      batch_size=chunk, concurrency=copies, num_cpus=1, batch_format="numpy")
         done = 0
         with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = PredictionWriter(handle, output, class_names, _has_label_sets(loaded))
-            names = output_columns(class_names, _has_label_sets(loaded))
+            writer = PredictionWriter(handle, output, class_names, _has_label_sets(loaded), is_regression(loaded))
+            names = output_columns(class_names, _has_label_sets(loaded), is_regression(loaded))
             for batch in predicted.iter_batches(batch_size=chunk, batch_format="numpy"):
                 rows = list(zip(*(batch[c] for c in names)))
                 writer.write([_plain(v) for v in row] for row in rows)

@@ -23,7 +23,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from rnnlab.data import TextDataset
@@ -119,20 +119,26 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             classes, ids = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
             raise InvalidInputError(f"y holds one class only ({classes[0]!r}); a classifier needs two or more.")
-        dataset = TextDataset(texts, ids, tuple(str(c) for c in classes), name="fit")
+        self.classes_ = classes
+        return self._fit_dataset(TextDataset(texts, ids, tuple(str(c) for c in classes), name="fit"),
+                                 {"classes": classes.tolist()})
+
+    def _fit_dataset(self, dataset: TextDataset, note: dict):
+        """Train on ``dataset`` through the one engine; ``note`` goes into the bundle's estimator entry."""
+        texts = dataset.texts
         maxlen = self.maxlen or covering_length(texts)
         data = prepare(dataset, None, mode=self.tokenizer, vocab_size=self.vocab_size, maxlen=maxlen,
                        validation_split=self.validation_split, seed=self.random_state)
-        spec = self._spec(maxlen, len(classes))
-        # Label sets: the validation loss (the macro-F1 at 0.5 stays 0 while every probability is below one half).
-        stopping = None if data.x_val is None else EarlyStopping("val_loss", "min", 2) if dataset.multi_label \
-            else EarlyStopping("val_accuracy", "max", 2)
+        spec = self._spec(maxlen, max(2, dataset.num_classes))  # a regression's head is set by the engine
+        # Label sets and numbers: the validation loss (the macro-F1 at 0.5 stays 0 while every probability is
+        # below one half; a regression has no accuracy).
+        stopping = None if data.x_val is None else EarlyStopping("val_loss", "min", 2) \
+            if dataset.multi_label or dataset.numeric else EarlyStopping("val_accuracy", "max", 2)
         config = TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam",
                                 learning_rate=self.learning_rate, schedule="cosine", early_stopping=stopping,
                                 seed=self.random_state)
         result = fit_engine(spec, data, config, verbose=self.verbose)
-        result.notes[ESTIMATOR_NOTE] = {"params": self.get_params(), "classes": classes.tolist()}
-        self.classes_ = classes
+        result.notes[ESTIMATOR_NOTE] = {"params": self.get_params(), **note}
         self.result_ = result
         self.__dict__.pop("predictor_", None)
         return self
@@ -179,6 +185,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> "TextClassifier":
         """A fitted estimator from a bundle written by ``save`` (or by ``rnnlab train``: labels are then the class names)."""
         bundle = Bundle.load(path)
+        if bundle.spec is not None and bundle.spec.regression:
+            raise InvalidInputError(f"{path} holds a regression model (it predicts numbers); load it with "
+                                    "TextRegressor.load.")
         if bundle.kind != "text":
             raise InvalidInputError(f"{path} reads {bundle.kind}, not texts; a TextClassifier classifies texts.")
         note = bundle.metrics.get(ESTIMATOR_NOTE) or {}
@@ -186,6 +195,57 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         estimator = cls(**params)
         classes = note.get("classes") or list(bundle.class_names)
         estimator.classes_ = np.asarray(classes)
+        estimator.predictor_ = bundle.predictor
+        estimator.result_ = _Loaded(bundle)
+        return estimator
+
+
+class TextRegressor(RegressorMixin, TextClassifier):
+    """A recurrent model predicting a number from raw texts (a rating, a score), as a scikit-learn regressor.
+
+    The same arguments and presets as :class:`TextClassifier`; ``fit(texts, numbers)`` trains a regression
+    head (one linear unit scaled to the targets, mean squared error) through the one engine; ``predict``
+    returns numbers and ``score`` is R^2. ``save`` writes a bundle that ``rnnlab predict`` and ``rnnlab
+    serve`` read, its predictions numbers.
+
+    Example:
+        >>> model = TextRegressor(epochs=3).fit(reviews, stars)  # doctest: +SKIP
+        >>> model.predict(["A fine film."])  # doctest: +SKIP
+        array([7.9])
+    """
+
+    def fit(self, X, y) -> "TextRegressor":
+        """Train on texts ``X`` (strings) with numbers ``y`` (one finite number per text, two or more values)."""
+        texts = _texts(X)
+        try:
+            values = np.asarray(y, dtype="float64")
+        except (TypeError, ValueError):
+            raise InvalidInputError("y must hold one number per text; a TextRegressor predicts numbers (use "
+                                    "TextClassifier for classes).") from None
+        if values.ndim != 1 or len(values) != len(texts):
+            raise InvalidInputError(f"y must hold one number per text: {len(texts)} texts, y of shape {values.shape}.")
+        if len(np.unique(values)) < 2:
+            raise InvalidInputError("y holds a single value; a regression needs two or more.")
+        return self._fit_dataset(TextDataset(texts, values.astype(np.float32), ("target",), name="fit"), {})
+
+    def predict_proba(self, X):
+        raise InvalidInputError("A TextRegressor predicts numbers, not class probabilities: call predict.")
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted number of each text."""
+        check_is_fitted(self, "result_")
+        return self.predictor_.predict_values(_texts(X))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TextRegressor":
+        """A fitted regressor from a bundle of a regression model (``save``, or ``rnnlab train`` on numbers)."""
+        bundle = Bundle.load(path)
+        if not bundle.spec.regression:
+            raise InvalidInputError(f"{path} holds a classifier; load it with TextClassifier.load.")
+        if bundle.kind != "text":
+            raise InvalidInputError(f"{path} reads {bundle.kind}, not texts; a TextRegressor reads texts.")
+        note = bundle.metrics.get(ESTIMATOR_NOTE) or {}
+        estimator = cls(**{k: v for k, v in (note.get("params") or {}).items() if k in cls._get_param_names()})
         estimator.predictor_ = bundle.predictor
         estimator.result_ = _Loaded(bundle)
         return estimator

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab.training.forward import CompiledModel
-from rnnlab.models.outputs import class_probabilities
+from rnnlab.models.outputs import output_columns
 from rnnlab.text import pad
 
 ATTENTION_LAYER = "attention"
@@ -26,7 +26,8 @@ class Explanation:
     Attributes:
         tokens: the tokens fed to the model, in order.
         scores: one float per token. Occlusion: probability of class `target_id` with the
-            text minus without the token (positive = the token speaks for that class).
+            text minus without the token (positive = the token speaks for that class); for a
+            regression, the predicted number with the text minus without the token.
             Attention: the attention weight on the token's position.
         oov: whether each token is out of vocabulary.
         method: ``"occlusion"`` or ``"attention"``.
@@ -148,7 +149,7 @@ def explain(record, predictor, *, attention: CompiledModel | None = None) -> Exp
         n = int(batch.n_tokens[0])
         tokens, oov, _ = _text_variants(batch, inputs)
         prediction, weights = attention.outputs(batch.x)
-        probs = predictor.scaled(class_probabilities(prediction))[0]
+        probs = predictor.scaled(output_columns(prediction, getattr(predictor, "regression", False)))[0]
         weights = _fed(np.asarray(weights[0], dtype="float64").reshape(len(row)), n, inputs.padding)
         return Explanation(tokens=tokens, scores=weights.tolist(), oov=oov, method="attention",
                            probabilities=probs, target_id=_target(probs), **common)

@@ -34,13 +34,14 @@ class Prediction:
     """One classified record, with what the model actually saw of it.
 
     ``text`` is the record itself for a text model, and a short description of it for other
-    kinds (``"title: ... | body: ..."``, ``"sequence of 28 steps"``).
+    kinds (``"title: ... | body: ..."``, ``"sequence of 28 steps"``). A regression model's prediction
+    is its ``value``; ``label`` is that number as text, with no probability.
     """
 
     text: str
     label: str
     label_id: int
-    probability: float
+    probability: float | None  # None for a regression (``value`` holds its number)
     probabilities: dict[str, float]
     tokens: list[str]
     n_tokens: int
@@ -48,6 +49,7 @@ class Prediction:
     truncated: bool
     parts: dict[str, float] | None = None  # a stack's members: each one's probability of ``label``
     labels: list[str] | None = None  # several labels a row: the label set, most probable first
+    value: float | None = None  # a regression model's predicted number (``label`` is it as text)
 
     def to_dict(self, tokens: bool = True) -> dict:
         """The fields as a plain dict; ``tokens=False`` leaves out ``text`` and ``tokens`` (the
@@ -58,8 +60,8 @@ class Prediction:
         else:
             found = {"label": self.label, "label_id": self.label_id, "probability": self.probability,
                      "probabilities": dict(self.probabilities), "n_tokens": self.n_tokens, "n_oov": self.n_oov,
-                     "truncated": self.truncated, "parts": self.parts, "labels": self.labels}
-        for key in ("parts", "labels"):
+                     "truncated": self.truncated, "parts": self.parts, "labels": self.labels, "value": self.value}
+        for key in ("parts", "labels", "value"):
             if found[key] is None:
                 del found[key]
         return found
@@ -93,10 +95,17 @@ def as_records(records):
 
 
 def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names, thresholds=None,
-                    decision_threshold=None) -> Prediction:
+                    decision_threshold=None, regression: bool = False) -> Prediction:
     """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``; with
     ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold; the label is
-    the class `rnnlab.training.metrics.decide` gives (``decision_threshold`` for two classes)."""
+    the class `rnnlab.training.metrics.decide` gives (``decision_threshold`` for two classes). For a
+    ``regression``, ``probs`` is the one predicted value."""
+    if regression:
+        value = float(probs[0])
+        return Prediction(text=describe_record(record), label=f"{value:.4g}", label_id=0, probability=None,
+                          probabilities={}, tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
+                          n_tokens=int(batch.n_tokens[i]), n_oov=int(batch.n_oov[i]),
+                          truncated=bool(batch.truncated[i]), value=value)
     label_id = int(decide(probs[None, :], decision_threshold)[0])
     return Prediction(
         text=describe_record(record),
@@ -147,6 +156,7 @@ class Predictor:
     thresholds = None  # one label a text; a multi-label model's own, per label (set in __init__)
     temperature = None  # the model's own probabilities; a calibrated model's temperature (set in __init__)
     decision_threshold = None  # the more probable class; for two classes, a threshold (set in __init__)
+    regression = False  # classes; a regression model's numbers (set in __init__ from the spec)
 
     def __init__(self, model, inputs, class_names, *, spec=None, buckets="auto", batch_size: int = 256,
                  thresholds=None, temperature=None, decision_threshold=None):
@@ -163,6 +173,7 @@ class Predictor:
                                     f"{self.thresholds.shape}.")
         self.temperature = temperature
         self.decision_threshold = decision_threshold
+        self.regression = bool(getattr(spec, "regression", False))
         padding = inputs.padding if isinstance(inputs, TextInputs) and getattr(inputs, "maxlen", None) else None
         self.forward_pass = Forward(model, spec=spec, padding=padding, buckets=buckets, batch_size=batch_size)
 
@@ -198,7 +209,9 @@ class Predictor:
 
     def scaled(self, probs: np.ndarray) -> np.ndarray:
         """The model's own probabilities ``(n, num_classes)`` divided in log-odds by its temperature (unchanged
-        without one): what every prediction reports."""
+        without one): what every prediction reports. A regression's values are never scaled."""
+        if self.regression:
+            return probs
         return scale(probs, self.temperature, self.thresholds is not None)
 
     def scores(self, records, batch: Batch) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
@@ -217,15 +230,24 @@ class Predictor:
         batch = self.encode(records)
         probs, parts = self.scores(records, batch)
         predictions = [make_prediction(record, probs[i], batch, i, self.class_names, self.thresholds,
-                                       self.decision_threshold)
+                                       self.decision_threshold, self.regression)
                        for i, record in enumerate(records)]
         if parts is not None:
             for i, p in enumerate(predictions):
                 p.parts = {name: round(float(part[i, p.label_id]), 6) for name, part in parts.items()}
         return predictions
 
+    def predict_values(self, records) -> np.ndarray:
+        """A regression model's predicted number for each record, ``(len(records),)``."""
+        if not self.regression:
+            raise InvalidInputError("This model predicts classes, not numbers: use predict_labels or predict_proba.")
+        return self.predict_proba(records)[:, 0]
+
     def predict_labels(self, records) -> list:
-        """The most probable class name of each record; for several labels a row, each record's label set."""
+        """The most probable class name of each record; for several labels a row, each record's label set;
+        for a regression, each record's number."""
+        if self.regression:
+            return self.predict_values(records).tolist()
         probs = self.predict_proba(records)
         if self.thresholds is not None:
             return [[self.class_names[j] for j in np.flatnonzero(row)] for row in label_sets(probs, self.thresholds)]

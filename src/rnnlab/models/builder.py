@@ -139,13 +139,17 @@ def nb_channels(num_classes: int) -> int:
 
 
 def classifier_head(x, spec: ModelSpec):
-    """Dropout -> hidden Dense layers -> sigmoid (binary), one sigmoid per label (multi-label) or softmax output."""
+    """Dropout -> hidden Dense layers -> sigmoid (binary), one sigmoid per label (multi-label), softmax, or for a
+    regression one linear unit rescaled to the target's units (``target_scale``, ``target_mean``)."""
     if spec.output_dropout:
         x = layers.Dropout(spec.output_dropout, name="dropout")(x)
     for i, dense in enumerate(spec.head, start=1):
         x = layers.Dense(dense.units, activation=dense.activation, name=f"dense_{i}")(x)
         if dense.dropout:
             x = layers.Dropout(dense.dropout, name=f"dense_{i}_dropout")(x)
+    if spec.regression:
+        x = layers.Dense(1, name="value")(x)
+        return layers.Rescaling(scale=float(spec.target_scale), offset=float(spec.target_mean), name="output")(x)
     if spec.binary:
         return layers.Dense(1, activation="sigmoid", name="output")(x)
     if spec.multi_label:
@@ -156,6 +160,8 @@ def classifier_head(x, spec: ModelSpec):
 def compile_metrics(spec: ModelSpec) -> list:
     """What Keras reports each epoch: accuracy; for several labels a row, the share of labels right
     (``accuracy``) and the macro-F1 over labels at threshold 0.5 (``macro_f1``)."""
+    if spec.regression:
+        return [keras.metrics.MeanAbsoluteError(name="mae")]
     if not spec.multi_label:
         return ["accuracy"]
     return [keras.metrics.BinaryAccuracy(name="accuracy"),

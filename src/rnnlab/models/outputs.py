@@ -1,10 +1,11 @@
-"""What a classifier's output layer means: the one place a sigmoid unit becomes two class columns."""
+"""What a model's output layer means: the one place a sigmoid unit becomes two class columns (and a
+regression's unit stays one column of numbers)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["class_probabilities"]
+__all__ = ["class_probabilities", "output_columns"]
 
 
 def class_probabilities(out) -> np.ndarray:
@@ -18,3 +19,11 @@ def class_probabilities(out) -> np.ndarray:
         p = out.reshape(-1)
         return np.stack([1.0 - p, p], axis=1)
     return out
+
+
+def output_columns(out, regression: bool = False) -> np.ndarray:
+    """What every consumer reads of a model's output, in float64: class probabilities
+    (`class_probabilities`), or for a regression ``(n, 1)`` predicted values."""
+    if regression:
+        return np.asarray(out, dtype="float64").reshape(-1, 1)
+    return class_probabilities(out)

@@ -9,6 +9,7 @@ arrangement go through the same code.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,11 @@ class ModelSpec:
             Defaults to none (a single `tokens` input).
         input_merge: `"concat"`, `"sum"` or `"average"` of the encoders' outputs.
             Defaults to `"concat"`.
+        regression: predict a number, not a class: one linear unit whose output is rescaled by
+            ``target_scale`` and shifted by ``target_mean`` (the training targets' spread and mean,
+            set from the data by the engine, so the unit learns a standardised value), mean squared
+            error unless ``loss`` says otherwise (``"huber"``...); ``num_classes`` is 1. Defaults to False.
+        target_mean, target_scale: that shift and scale. Defaults to 0 and 1.
 
     Example:
 
@@ -155,6 +161,9 @@ class ModelSpec:
     mask_value: float | None = None
     inputs: list[EncoderSpec] = field(default_factory=list)
     input_merge: str = "concat"
+    regression: bool = False
+    target_mean: float = 0.0
+    target_scale: float = 1.0
 
     def __post_init__(self):
         for name in ("head", "inputs"):
@@ -182,7 +191,11 @@ class ModelSpec:
                 raise InvalidInputError(f"ModelSpec.{name} must be a positive integer, got {value!r}.")
         if self.depth > MAX_DEPTH:  # layer_units would be a list of that many entries
             raise InvalidInputError(f"ModelSpec.depth is {self.depth}: at most {MAX_DEPTH} stacked recurrent layers.")
-        if self.num_classes < 2:
+        if not isinstance(self.regression, bool):
+            raise InvalidInputError(f"ModelSpec.regression must be true or false, got {self.regression!r}.")
+        if self.regression:
+            self._validate_regression()
+        elif self.num_classes < 2:
             raise InvalidInputError("ModelSpec.num_classes must be at least 2.")
         if self.maxlen is not None and (not isinstance(self.maxlen, int) or self.maxlen < 1):
             raise InvalidInputError(f"ModelSpec.maxlen must be a positive integer or null, got {self.maxlen!r}.")
@@ -215,6 +228,19 @@ class ModelSpec:
         self._validate_sequence_options()
         return self
 
+    def _validate_regression(self) -> None:
+        if self.num_classes != 1 or self.multi_label:
+            raise InvalidInputError("A regression model predicts one number: num_classes 1, multi_label false.")
+        if self.architecture != "layers" or self.nb_features:
+            raise InvalidInputError("A regression model needs architecture 'layers' and no nb_features (its ratios "
+                                    "weigh tokens by class).")
+        for name in ("target_mean", "target_scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidInputError(f"ModelSpec.{name} must be a finite number, got {value!r}.")
+        if self.target_scale <= 0:
+            raise InvalidInputError(f"ModelSpec.target_scale must be positive, got {self.target_scale!r}.")
+
     def _validate_sequence_options(self) -> None:
         """The input mode and the chunked reading, each built once (their types check the combinations)."""
         mode, chunks = input_mode_of(self), chunks_of(self)
@@ -245,12 +271,14 @@ class ModelSpec:
     @property
     def binary(self) -> bool:
         """One sigmoid unit: two classes, one label a row."""
-        return self.num_classes == 2 and not self.multi_label
+        return self.num_classes == 2 and not self.multi_label and not self.regression
 
     @property
     def loss_name(self) -> str:
         if self.loss:
             return self.loss
+        if self.regression:
+            return "mean_squared_error"
         return "binary_crossentropy" if self.binary or self.multi_label else "sparse_categorical_crossentropy"
 
     # ----------------------------------------------------------- round trips

@@ -40,6 +40,8 @@ class Recipe:
         unlabelled_column: that file's text column (default: found).
         label_separator: the label cells hold several labels joined by this string: a multi-label
             task (`rnnlab.data.load_table`). Defaults to None.
+        numeric_labels: the label cells are numbers to predict: a regression task (a table's column of
+            numbers that are not all whole is read so without it). Defaults to None.
     """
 
     dataset: str = "imdb"
@@ -60,6 +62,7 @@ class Recipe:
     unlabelled: str | None = None
     unlabelled_column: str | None = None
     label_separator: str | None = None
+    numeric_labels: bool | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,7 +71,7 @@ class Recipe:
         """Where the examples come from, as `rnnlab.encoding.load_splits` takes it."""
         return {"text_column": self.text_column, "label_column": self.label_column,
                 "field_columns": self.field_columns, "test": self.test, "test_fraction": self.test_fraction,
-                "label_separator": self.label_separator}
+                "label_separator": self.label_separator, "numeric_labels": self.numeric_labels}
 
 
 @dataclass

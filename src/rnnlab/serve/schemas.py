@@ -108,10 +108,12 @@ PredictRequest, ExplainRequest = request_models()
 class TextPrediction(BaseModel):
     """The prediction for one text and what the model saw of it."""
 
-    label: str = Field(description="The predicted class name.")
+    label: str = Field(description="The predicted class name (a regression model: its number as text).")
     label_id: int
-    probability: float = Field(ge=0, le=1, description="Probability of the predicted class.")
-    probabilities: dict[str, float] = Field(description="Probability of each class, by class name.")
+    probability: Optional[float] = Field(ge=0, le=1, description=(
+        "Probability of the predicted class (null for a regression model, which predicts a number)."))
+    probabilities: dict[str, float] = Field(description="Probability of each class, by class name (empty for a "
+                                                        "regression model).")
     n_tokens: int = Field(description="Tokens fed to the model (after truncation).")
     n_oov: int = Field(description="Words out of the model's vocabulary.")
     truncated: bool = Field(description="Whether the text was longer than maxlen and was cut.")
@@ -120,6 +122,7 @@ class TextPrediction(BaseModel):
     labels: Optional[list[str]] = Field(default=None, description=(
         "Models with several labels a text only: the label set (each label at or above its threshold, tuned on "
         "validation rows; the most probable one when none is), most probable first."))
+    value: Optional[float] = Field(default=None, description="Regression models only: the predicted number.")
 
 
 class PredictResponse(BaseModel):
@@ -150,12 +153,16 @@ class ExplainResponse(TextPrediction):
 
     model: str
     method: Literal["occlusion", "attention", "weights"] = Field(description=(
-        "occlusion: score = P(target) with the token minus P(target) without it; "
+        "occlusion: score = P(target) (a regression: the number) with the token minus without it; "
         "attention: the model's attention weight on the token; "
         "weights: a stack of n-gram models, the word's own weight towards the target."))
     target: str = Field(description="The class the scores refer to: the positive class of a binary model, "
                                     "else the predicted class.")
-    base_probability: float = Field(ge=0, le=1, description="P(target) for the whole text.")
+    base_probability: Optional[float] = Field(ge=0, le=1, description=(
+        "P(target) for the whole text (null for a regression model: see base_value)."))
+    base_value: Optional[float] = Field(default=None, description=(
+        "Regression models only: the predicted number for the whole text; occlusion scores are it minus the "
+        "number without the token."))
     tokens: list[TokenScore]
     parts: Optional[dict[str, MemberShare]] = Field(default=None, description=(
         "Stacked models only: each member's blend weight, probability of the target and share of the blended "

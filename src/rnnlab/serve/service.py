@@ -72,6 +72,13 @@ class ModelService:
         result = self.bundle.explain(record)
         names = self.bundle.class_names
         probs = result.probabilities
+        scores = [{"token": t, "score": s, "oov": o} for t, s, o in zip(result.tokens, result.scores, result.oov)]
+        if getattr(self.predictor, "regression", False):  # a number: no classes, no probabilities
+            value = float(probs[0])
+            return {"model": self.name, "label": f"{value:.4g}", "label_id": 0, "probability": None,
+                    "probabilities": {}, "value": value, "n_tokens": len(result.tokens), "n_oov": result.n_oov,
+                    "truncated": result.truncated, "method": result.method, "target": names[0],
+                    "base_probability": None, "base_value": value, "tokens": scores}
         label_id = int(decide(probs[None, :], self.predictor.decision_threshold)[0])
         thresholds = getattr(self.bundle, "thresholds", None)  # a model of several labels a text
         return {
@@ -86,8 +93,7 @@ class ModelService:
             "method": result.method,
             "target": names[result.target_id],
             "base_probability": float(probs[result.target_id]),
-            "tokens": [{"token": t, "score": s, "oov": o}
-                       for t, s, o in zip(result.tokens, result.scores, result.oov)],
+            "tokens": scores,
             **({"parts": result.parts} if result.parts is not None else {}),
             **({"labels": label_set(probs, names, thresholds)} if thresholds is not None else {}),
         }

@@ -93,7 +93,7 @@ class TrainResult:
 
     @property
     def test_accuracy(self) -> float | None:
-        return self.test["accuracy"] if self.test else None
+        return self.test.get("accuracy") if self.test else None  # a regression has none (see test["mae"])
 
     @property
     def thresholds(self) -> np.ndarray | None:
@@ -170,6 +170,15 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
     if getattr(data, "x_unlabelled", None) is not None and not Objectives.of(config).unlabelled:
         raise InvalidInputError("Unlabelled texts are read by the virtual adversarial and entropy objectives; set "
                                 "virtual_adversarial or entropy (--virtual-adversarial, --entropy), or leave them out.")
+    if getattr(data, "numeric", False):
+        spec = regression_spec(spec, data, config)
+        stopping = config.early_stopping
+        if stopping is not None and not any(word in stopping.monitor for word in ("loss", "mae")):
+            # A recipe's "best validation accuracy": a regression's counterpart is its validation loss.
+            config = config.replace(early_stopping=dataclasses.replace(stopping, monitor="val_loss", mode="min"))
+    elif spec.regression:
+        raise InvalidInputError(f"The spec {spec.name!r} predicts a number, but these labels are classes: train it on "
+                                "a numeric label column (numeric_labels, --numeric-labels).")
     if data.num_classes != spec.num_classes:
         spec = spec.replace(num_classes=data.num_classes)
     if data.multi_label != spec.multi_label:
@@ -193,6 +202,25 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
                                    train_seconds=seconds, members=members,
                                    notes={**members[0].notes, **settled.notes})
     return _fit_one(spec, data, config, recipe, callbacks, verbose)
+
+
+def regression_spec(spec: ModelSpec, data, config: TrainingConfig) -> ModelSpec:
+    """``spec`` with a regression head scaled to ``data``'s training targets (their mean and spread), after refusing
+    what applies to classes only."""
+    refused = [name for name, on in (("stateful chunks", spec.stateful), ("nb_features", spec.nb_features),
+                                     ("architecture 'cell-loop'", spec.architecture != "layers"),
+                                     ("class_weight", config.class_weight is not None),
+                                     ("decision_threshold", config.decision_threshold is not None),
+                                     ("virtual_adversarial", bool(config.virtual_adversarial)),
+                                     ("entropy", bool(config.entropy))) if on]
+    if refused:
+        raise InvalidInputError(f"A numeric target trains a regression head; {', '.join(refused)} "
+                                f"{'applies' if len(refused) == 1 else 'apply'} to classes only: leave "
+                                f"{'it' if len(refused) == 1 else 'them'} out.")
+    y = np.asarray(data.y_train, dtype="float64")
+    spread = float(y.std())
+    return spec.replace(regression=True, num_classes=1, multi_label=False, target_mean=round(float(y.mean()), 6),
+                        target_scale=round(spread, 6) if spread > 0 else 1.0)
 
 
 def _fit_one(spec: ModelSpec, data, config: TrainingConfig, recipe: Recipe, callbacks, verbose) -> TrainResult:
@@ -490,6 +518,8 @@ def calibrate(model, spec: ModelSpec, data, config: TrainingConfig | None = None
     (the best F1 on the scaled probabilities), both from the validation rows; for two classes, the
     config's ``decision_threshold`` (tuned on the scaled probabilities when it is ``"tune"``). Without
     validation rows: no scaling and thresholds of 0.5."""
+    if getattr(data, "numeric", False):
+        return Settled(None, None, {"regression": True})
     multi = bool(data.multi_label)
     asked = None if config is None else config.decision_threshold  # checked by `fit` before training
     if data.x_val is None or not _rows(data.x_val):

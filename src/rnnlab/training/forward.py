@@ -21,7 +21,7 @@ import numpy as np
 from rnnlab._backend import backend_name
 from rnnlab.encoding.bucketing import DEFAULT_BUCKETS, bucketed_outputs, even_buckets
 from rnnlab.models.modes import TokenIds
-from rnnlab.models.outputs import class_probabilities
+from rnnlab.models.outputs import output_columns
 from rnnlab.training.stateful import is_stateful, predict_stateful
 
 __all__ = ["BATCH_SIZES", "CompiledModel", "Forward", "bucketing_is_exact"]
@@ -54,8 +54,9 @@ class CompiledModel:
         array([[0.08, 0.92]])
     """
 
-    def __init__(self, model, batch_sizes: tuple[int, ...] = BATCH_SIZES):
+    def __init__(self, model, batch_sizes: tuple[int, ...] = BATCH_SIZES, *, regression: bool = False):
         self.model = model
+        self.regression = regression
         self.batch_sizes = tuple(sorted(set(int(b) for b in batch_sizes)))
         if not self.batch_sizes or self.batch_sizes[0] < 1:
             raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}.")
@@ -87,8 +88,8 @@ class CompiledModel:
         return [np.asarray(r)[:n] for r in result]
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, num_classes)`` in float64."""
-        return class_probabilities(self.outputs(ids)[0])
+        """Class probabilities ``(n, num_classes)`` in float64 (a regression's values, ``(n, 1)``)."""
+        return output_columns(self.outputs(ids)[0], self.regression)
 
     def warm_up(self, sizes, example) -> None:
         """Compile for each padded batch size in ``sizes`` now rather than on a request.
@@ -129,12 +130,14 @@ class Forward:
         self.batch_size = int(batch_size)
         self.padding = padding
         self.stateful = is_stateful(model)
+        self.regression = bool(getattr(spec, "regression", False))
         if buckets == "auto":
             buckets = DEFAULT_BUCKETS if bucketing_is_exact(spec) else None
         if padding is None or self.stateful or isinstance(buckets, bool):
             buckets = None  # only a padded token matrix has padding to cut
         self.buckets = buckets
-        self.compiled = None if self.stateful else CompiledModel(model, tuple(sorted({*BATCH_SIZES, self.batch_size})))
+        self.compiled = None if self.stateful else CompiledModel(model, tuple(sorted({*BATCH_SIZES, self.batch_size})),
+                                                                 regression=self.regression)
 
     def bucket_lengths(self, width: int) -> tuple[int, ...] | None:
         """The bucket lengths used for id rows ``width`` wide (None: no buckets)."""
@@ -144,9 +147,9 @@ class Forward:
 
     def __call__(self, x) -> np.ndarray:
         """Class probabilities ``(n, num_classes)`` in float64 for encoded input ``x`` (an array, or a
-        dict of arrays for a model with named inputs)."""
+        dict of arrays for a model with named inputs); a regression's values ``(n, 1)``."""
         if self.stateful:
-            return class_probabilities(predict_stateful(self.model, x))
+            return output_columns(predict_stateful(self.model, x), self.regression)
         if self.buckets is not None and not isinstance(x, dict) and np.ndim(x) == 2:
             return bucketed_outputs(self.compiled.probabilities, np.asarray(x), self.bucket_lengths(np.shape(x)[1]),
                                     self.batch_size, self.padding)

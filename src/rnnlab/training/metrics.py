@@ -1,5 +1,6 @@
 """Test-set metrics that mean the same thing for binary and multi-class models, and their counterparts for
-several labels a row (label sets decided by a threshold per label, tuned on validation rows)."""
+several labels a row (label sets decided by a threshold per label, tuned on validation rows) and for a number
+a row (regression)."""
 
 from __future__ import annotations
 
@@ -187,6 +188,40 @@ def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, 
     }
 
 
+def regression_metrics(y_true: np.ndarray, values: np.ndarray, target: str | None = None) -> dict:
+    """Mean absolute error, root mean squared error, R^2 (1 - squared error / the test values' variance) and
+    Pearson's correlation of predicted ``values`` against numbers ``y_true``; ``loss`` is the mean squared error.
+
+    Example:
+        >>> m = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+        >>> round(m["mae"], 3), round(m["r2"], 3)
+        (0.333, 0.5)
+    """
+    y_true = np.asarray(y_true, dtype="float64").reshape(-1)
+    values = np.asarray(values, dtype="float64").reshape(-1)
+    error = values - y_true
+    spread = float(((y_true - y_true.mean()) ** 2).sum())
+    correlation = np.corrcoef(y_true, values)[0, 1] if len(y_true) > 1 and values.std() > 0 and y_true.std() > 0 \
+        else float("nan")
+    return {
+        "examples": int(len(y_true)),
+        "regression": True,
+        "target": target,
+        "mae": float(np.abs(error).mean()),
+        "rmse": float(np.sqrt((error ** 2).mean())),
+        "r2": float(1.0 - (error ** 2).sum() / spread) if spread > 0 else None,
+        "pearson": None if np.isnan(correlation) else float(correlation),
+        "loss": float((error ** 2).mean()),
+        "mean_value": float(values.mean()),
+        "mean_target": float(y_true.mean()),
+    }
+
+
+def is_numeric_target(y) -> bool:
+    """Whether labels ``y`` are numbers to predict (float), not class ids or label sets."""
+    return np.asarray(y).dtype.kind == "f"
+
+
 def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None, padding: str | None = None,
              thresholds=None, temperature=None, decision_threshold=None) -> dict:
     """Score `model` on `x` against `y` (`probabilities` reads it; ``spec`` and ``padding`` as there), its
@@ -199,7 +234,10 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, class_names=None, *, spec=None
 def scored_probabilities(y: np.ndarray, raw: np.ndarray, class_names=None, *, thresholds=None,
                          temperature=None, decision_threshold=None) -> dict:
     """The metrics of a model's probabilities ``raw`` on rows labelled ``y``, after scaling by ``temperature``;
-    with a calibration block: the expected calibration error before and after, and the reliability bins."""
+    with a calibration block: the expected calibration error before and after, and the reliability bins.
+    Numbers to predict (float ``y``, ``raw`` the values ``(n, 1)``) get `regression_metrics` instead."""
+    if is_numeric_target(y):
+        return regression_metrics(y, raw, class_names[0] if class_names else None)
     multi = np.ndim(y) == 2
     probs = scale(raw, temperature, multi)
     metrics = multilabel_metrics(y, probs, class_names, thresholds) if multi else classification_metrics(

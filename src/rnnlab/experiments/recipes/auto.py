@@ -199,6 +199,10 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                     label_separator=label_separator)
     train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, with_test=with_test,
                                       **recipe.source_options())
+    if train_set.numeric:
+        raise InvalidInputError(f"{dataset}: `train auto` classifies, and the label column holds numbers; train a "
+                                "regression model with a named model, e.g. `rnnlab train gru --dataset FILE "
+                                "--numeric-labels`, or rnnlab.TextRegressor in Python.")
     settings = choose_settings(train_set, vocab_size=vocab_size, maxlen=maxlen)
     settings["class_weight"] = class_weighting(train_set)
     recipe = dataclasses.replace(recipe, batch_size=settings["batch_size"])

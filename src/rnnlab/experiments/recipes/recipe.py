@@ -8,7 +8,7 @@ to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
   ``seed``, ``limit`` (vocabulary size and maxlen come from the model), and for a data file
   ``test`` (a separate test file), ``test_fraction``, ``text_column``, ``label_column``,
   ``field_columns``, ``label_separator`` (several labels a row: a multi-label model whose
-  thresholds are tuned on the validation rows);
+  thresholds are tuned on the validation rows), ``numeric_labels`` (a number a row: a regression model);
 * ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` starts the
   embedding from word2vec trained on the train + unsup reviews, never test; trained once and
   cached, see `rnnlab.text.word2vec`);
@@ -36,7 +36,7 @@ from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import fit, prepare_for, score, score_test
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
-             "test_fraction", "text_column", "label_column", "field_columns", "label_separator")
+             "test_fraction", "text_column", "label_column", "field_columns", "label_separator", "numeric_labels")
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection")
 RECIPE_DEFAULTS = {"batch_size": 64, "schedule": "cosine"}
 
@@ -110,17 +110,26 @@ def run_recipe(config: dict, out: Path, *, validation_only: bool = False, progre
     if has_validation:
         validation = score(result.model, result.spec, data, data.x_val, data.y_val, result.thresholds,
                            result.temperature, result.decision_threshold)
-        results["validation_accuracy"] = round(validation["accuracy"], 5)
-        if validation.get("multi_label"):  # tuned on these rows, so an optimistic figure
-            results["validation_macro_f1"] = round(validation["macro_f1"], 5)
-        results["member_validation_accuracy"] = [round(max(t.history["val_accuracy"]), 5) for t in trained]
-        chosen_by = "val_macro_f1" if "val_macro_f1" in result.history else "val_accuracy"  # label sets: F1
-        results["best_epoch"] = [1 + max(range(len(t.history[chosen_by])), key=t.history[chosen_by].__getitem__)
-                                 for t in trained]
+        if validation.get("regression"):  # a number a row: errors, the lowest validation loss
+            results.update(validation_accuracy=None, validation_mae=round(validation["mae"], 5),
+                           validation_r2=validation["r2"])
+            results["best_epoch"] = [1 + min(range(len(t.history["val_loss"])), key=t.history["val_loss"].__getitem__)
+                                     for t in trained]
+        else:
+            results["validation_accuracy"] = round(validation["accuracy"], 5)
+            if validation.get("multi_label"):  # tuned on these rows, so an optimistic figure
+                results["validation_macro_f1"] = round(validation["macro_f1"], 5)
+            results["member_validation_accuracy"] = [round(max(t.history["val_accuracy"]), 5) for t in trained]
+            chosen_by = "val_macro_f1" if "val_macro_f1" in result.history else "val_accuracy"  # label sets: F1
+            results["best_epoch"] = [1 + max(range(len(t.history[chosen_by])),
+                                             key=t.history[chosen_by].__getitem__) for t in trained]
     if not validation_only:
         test = score_test(result.model, result.spec, prepared, result.thresholds, result.temperature,
                           result.decision_threshold)
-        results.update(test_accuracy=round(test["accuracy"], 5), test_examples=int(len(prepared.x_test)), test=test)
+        results.update(test_accuracy=round(test["accuracy"], 5) if "accuracy" in test else None,
+                       test_examples=int(len(prepared.x_test)), test=test)
+        if test.get("regression"):
+            results.update(test_mae=round(test["mae"], 5), test_rmse=round(test["rmse"], 5), test_r2=test["r2"])
         result = dataclasses.replace(result, test=test)
         result.save(out / "bundle")
         results["bundle"] = str(out / "bundle")

@@ -155,7 +155,12 @@ class StackSplit:
 def _load(data: dict, *, with_test: bool):
     """The stack's (train, test) splits of its [data] table."""
     source = {k: v for k, v in data.items() if k not in SPLIT_KEYS}
-    return load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=with_test, **source)
+    train, test = load_splits(data["dataset"], seed=data["seed"], limit=data.get("limit"), with_test=with_test,
+                              **source)
+    if train.numeric:
+        raise InvalidInputError(f"{data['dataset']}: a stack blends class probabilities, and these labels are "
+                                "numbers; train one regression model with `rnnlab train MODEL --numeric-labels`.")
+    return train, test
 
 
 def load_stack_split(data: dict) -> StackSplit:

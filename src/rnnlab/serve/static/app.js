@@ -57,7 +57,10 @@ async function loadModelCard() {
   }
   $("card-name").textContent = model.name;
   $("card-params").textContent = model.params.toLocaleString("en-US");
-  $("card-accuracy").textContent = model.test_accuracy == null ? "not measured" : percent(model.test_accuracy);
+  const test = (model.metrics && model.metrics.test) || {};
+  $("card-accuracy").textContent = test.regression
+    ? `mean absolute error ${test.mae.toFixed(3)}`
+    : model.test_accuracy == null ? "not measured" : percent(model.test_accuracy);
   $("card-vocab").textContent = `${model.vocabulary_size.toLocaleString("en-US")} ids`;
   $("card-maxlen").textContent = model.maxlen == null ? "any" : String(model.maxlen);
   $("review").maxLength = model.limits.max_chars;
@@ -129,6 +132,10 @@ function renderTokens(result) {
   const target = FRIENDLY[result.target] || result.target;
   $("legend").textContent = result.method === "attention"
     ? "Blue: the model's attention on each word (darker = more)."
+    : result.value != null
+    ? `Green words raise the predicted ${target}, red words lower it: each score is the prediction with the ` +
+      `word minus the prediction without it. Hover a word for its score; the strongest is ` +
+      `${strongest.toFixed(3)}. Italic words are not in the vocabulary.`
     : `Green words raise P(${target}), red words lower it: each score is P(${target}) with the word ` +
       `minus P(${target}) without it. Hover a word for its score; the strongest is ` +
       `${strongest.toFixed(3)}. Italic words are not in the vocabulary.`;
@@ -141,7 +148,9 @@ function render(result) {
     : FRIENDLY[result.label] || result.label;
   label.dataset.label = result.label;
   label.className = `label ${tone(result.label)}`;
-  $("probability").textContent = result.labels
+  $("probability").textContent = result.value != null
+    ? `predicted ${result.target || "value"}`
+    : result.labels
     ? `${result.labels.length} label${result.labels.length > 1 ? "s" : ""} at or above their thresholds`
     : `${percent(result.probability)} sure`;
   renderBars(result);
