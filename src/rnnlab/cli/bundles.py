@@ -23,8 +23,10 @@ from rnnlab.progress import task
 app = typer.Typer()
 
 BundleArg = Annotated[Path, typer.Argument(help="Bundle folder.")]
-TextColumn = Annotated[Optional[str], typer.Option(help="The text column of a .csv/.tsv/.jsonl input (default: "
-                                                        "text, review or review_text).")]
+TextColumn = Annotated[Optional[str], typer.Option(help="The text column of a .csv/.tsv/.jsonl/.parquet/.xlsx input "
+                                                        "(default: text, review or review_text).")]
+Sheet = Annotated[Optional[str], typer.Option(help="The sheet of an Excel workbook (.xlsx) --input (default: its "
+                                                   "first).")]
 
 
 @app.command()
@@ -87,12 +89,13 @@ def predict(
     bundle: BundleArg,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify (text bundles).")] = None,
     input: Annotated[Optional[Path], typer.Option("--input", help=(
-        "Records to classify: .txt (one text per line) or .csv/.tsv/.jsonl with a text column; the bundle's "
+        "Records to classify: .txt (one text per line) or .csv/.tsv/.jsonl/.parquet/.xlsx with a text column; the bundle's "
         "field columns for a two-field bundle; .npy or .csv (one sequence per row) for numeric sequences."))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", help=(
         "Write predictions to this .csv or .jsonl file; with --input, records are streamed in chunks (any file "
         "size, flat memory)."))] = None,
     text_column: TextColumn = None,
+    sheet: Sheet = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record (with --output: one object "
                                                          "saying what was written).")] = False,
     address: Annotated[Optional[str], typer.Option(help=(
@@ -110,6 +113,9 @@ def predict(
         if input is None or output is None or texts:
             raise InvalidInputError("--address/--workers predict a file on a cluster: give --input FILE and --output "
                                     "FILE (and no texts).")
+        if sheet is not None or input.suffix.lower() == ".xlsx":
+            raise InvalidInputError("A cluster reads .csv, .tsv, .jsonl, .parquet or .txt input, not a workbook: save "
+                                    "the sheet as CSV, or predict it here without --address.")
         from rnnlab.inference.batch import predict_file_on_ray
 
         stats = predict_file_on_ray(bundle, input, check_output(output), address=address, workers=workers,
@@ -125,14 +131,14 @@ def predict(
         raise InvalidInputError(f"This bundle reads {loaded.inputs.record_help} per record, not plain texts: "
                                 "pass them with --input FILE.")
     if input is not None and output is not None and not items:
-        stats = predict_file(loaded, input, output, text_column=text_column)
+        stats = predict_file(loaded, input, output, text_column=text_column, sheet=sheet)
         if as_json:
             return print_json({**stats, "output": str(output)})
         console.print(f"{stats['records']:,} predictions written to {output} ({stats['records_per_second']:,.0f} "
                       "records/s)")
         return
     if input is not None:
-        items += read_records(input, loaded.inputs, text_column=text_column)
+        items += read_records(input, loaded.inputs, text_column=text_column, sheet=sheet)
     if not items:
         raise InvalidInputError("Nothing to classify: give texts as arguments or --input FILE.")
     predictions = []
@@ -177,6 +183,7 @@ def explain(
     input: Annotated[Optional[Path], typer.Option("--input", help="Explain the first record of this file "
                                                                   "(any bundle kind, as for predict).")] = None,
     text_column: TextColumn = None,
+    sheet: Sheet = None,
     png: Annotated[Optional[Path], typer.Option("--png", help="Also draw the text shaded by score to this PNG.")] = None,
     as_json: JsonFlag = False,
 ):
@@ -193,7 +200,7 @@ def explain(
     if text is not None and loaded.kind != "text":
         raise InvalidInputError(f"This bundle reads {loaded.inputs.record_help} per record, not a plain text: "
                                 "pass it with --input FILE.")
-    record = text if text is not None else read_records(input, loaded.inputs, text_column=text_column)[0]
+    record = text if text is not None else read_records(input, loaded.inputs, text_column=text_column, sheet=sheet)[0]
     result = ModelService(loaded, max_texts=1).explain(record)
     regression = result.get("value") is not None
     # What was predicted: the class and its probability, or the number.

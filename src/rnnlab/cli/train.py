@@ -22,7 +22,7 @@ def train(
         help="Named model (see `rnnlab models`), `auto` (settings chosen from the data, a linear baseline "
              "beside it), a spec JSON file, or a training config ({\"spec\": ..., \"recipe\": ...}).")],
     dataset: Annotated[Optional[str], typer.Option(
-        help="imdb, imdb-ratings (8 star classes), imdb-score (the rating as a number), amazon, digits, or your data: a .csv/.tsv/.jsonl/.parquet "
+        help="imdb, imdb-ratings (8 star classes), imdb-score (the rating as a number), amazon, digits, or your data: a .csv/.tsv/.jsonl/.parquet/.xlsx "
              "table, a folder with a folder of .txt files per class, a fastText .txt file (.npz/.npy/.csv numeric "
              "sequences for a spec with features); default: the recipe's.")] = None,
     text_column: Annotated[Optional[str], typer.Option(help="The table's text column (default: found).")] = None,
@@ -34,6 +34,8 @@ def train(
     numeric_labels: Annotated[bool, typer.Option(
         "--numeric-labels", help="The label cells are numbers to predict (a rating, a score): a regression model, "
         "scored by MAE, RMSE and R^2 (a column of numbers that are not all whole is read so without it).")] = False,
+    sheet: Annotated[Optional[str], typer.Option(
+        help="The sheet of an Excel workbook (.xlsx) --dataset (default: its first).")] = None,
     field_column: Annotated[Optional[list[str]], typer.Option(
         help="FIELD=COLUMN for a model reading several fields, e.g. --field-column title=Summary (repeatable).")
     ] = None,
@@ -102,7 +104,7 @@ def train(
     source = {"text_column": text_column, "label_column": label_column, "field_columns": _field_columns(field_column),
               "test": test, "test_fraction": test_fraction, "unlabelled": unlabelled,
               "unlabelled_column": unlabelled_column, "label_separator": label_separator,
-              "numeric_labels": numeric_labels or None}
+              "numeric_labels": numeric_labels or None, "sheet": sheet}
     objectives = {k: v for k, v in (("adversarial", adversarial), ("virtual_adversarial", virtual_adversarial),
                                     ("entropy", entropy), ("perturbation", perturbation),
                                     ("class_weight", class_weight),

@@ -1,4 +1,4 @@
-"""Load a user's own labelled texts from CSV, TSV, JSON Lines or Parquet.
+"""Load a user's own labelled texts from CSV, TSV, JSON Lines, Parquet or an Excel workbook.
 
 Errors name the file and line (the row, for Parquet), because the usual fix is to open the
 file at that line. When the caller does not name the text and label columns, they are
@@ -26,11 +26,11 @@ from rnnlab.errors import (
     unknown_name,
 )
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 # Files bigger than this are parsed as they are read rather than read whole first.
 STREAM_ABOVE = 32 * 1024 * 1024
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-              ".parquet": "parquet", ".pq": "parquet"}
+              ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
 AUTO = "auto"
 # Usual names, in order of preference (compared without case).
 TEXT_NAMES = ("text", "review", "review_text", "sentence", "content", "body", "comment", "document", "tweet",
@@ -57,12 +57,14 @@ def load_table(
     field_columns: Mapping[str, str] | None = None,
     label_separator: str | None = None,
     numeric_labels: bool | None = None,
+    sheet: str | None = None,
 ) -> TextDataset:
     """Read a table with one text column and, optionally, one label column.
 
     Args:
-        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file (CSV/TSV need a header row), or a
-            pandas DataFrame (its missing cells count as empty).
+        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file (CSV/TSV need a header row), an Excel
+            workbook (``.xlsx``: its first row is the header), or a pandas DataFrame (its missing cells
+            count as empty).
         text_column: the column holding the text; ``"auto"`` (default) finds it (see the module
             docstring). The columns used are in the dataset's ``columns``.
         label_column: the column holding the class, ``"auto"`` (default) to find it, or
@@ -84,6 +86,7 @@ def load_table(
             dataset is ``numeric`` and a model trained on it has a regression head. ``None`` (default)
             reads a column of numbers as numbers when any of them is not a whole number (``3.5``);
             whole numbers (stars 1-5) stay classes unless this is ``True``.
+        sheet: the sheet of an Excel workbook to read (default: its first).
 
     Example:
         >>> ds = load_table("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
@@ -97,10 +100,10 @@ def load_table(
             raise DataFormatError("The DataFrame has no rows: nothing to learn from.")
     else:
         path = Path(path).expanduser()
-        rows = list(table_rows(path, format))
+        rows = list(table_rows(path, format, sheet=sheet))
         if not rows:
             raise DataFormatError(f"{path} has a header but no examples.")
-        at = _where(path, _format_of(path, format))
+        at = _where(path, _format_of(path, format), sheet)
     text_column, label_column = choose_columns(path, rows, text_column, label_column, label_separator)
     fields = dict(field_columns or {})
     texts, raw_labels, lines = [], [], []
@@ -227,13 +230,18 @@ def _missing(value) -> bool:
         return False
 
 
-def _where(path: Path, fmt: str):
-    """How a message names a place in the file: its line, or its row for Parquet (no lines)."""
+def _where(path: Path, fmt: str, sheet: str | None = None):
+    """How a message names a place in the file: its line, or its row for Parquet (no lines) and for a
+    workbook (the sheet's row number, as Excel shows it)."""
+    if fmt == "xlsx":
+        return lambda n: f"{path}{f', sheet {sheet!r}' if sheet else ''}, row {n}"
     return (lambda n: f"{path}, row {n}") if fmt == "parquet" else (lambda n: f"{path}, line {n}")
 
 
-def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  # noqa: A002
-    """``(line number, row)`` of a CSV or TSV file with a header row, or of a JSON-lines file.
+def table_rows(path, format: str | None = None, *, sheet: str | None = None  # noqa: A002
+               ) -> Iterator[tuple[int, dict]]:
+    """``(line number, row)`` of a CSV or TSV file with a header row, of a JSON-lines file, of a Parquet
+    file or of a workbook's sheet (``sheet``, default the first; its row numbers).
 
     Errors name the file and the line; the format comes from the extension unless given.
     """
@@ -241,6 +249,11 @@ def table_rows(path, format: str | None = None) -> Iterator[tuple[int, dict]]:  
     if not path.is_file():
         raise DataNotFoundError(f"{path} does not exist or is not a file. Check the path.")
     fmt = _format_of(path, format)
+    if sheet is not None and fmt != "xlsx":
+        raise InvalidInputError(f"--sheet (sheet=) names a sheet of an Excel workbook; {path} is a {fmt} file. "
+                                "Leave it out.")
+    if fmt == "xlsx":
+        return _xlsx_rows(path, sheet)
     if fmt == "parquet":
         return _parquet_rows(path)
     if path.stat().st_size > STREAM_ABOVE:
@@ -333,6 +346,72 @@ def _parquet_batches(table) -> Iterator[tuple[int, dict]]:
             for record in batch.to_pylist():
                 row += 1
                 yield row, record
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict]]:
+    """The rows of one sheet of an Excel workbook, read as they are parsed (openpyxl's read-only mode):
+    the first non-empty row is the header; cells keep their type (text, numbers, booleans; dates as ISO
+    text; formulas as their saved values), empty cells are None and empty rows are skipped."""
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile) as err:
+        raise _unreadable(path, err) from None
+    except Exception as err:  # a damaged workbook fails deep in the zip or XML readers, with any error
+        raise _unreadable(path, err) from None
+    if sheet is not None and sheet not in book.sheetnames:
+        book.close()
+        raise InvalidInputError(f"{path} has no sheet {sheet!r}; its sheets: "
+                                f"{', '.join(map(repr, book.sheetnames))}. Name one with --sheet (sheet=).")
+    return _sheet_rows(path, book, book[sheet] if sheet is not None else book.worksheets[0])
+
+
+def _sheet_rows(path: Path, book, worksheet) -> Iterator[tuple[int, dict]]:
+    import datetime
+
+    def value(cell):
+        if isinstance(cell, (datetime.datetime, datetime.date, datetime.time)):
+            return cell.isoformat()
+        if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2 ** 53:
+            return int(cell)  # Excel stores every number as a float
+        return cell
+
+    others = f" (sheets: {', '.join(map(repr, book.sheetnames))}; name one with --sheet)" if len(book.sheetnames) > 1 \
+        else ""
+    try:
+        header, examples = None, 0
+        for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            if header is None:
+                header = ["" if c is None else str(c).strip() for c in cells]
+                while header and not header[-1]:
+                    header.pop()
+                continue
+            extra = [c for c in cells[len(header):] if c is not None]
+            if extra:
+                raise DataFormatError(f"{path}, sheet {worksheet.title!r}, row {number}: a cell right of the header's "
+                                      f"last column ({len(header)}); give every column a name in the header row.")
+            examples += 1
+            yield number, {name: value(cells[i]) if i < len(cells) else None for i, name in enumerate(header)}
+        if not examples:
+            raise DataFormatError(f"{path}: sheet {worksheet.title!r} holds no examples under a header row{others}.")
+    except DataFormatError:
+        raise
+    except Exception as err:  # the sheet's XML is parsed as it is read: damage shows up here
+        raise _unreadable(path, err) from None
+    finally:
+        book.close()
+
+
+def _unreadable(path: Path, err: Exception) -> DataFormatError:
+    reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    return DataFormatError(f"{path} is not a readable Excel workbook ({reason}). Save it again as .xlsx, or export the "
+                           "sheet as CSV.")
 
 
 def _jsonl_rows(path: Path, content) -> Iterator[tuple[int, dict]]:

@@ -59,7 +59,8 @@ def _is_imdb(dataset: str) -> bool:
 def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_fraction: float = 0.2,
                 test: str | None = None, text_column: str | None = None, label_column: str | None = None,
                 field_columns: dict | None = None, with_test: bool = True, label_separator: str | None = None,
-                numeric_labels: bool | None = None) -> tuple[TextDataset, TextDataset | None]:
+                numeric_labels: bool | None = None, sheet: str | None = None
+                ) -> tuple[TextDataset, TextDataset | None]:
     """Train and test examples of a dataset; datasets without a test split get a held-out one.
 
     Args:
@@ -73,13 +74,14 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         text_column, label_column, field_columns: the columns of a table file (default: found).
         label_separator: a table's label cells hold several labels joined by it (multi-label).
         numeric_labels: a table's label cells are numbers to predict (`rnnlab.data.load_table`).
+        sheet: the sheet of an Excel workbook (default: its first); a ``test`` workbook is read at the same sheet.
         with_test: False returns ``(train, None)`` without opening any test data (a search
             that chooses settings); a held-out test share is still kept out of ``train``.
     """
     dataset = str(dataset)
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
                                  ("field_columns", field_columns), ("label_separator", label_separator),
-                                 ("numeric_labels", numeric_labels)) if v}
+                                 ("numeric_labels", numeric_labels), ("sheet", sheet)) if v}
     own_test = None  # reads the dataset's own test split, when it has one
     if _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
@@ -129,6 +131,8 @@ def _load_test(test, train: TextDataset, columns: dict) -> TextDataset:
     if path.suffix.lower() in EXTENSIONS:
         options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),
                    "numeric_labels": train.numeric or None, **columns}
+        if EXTENSIONS[path.suffix.lower()] != "xlsx":
+            options.pop("sheet", None)  # the training workbook's sheet; a CSV test file has none
         return load_dataset(path, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
     if path.is_dir() and not is_imdb_folder(path):
         return load_dataset(path, "test", class_names=train.class_names)

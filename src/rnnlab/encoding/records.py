@@ -2,9 +2,10 @@
 
 Each input kind reads the files its records come in:
 
-* text: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` with a text column
-  (``text``, else ``review`` or ``review_text``, or the one named by ``text_column``);
-* fields: ``.csv`` / ``.tsv`` / ``.jsonl`` with a column per field the bundle was trained on;
+* text: ``.txt`` (one text per line), ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.parquet`` / ``.xlsx`` with a text
+  column (``text``, else ``review`` or ``review_text``, or the one named by ``text_column``; a workbook's
+  ``sheet``, default its first);
+* fields: ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.xlsx`` with a column per field the bundle was trained on;
 * sequences: ``.npy`` (``N x steps x features``) or ``.csv`` (one sequence per row, its
   ``steps x features`` values in order).
 """
@@ -41,16 +42,17 @@ def _read_text(path: Path) -> str:
     return read_utf8(path)
 
 
-def read_records(path: str | Path, inputs, *, text_column: str | None = None) -> list:
+def read_records(path: str | Path, inputs, *, text_column: str | None = None, sheet: str | None = None) -> list:
     """The records in ``path`` for a bundle whose input kind is ``inputs``."""
-    records = [record for chunk in iter_records(path, inputs, text_column=text_column) for record in chunk]
+    records = [record for chunk in iter_records(path, inputs, text_column=text_column, sheet=sheet)
+               for record in chunk]
     if not records:
         raise InvalidInputError(f"{path} holds no records to classify.")
     return records
 
 
 def iter_records(path: str | Path, inputs, *, text_column: str | None = None,
-                 chunk: int = 1000) -> Iterator[list]:
+                 chunk: int = 1000, sheet: str | None = None) -> Iterator[list]:
     """The records in ``path`` in lists of up to ``chunk``, read as they are needed.
 
     Text and table files are parsed as they are read (a big file never sits in memory
@@ -59,6 +61,8 @@ def iter_records(path: str | Path, inputs, *, text_column: str | None = None,
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if sheet is not None and suffix != ".xlsx":
+        raise InvalidInputError(f"--sheet names a sheet of an Excel workbook; {path} is not one (.xlsx). Leave it out.")
     if inputs.kind == "sequences":
         sequences = _read_sequences(path, inputs)
         return (sequences[i:i + chunk] for i in range(0, len(sequences), chunk))
@@ -66,8 +70,8 @@ def iter_records(path: str | Path, inputs, *, text_column: str | None = None,
         return _chunks(_text_lines(path), chunk)
     if suffix not in TABLE_SUFFIXES:
         raise InvalidInputError(f"{path}: a bundle reading fields ({', '.join(inputs.fields)}) takes a .csv, .tsv, "
-                                ".jsonl or .parquet file with a column per field.")
-    rows = table_rows(path)
+                                ".jsonl, .parquet or .xlsx file with a column per field.")
+    rows = table_rows(path, sheet=sheet)
     first = next(rows, None)
     columns = record_columns(path, list(first[1]) if first else [], inputs, text_column)
     if inputs.kind == "text":
@@ -96,7 +100,7 @@ def record_columns(path, columns: list[str], inputs, text_column: str | None = N
     return {f: f for f in inputs.fields}
 
 
-def count_records(path: str | Path, inputs) -> int:
+def count_records(path: str | Path, inputs, *, sheet: str | None = None) -> int:
     """How many records `iter_records` will yield, counted in one streaming pass (Parquet: from its footer)."""
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq") and inputs.kind != "sequences":
@@ -108,7 +112,7 @@ def count_records(path: str | Path, inputs) -> int:
         return sum(1 for _ in _text_lines(path))
     if inputs.kind == "sequences":
         return len(_read_sequences(path, inputs))
-    return sum(1 for _ in table_rows(path))
+    return sum(1 for _ in table_rows(path, sheet=sheet))
 
 
 def _text_lines(path: Path) -> Iterator[str]:
@@ -129,10 +133,10 @@ def _text_lines(path: Path) -> Iterator[str]:
 
 def _check_lines_file(path: Path) -> None:
     """Refuse a file that is not plain text before a byte of it is classified (a spreadsheet, a PDF...)."""
-    accepted = ".txt (one text per line) or a .csv, .tsv, .jsonl or .parquet table with a text column"
+    accepted = ".txt (one text per line) or a .csv, .tsv, .jsonl, .parquet or .xlsx table with a text column"
     if path.suffix.lower() not in LINE_SUFFIXES:
-        raise InvalidInputError(f"{path}: cannot read {path.suffix} files as records; give {accepted} (export a "
-                                "spreadsheet as CSV).")
+        raise InvalidInputError(f"{path}: cannot read {path.suffix} files as records; give {accepted} (save a "
+                                "spreadsheet as .xlsx or CSV).")
     with path.open("rb") as handle:
         head = handle.read(65_536)
     if b"\x00" in head:

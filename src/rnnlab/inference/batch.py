@@ -87,7 +87,7 @@ def check_output(path: Path) -> Path:
 
 
 def predict_file(bundle, input: str | Path, output: str | Path, *, text_column: str | None = None,  # noqa: A002
-                 chunk: int = CHUNK, progress: bool = True) -> dict:
+                 chunk: int = CHUNK, progress: bool = True, sheet: str | None = None) -> dict:
     """Classify every record of `input` with `bundle` (a loaded `Bundle`) into `output` (.csv or .jsonl).
 
     Returns counts and timings: ``records``, ``seconds``, ``records_per_second``, ``labels``
@@ -96,8 +96,8 @@ def predict_file(bundle, input: str | Path, output: str | Path, *, text_column: 
     output = check_output(output)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise InvalidInputError(f"chunk must be a positive number of records, got {chunk!r}.")
-    chunks = iter_records(input, bundle.inputs, text_column=text_column, chunk=chunk)
-    total = count_records(input, bundle.inputs) if progress else None
+    chunks = iter_records(input, bundle.inputs, text_column=text_column, chunk=chunk, sheet=sheet)
+    total = count_records(input, bundle.inputs, sheet=sheet) if progress else None
     started = time.perf_counter()
     done, labels = 0, {}
     with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:

@@ -42,6 +42,7 @@ class Recipe:
             task (`rnnlab.data.load_table`). Defaults to None.
         numeric_labels: the label cells are numbers to predict: a regression task (a table's column of
             numbers that are not all whole is read so without it). Defaults to None.
+        sheet: the sheet of an Excel workbook ``dataset`` (default: its first). Defaults to None.
     """
 
     dataset: str = "imdb"
@@ -63,6 +64,7 @@ class Recipe:
     unlabelled_column: str | None = None
     label_separator: str | None = None
     numeric_labels: bool | None = None
+    sheet: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,7 +73,8 @@ class Recipe:
         """Where the examples come from, as `rnnlab.encoding.load_splits` takes it."""
         return {"text_column": self.text_column, "label_column": self.label_column,
                 "field_columns": self.field_columns, "test": self.test, "test_fraction": self.test_fraction,
-                "label_separator": self.label_separator, "numeric_labels": self.numeric_labels}
+                "label_separator": self.label_separator, "numeric_labels": self.numeric_labels,
+                "sheet": self.sheet}
 
 
 @dataclass

@@ -168,7 +168,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                epochs: int = MAX_EPOCHS, baseline: str | None = "nbsvm", tokenizer: str = "keras",
                verbose: str | int = "auto", on_data=None, with_test: bool = True, blend: bool = True,
                unlabelled: str | None = None, unlabelled_column: str | None = None,
-               label_separator: str | None = None) -> AutoResult:
+               label_separator: str | None = None, sheet: str | None = None) -> AutoResult:
     """Choose settings from ``dataset``, train the recurrent model and the baseline on one split.
 
     Args:
@@ -184,6 +184,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
             (`rnnlab.data.load_unlabelled`); the training texts always serve.
         label_separator: the label cells hold several labels joined by it (a multi-label model, no
             baseline).
+        sheet: the sheet of an Excel workbook ``dataset`` (default: its first).
 
     Example:
         >>> auto = train_auto("reviews.csv", out="runs/mine")  # doctest: +SKIP
@@ -196,7 +197,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
                     text_column=text_column, label_column=label_column, test=None if test is None else str(test),
                     test_fraction=test_fraction, source="rnnlab train auto",
                     unlabelled=None if unlabelled is None else str(unlabelled), unlabelled_column=unlabelled_column,
-                    label_separator=label_separator)
+                    label_separator=label_separator, sheet=sheet)
     train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, with_test=with_test,
                                       **recipe.source_options())
     if train_set.numeric:

@@ -8,7 +8,8 @@ to be reproduced. Its config (TOML) has ``kind = "recipe"`` and these tables:
   ``seed``, ``limit`` (vocabulary size and maxlen come from the model), and for a data file
   ``test`` (a separate test file), ``test_fraction``, ``text_column``, ``label_column``,
   ``field_columns``, ``label_separator`` (several labels a row: a multi-label model whose
-  thresholds are tuned on the validation rows), ``numeric_labels`` (a number a row: a regression model);
+  thresholds are tuned on the validation rows), ``numeric_labels`` (a number a row: a regression model),
+  ``sheet`` (an Excel workbook's sheet);
 * ``[model]``: `ModelSpec` fields (``pretrained_embeddings = "word2vec-imdb"`` starts the
   embedding from word2vec trained on the train + unsup reviews, never test; trained once and
   cached, see `rnnlab.text.word2vec`);
@@ -36,7 +37,8 @@ from rnnlab.training import EarlyStopping, TrainingConfig
 from rnnlab.training.engine import fit, prepare_for, score, score_test
 
 DATA_KEYS = ("dataset", "tokenizer", "padding", "truncating", "validation_split", "seed", "limit", "test",
-             "test_fraction", "text_column", "label_column", "field_columns", "label_separator", "numeric_labels")
+             "test_fraction", "text_column", "label_column", "field_columns", "label_separator", "numeric_labels",
+             "sheet")
 TOP_KEYS = ("kind", "name", "description", "data", "model", "training", "selection")
 RECIPE_DEFAULTS = {"batch_size": 64, "schedule": "cosine"}
 
