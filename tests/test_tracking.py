@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -73,6 +74,21 @@ def test_a_trained_bundle_holds_its_curves_and_mlflow_gets_the_run(amazon_file, 
     assert [m.value for m in sorted(curve, key=lambda m: m.step)] == pytest.approx(metrics["history"]["val_loss"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
     assert {"bundle/model.keras", "bundle/metrics.json"} <= artifacts
+
+    # The bundle is the run's pyfunc model too: loaded by MLflow alone, it predicts a DataFrame of raw texts.
+    import pandas
+
+    from rnnlab.inference.bundle import Bundle
+
+    mlflow.set_tracking_uri(store.resolve().as_uri())
+    model = mlflow.pyfunc.load_model(f"runs:/{output['mlflow_run']}/model")
+    texts = ["Works great, I love it.", "Broke after a day, a waste of money.", "Fine."]
+    frame = model.predict(pandas.DataFrame({"text": texts}))
+    expected = Bundle.load(out).predict_proba(texts)
+    assert list(frame.columns[:3]) == ["text", "label", "probability"] and frame["text"].tolist() == texts
+    assert np.allclose(frame[["p_neg", "p_pos"]].to_numpy(float), expected, atol=1e-6)
+    with pytest.raises(Exception, match="text"):  # the signature names the one input column
+        model.predict(pandas.DataFrame({"words": texts}))
 
 
 def test_progress_is_plain_lines_in_a_log_and_silent_when_off(capsys, monkeypatch):

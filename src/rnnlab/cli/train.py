@@ -151,7 +151,12 @@ def _log_mlflow(result, out, uri):
         return None
     from rnnlab.training.tracking import log_mlflow
 
-    return log_mlflow(result, out, uri)
+    def log_model(mlflow, bundle):  # the bundle as a pyfunc model: mlflow.pyfunc.load_model("runs:/RUN_ID/model")
+        from rnnlab.inference.pyfunc import log_bundle_model
+
+        log_bundle_model(mlflow, bundle)
+
+    return log_mlflow(result, out, uri, log_model=log_model)
 
 
 def _field_columns(pairs: list[str] | None) -> dict[str, str] | None:

@@ -48,13 +48,16 @@ def write_tensorboard(history: dict[str, list[float]], folder: str | Path, *, te
     return folder
 
 
-def log_mlflow(result, bundle: str | Path | None, uri: str | None = None, experiment: str = "rnnlab") -> str:
+def log_mlflow(result, bundle: str | Path | None, uri: str | None = None, experiment: str = "rnnlab", *,
+               log_model=None) -> str:
     """Log a :class:`TrainResult`'s parameters, curves, test metrics and bundle folder to MLflow.
 
     Args:
         uri: a tracking URI (``http://HOST:PORT``, ``sqlite:///mlflow.db``...) or a local folder
             (default ``mlruns``).
         experiment: the MLflow experiment's name.
+        log_model: ``log_model(mlflow, bundle)``, called inside the run to log the bundle as a model
+            (`rnnlab.inference.pyfunc.log_bundle_model`: ``runs:/RUN_ID/model``).
 
     Returns the MLflow run id.
     """
@@ -68,14 +71,14 @@ def log_mlflow(result, bundle: str | Path | None, uri: str | None = None, experi
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         uri = Path(uri).expanduser().resolve().as_uri()
     try:
-        return _log(mlflow, result, bundle, uri, experiment)
+        return _log(mlflow, result, bundle, uri, experiment, log_model)
     except mlflow.exceptions.MlflowException as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         kept = f" The bundle at {bundle} is saved." if bundle is not None else ""
         raise RnnlabError(f"MLflow at {uri} did not take the run: {reason}.{kept}") from None
 
 
-def _log(mlflow, result, bundle, uri: str, experiment: str) -> str:
+def _log(mlflow, result, bundle, uri: str, experiment: str, log_model=None) -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=result.spec.name) as run:
@@ -84,13 +87,18 @@ def _log(mlflow, result, bundle, uri: str, experiment: str) -> str:
             params.update({f"training.{k}": v for k, v in result.config.to_dict().items() if v is not None})
         params.update({f"data.{k}": v for k, v in result.recipe.to_dict().items() if v is not None})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        if bundle is not None:
+            mlflow.log_artifacts(str(bundle), artifact_path="bundle")
+            if log_model is not None:
+                # Before the metrics: MLflow 3 copies a run's latest metrics onto a model logged after them,
+                # which shows as an extra point on every curve.
+                log_model(mlflow, bundle)
         for key, values in result.history.items():
             for epoch, value in enumerate(values):
                 mlflow.log_metric(key, float(value), step=epoch)
         test = result.test or {}
-        mlflow.log_metrics({f"test_{k}": float(test[k]) for k in ("accuracy", "macro_f1", "loss") if k in test})
+        mlflow.log_metrics({f"test_{k}": float(test[k]) for k in ("accuracy", "macro_f1", "loss", "mae", "rmse", "r2")
+                            if test.get(k) is not None})
         mlflow.log_metric("params", result.params)
         mlflow.log_metric("train_seconds", result.train_seconds)
-        if bundle is not None:
-            mlflow.log_artifacts(str(bundle), artifact_path="bundle")
         return run.info.run_id
