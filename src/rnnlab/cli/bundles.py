@@ -227,6 +227,25 @@ def explain(
 
 
 @app.command()
+def export(
+    bundle: BundleArg,
+    out: Annotated[Path, typer.Option(help="The export folder to write (replaced if it exists).")],
+    format: Annotated[str, typer.Option("--format", help="onnx: model.onnx, preprocessing.json (vocabulary, "  # noqa: A002
+                                        "tokenizing rules, padding, output meaning) and rnnlab_reader.py.")] = "onnx",
+    as_json: JsonFlag = False,
+):
+    """Export a text bundle to run without rnnlab: the model as ONNX, its preprocessing as JSON, a reader."""
+    from rnnlab.inference.export import EQUAL_WITHIN, export_bundle
+
+    written = export_bundle(bundle, out, format=format)
+    if as_json:
+        return print_json(written)
+    console.print(f"exported to {escape(written['out'])}: {', '.join(written['files'])} ({written['bytes']:,} bytes)")
+    console.print(f"checked with onnxruntime on {written['check_texts']} texts: probabilities within "
+                  f"{written['largest_difference']:.1e} of the bundle's (allowed {EQUAL_WITHIN:g})")
+
+
+@app.command()
 def serve(
     bundle: BundleArg,
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
