@@ -197,3 +197,24 @@ def test_auto_saves_each_kind_of_kept_model_over_the_other(reviews, tmp_path):
         else:
             assert len(loaded.members) == members
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+@pytest.mark.timeout(300)
+def test_dataframes_train_where_table_files_do(reviews, tmp_path):
+    pandas = pytest.importorskip("pandas")
+    from rnnlab.experiments.recipes.auto import train_auto
+    from rnnlab.inference.bundle import Bundle
+    from rnnlab.training.engine import train
+
+    texts, labels = reviews.texts, reviews.labels
+    frame = pandas.DataFrame({"review": texts[:700], "sentiment": [["negative", "positive"][y] for y in labels[:700]]})
+    result = train("lstm", dataset=frame, epochs=1, maxlen=60, vocab_size=2_000, out=tmp_path / "named")
+    assert result.class_names == ("negative", "positive") and result.test["examples"] == 140  # a held-out 20%
+    recorded = json.loads((tmp_path / "named" / "metrics.json").read_text())["recipe"]["dataset"]
+    assert recorded == "DataFrame (700 rows: review, sentiment)"
+    auto = train_auto(frame.iloc[:500], test=frame.iloc[500:], out=tmp_path / "auto", epochs=2, verbose=0,
+                      unlabelled=pandas.DataFrame({"text": texts[700:900]}))
+    summary = auto.summary()
+    assert auto.result.test["examples"] == 200 and auto.result.data_info["unlabelled"]["examples"] == 200
+    assert summary["baseline"]["test_accuracy"] > 0.6 and summary["test_accuracy"] > 0.6
+    assert Bundle.load(tmp_path / "auto").predict(["A wonderful film."])[0].label in ("negative", "positive")

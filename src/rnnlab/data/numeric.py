@@ -307,6 +307,8 @@ def load_sequences(name_or_path, **kwargs) -> SequenceDataset:
 
 
 def is_sequence_source(name_or_path) -> bool:
-    """True for names and files that hold numeric sequences rather than texts."""
+    """True for names and files that hold numeric sequences rather than texts (a DataFrame holds texts)."""
+    if not isinstance(name_or_path, (str, Path)):
+        return False
     key = str(name_or_path).strip()
     return key.lower() in SEQUENCE_DATASETS or Path(key).suffix.lower() in ARRAY_SUFFIXES

@@ -204,6 +204,14 @@ def _only_numbers(columns: list[str], rows: list[dict]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def source_name(value):
+    """How a data source is recorded (a recipe, a result): itself, a path as text, or a pandas DataFrame as
+    ``"DataFrame (N rows: columns)"``."""
+    if is_dataframe(value):
+        return f"DataFrame ({len(value):,} rows: {', '.join(map(str, value.columns))})"
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
 def is_dataframe(value) -> bool:
     """Whether ``value`` is a pandas DataFrame (told by its interface: pandas stays an optional import)."""
     return hasattr(value, "columns") and hasattr(value, "to_dict") and hasattr(value, "iloc")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.data import TextDataset, has_splits, is_imdb_folder, load_dataset, load_imdb
-from rnnlab.data.tables import EXTENSIONS
+from rnnlab.data.tables import EXTENSIONS, is_dataframe
 from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import InvalidInputError
 from rnnlab.text import Preprocessor
@@ -64,7 +64,8 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
     """Train and test examples of a dataset; datasets without a test split get a held-out one.
 
     Args:
-        dataset: a dataset name or path (see :func:`rnnlab.data.load_dataset`).
+        dataset: a dataset name or path (see :func:`rnnlab.data.load_dataset`), or a pandas DataFrame (a
+            table in memory: a held-out test share is split from it unless ``test`` is given).
         seed: the seed of the held-out split and of the ``limit`` subsample.
         limit: keep at most this many train and this many test examples (stratified).
         test_fraction: the share held out as test data when the dataset has no test split
@@ -78,12 +79,15 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         with_test: False returns ``(train, None)`` without opening any test data (a search
             that chooses settings); a held-out test share is still kept out of ``train``.
     """
-    dataset = str(dataset)
+    frame = is_dataframe(dataset)  # a pandas DataFrame: a table already in memory, one dataset to split
+    dataset = dataset if frame else str(dataset)
     columns = {k: v for k, v in (("text_column", text_column), ("label_column", label_column),
                                  ("field_columns", field_columns), ("label_separator", label_separator),
                                  ("numeric_labels", numeric_labels), ("sheet", sheet)) if v}
     own_test = None  # reads the dataset's own test split, when it has one
-    if _is_imdb(dataset) and not columns:
+    if frame:
+        train = load_dataset(dataset, "train", **columns)
+    elif _is_imdb(dataset) and not columns:
         path = None if dataset == "imdb" else dataset
         train = load_imdb("train", path=path)
         own_test = lambda: load_imdb("test", path=path)  # noqa: E731
@@ -95,6 +99,8 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
         own_test = lambda: load_dataset(dataset, "test", class_names=train.class_names)  # noqa: E731
     else:
         train = load_dataset(dataset, "train", **columns)
+    if frame:
+        dataset = "the DataFrame"  # how the messages below name it
     if train.labels is None:
         raise InvalidInputError(f"Dataset {dataset!r} has no labels; a classifier needs labelled examples.")
     if train.multi_label and (train.class_counts() > 0).sum() < 2:
@@ -126,7 +132,12 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
 
 
 def _load_test(test, train: TextDataset, columns: dict) -> TextDataset:
-    """A separate test file or folder, read with the training data's columns and classes."""
+    """A separate test file, folder or DataFrame, read with the training data's columns and classes."""
+    if is_dataframe(test):
+        options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),
+                   "numeric_labels": train.numeric or None, **columns}
+        options.pop("sheet", None)
+        return load_dataset(test, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
     path = Path(str(test)).expanduser()
     if path.suffix.lower() in EXTENSIONS:
         options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),

@@ -6,8 +6,10 @@ sources rather than tuned, so a reproduction measures the recipe, not our tuning
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
+from rnnlab.data.tables import source_name
 from rnnlab.errors import unknown_name
 from rnnlab.models.spec import DenseSpec, ModelSpec
 
@@ -67,7 +69,10 @@ class Recipe:
     sheet: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The recipe as JSON values; a pandas DataFrame given as data is recorded by its shape and columns."""
+        found = asdict(dataclasses.replace(self, dataset=None, test=None, unlabelled=None))
+        found.update({key: source_name(getattr(self, key)) for key in ("dataset", "test", "unlabelled")})
+        return found
 
     def source_options(self) -> dict:
         """Where the examples come from, as `rnnlab.encoding.load_splits` takes it."""

@@ -34,6 +34,7 @@ from rnnlab.environment import versions
 from rnnlab.data import load_unlabelled
 from rnnlab.data.numeric import is_sequence_source
 from rnnlab.data.profile import profile
+from rnnlab.data.tables import source_name
 from rnnlab.encoding.bucketing import (
     ArrayBatches,
     BucketedBatches,
@@ -647,7 +648,7 @@ def add_unlabelled(data: PreparedData, source: str, column: str | None = None) -
     """``data`` with ``x_unlabelled``: the texts of ``source`` (`rnnlab.data.load_unlabelled`) encoded by its
     preprocessor, for the objectives that need no labels."""
     texts = load_unlabelled(source, column).texts
-    info = {**data.info, "unlabelled": {"source": str(source), "examples": len(texts)}}
+    info = {**data.info, "unlabelled": {"source": source_name(source), "examples": len(texts)}}
     return dataclasses.replace(data, x_unlabelled=data.preprocessor.transform(texts), info=info)
 
 

@@ -49,6 +49,7 @@ import numpy as np
 from rnnlab._backend import backend_name
 from rnnlab.configfile import check_keys
 from rnnlab.data import TextDataset
+from rnnlab.data.tables import is_dataframe
 from rnnlab.data.profile import SKEWED_RATIO, covering_length
 from rnnlab.encoding.prepare import load_splits, prepare
 from rnnlab.errors import InvalidInputError, unknown_name
@@ -162,6 +163,11 @@ def auto_config(settings: dict, *, seed: int = 0, epochs: int = MAX_EPOCHS, mult
                           virtual_adversarial=vat, perturbation=PERTURBATION)
 
 
+def _source(value):
+    """A data source as a recipe keeps it: a path or name as text, a pandas DataFrame as it is, None as None."""
+    return value if value is None or is_dataframe(value) else str(value)
+
+
 def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, limit: int | None = None,
                text_column: str | None = None, label_column: str | None = None, test: str | None = None,
                test_fraction: float = 0.2, vocab_size: int | None = None, maxlen: int | None = None,
@@ -172,7 +178,8 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     """Choose settings from ``dataset``, train the recurrent model and the baseline on one split.
 
     Args:
-        dataset: a dataset name or a file/folder path (see `rnnlab.data.load_dataset`).
+        dataset: a dataset name, a file/folder path (see `rnnlab.data.load_dataset`) or a pandas DataFrame;
+            ``test`` and ``unlabelled`` may be DataFrames too.
         out: bundle folder to write (the baseline's result is recorded in its metrics).
         baseline: ``"nbsvm"``, ``"tfidf-lr"`` or None for none.
         on_data: called with ``(info, settings)`` once the data are loaded, before training:
@@ -193,10 +200,10 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     if baseline is not None and baseline not in BASELINE_NAMES:
         raise unknown_name("baseline", baseline, BASELINE_NAMES)
     started = time.perf_counter()
-    recipe = Recipe(dataset=str(dataset), tokenizer=tokenizer, validation_split=VALIDATION_SPLIT, epochs=epochs,
-                    text_column=text_column, label_column=label_column, test=None if test is None else str(test),
+    recipe = Recipe(dataset=_source(dataset), tokenizer=tokenizer, validation_split=VALIDATION_SPLIT, epochs=epochs,
+                    text_column=text_column, label_column=label_column, test=_source(test),
                     test_fraction=test_fraction, source="rnnlab train auto",
-                    unlabelled=None if unlabelled is None else str(unlabelled), unlabelled_column=unlabelled_column,
+                    unlabelled=_source(unlabelled), unlabelled_column=unlabelled_column,
                     label_separator=label_separator, sheet=sheet)
     train_set, test_set = load_splits(recipe.dataset, seed=seed, limit=limit, with_test=with_test,
                                       **recipe.source_options())
@@ -217,7 +224,7 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
         if backend_name() != "jax":
             raise InvalidInputError("--unlabelled feeds virtual adversarial training, which runs on JAX "
                                     "(KERAS_BACKEND=jax); leave it out on this backend.")
-        data = add_unlabelled(data, str(unlabelled), unlabelled_column)
+        data = add_unlabelled(data, unlabelled, unlabelled_column)
     spec = auto_spec(settings)
     if train_set.multi_label:
         # Focal loss, measured best for label sets (docs/results/multilabel.md), and a faster rate: at 2e-3 the

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnlab.data.tables import source_name
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
 from rnnlab.errors import InvalidInputError, unknown_name
@@ -145,13 +146,15 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
         raise unknown_name("baseline", name, BASELINE_NAMES)
     started = time.perf_counter()
     train, test = load_splits(dataset, seed=seed, limit=limit, with_test=with_test, **(source or {}))
+    if train.numeric:
+        raise InvalidInputError(f"{source_name(dataset)}: the linear baselines classify, and the labels are numbers.")
     fit_rows, val_rows = validation_rows(len(train), validation_split, seed)
     fit_part, val_part = train.subset(fit_rows), train.subset(val_rows)
     n_classes = len(train.class_names)
     missing = sorted(set(range(n_classes)) - set(np.unique(fit_part.labels).tolist()))
     if missing:
         # The models' probability columns would no longer line up with the class names.
-        raise InvalidInputError(f"The fit part of {dataset!r} has no example of class(es) "
+        raise InvalidInputError(f"The fit part of {source_name(dataset)!r} has no example of class(es) "
                                 f"{[train.class_names[i] for i in missing]}; use more data (a larger --limit).")
 
     grid = DEFAULT_GRIDS[name]
@@ -175,7 +178,7 @@ def run_baseline(name: str, dataset: str = "imdb", *, seed: int = 0, validation_
     accuracy, ngram_range, C, vectorizer, model = best
     result = {
         "name": name,
-        "dataset": str(dataset),
+        "dataset": source_name(dataset),
         "seed": seed,
         "validation_split": validation_split,
         "limit": limit,
