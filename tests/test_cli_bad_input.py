@@ -99,6 +99,8 @@ CASES: dict[str, list[list[str]]] = {
     "explain": [["{missing}", "hi"], ["{notbundle}", "hi"], ["{bundle}", ""], ["{bundle}"],
                 ["{bundle}", "--input", "{binary.txt}"], ["{bundle}", "--input", "{wrongcol.csv}"],
                 ["{bundle}", "--input", "{empty.csv}"], ["{bundle}", "--input", "{book.xlsx}"]],
+    "export": [["{missing}", "--out", "{emptydir}/onnx"], ["{notbundle}", "--out", "{emptydir}/onnx"],
+               ["{bundle}"], ["{bundle}", "--out", "{emptydir}/onnx", "--format", "tflite"]],
     "serve": [["{missing}"], ["{emptydir}"], ["{corrupt-bundle}"], ["{bundle}", "--port", "70000"],
               ["{bundle}", "--port", "-1"], ["{bundle}", "--workers", "0"], ["{bundle}", "--max-texts", "0"],
               ["{bundle}", "--max-chars", "-1"], ["{bundle}", "--max-body-bytes", "0"]],

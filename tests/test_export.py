@@ -108,3 +108,22 @@ def test_what_cannot_be_exported_is_refused_in_one_line(imdb, tmp_path, amazon_f
     fit(ModelSpec(vocab_size=1_000, maxlen=40, units=8), data, TrainingConfig(epochs=1)).save(tmp_path / "nltk")
     refused = runner.invoke(app, ["export", str(tmp_path / "nltk"), "--out", str(tmp_path / "out")])
     assert refused.exit_code != 0 and "'nltk' mode" in refused.output and not (tmp_path / "out").exists()
+
+
+def test_a_two_field_bundle_exports_with_one_input_per_field(amazon_file, tmp_path):
+    from rnnlab.encoding.fields import prepare_fields
+    from rnnlab.models.inputs import EncoderSpec
+
+    train, test = load_splits("amazon", seed=0)
+    spec = ModelSpec(name="title-body", vocab_size=2_000, embedding_dim=16, units=8, mask_zero=True,
+                     inputs=[EncoderSpec("title", maxlen=12), EncoderSpec("body", maxlen=60)])
+    fit(spec, prepare_fields(train, test, spec), TrainingConfig(epochs=1)).save(tmp_path / "bundle")
+    export_bundle(tmp_path / "bundle", tmp_path / "onnx")
+    reader, loaded = Reader(tmp_path / "onnx"), Bundle.load(tmp_path / "bundle")
+    assert reader.spec["fields"] == {"title": 12, "body": 60}
+    records = [{"title": t, "body": b} for t, b in zip(test.fields["title"], test.fields["body"])]
+    records[0]["title"] = "   "  # a blank field is all padding
+    ids = reader.ids(records)
+    expected = loaded.preprocessor.transform(records)
+    assert all(np.array_equal(np.asarray(ids[name]), expected[name]) for name in ("title", "body"))
+    assert np.abs(reader.probabilities(records) - loaded.predict_proba(records)).max() <= 1e-5

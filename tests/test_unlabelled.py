@@ -54,8 +54,12 @@ def test_bad_unlabelled_sources_get_one_line_errors(tmp_path):
         load_unlabelled(latin, column="text")
     binary = tmp_path / "book.xlsx"
     binary.write_bytes(b"PK\x03\x04")
-    with pytest.raises(DataFormatError, match="Cannot read unlabelled"):
+    with pytest.raises(DataFormatError, match="not a readable Excel workbook"):
         load_unlabelled(binary)
+    old = tmp_path / "book.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataFormatError, match="Cannot read unlabelled"):
+        load_unlabelled(old)
 
 
 def test_token_ratios_are_nbsvm_ratios_of_the_ids():

@@ -1,4 +1,4 @@
-"""`rnnlab export BUNDLE --format onnx`: a text bundle as an ONNX model, its preprocessing as JSON, and a
+"""`rnnlab export BUNDLE --format onnx`: a text (or text-fields) bundle as an ONNX model, its preprocessing as JSON, and a
 short reader that needs no rnnlab.
 
 The model is written by Keras' own exporter (``model.export(format="onnx")``, which on JAX converts
@@ -6,7 +6,7 @@ the traced function with jax2onnx), from the bundle loaded with Keras' recurrent
 compiled kernels are calls into a C++ library, which ONNX cannot hold; the weights are the same).
 The folder holds:
 
-* ``model.onnx``: token ids ``(n, maxlen)`` int32 in, the model's output out (its sigmoid, softmax,
+* ``model.onnx``: token ids ``(n, maxlen)`` int32 in (one matrix per field for a two-field model), the model's output out (its sigmoid, softmax,
   sigmoids or number, before temperature scaling); with ``model.onnx.data`` beside it when the weights
   are large (ONNX's external data, read by onnxruntime from the same folder);
 * ``preprocessing.json``: the tokenizer's rules, the vocabulary, cutting and padding, the input's
@@ -71,8 +71,7 @@ def export_bundle(bundle_path, out, *, format: str = "onnx") -> dict:  # noqa: A
     out = Path(out)
     with staged_folder(out, marker="model.onnx", what="an rnnlab ONNX export") as staging:
         model = bundle.model
-        example = np.asarray(bundle.preprocessor.transform([CHECK_TEXTS[0]]), dtype="int32")
-        model(example)  # Keras exports a model that has been called
+        model(bundle.preprocessor.transform(_check_records(bundle)[:1]))  # Keras exports a model that has been called
         quiet = logging.getLogger("onnx_ir")  # a warning per dynamic dimension it leaves untyped
         level = quiet.level
         quiet.setLevel(logging.ERROR)
@@ -81,7 +80,7 @@ def export_bundle(bundle_path, out, *, format: str = "onnx") -> dict:  # noqa: A
                 model.export(str(staging / "model.onnx"), format="onnx", verbose=False)  # prints "Saved artifact"
         finally:
             quiet.setLevel(level)
-        write_json(staging / "preprocessing.json", describe(bundle), indent=2)
+        write_json(staging / "preprocessing.json", describe(bundle, _input_names(staging / "model.onnx")), indent=2)
         shutil.copyfile(Path(__file__).with_name("onnx_reader.py"), staging / "rnnlab_reader.py")
         difference = _check(staging, bundle)
         if difference > EQUAL_WITHIN:
@@ -98,8 +97,8 @@ def _check_exportable(bundle, path) -> None:
     if isinstance(bundle, StackBundle):
         raise InvalidInputError(f"{path} is a stack: its n-gram members and blend are not a Keras model. Export one "
                                 "of its recurrent members (members/...) instead.")
-    if bundle.kind != "text":
-        raise InvalidInputError(f"{path} reads {bundle.kind}; ONNX export covers text bundles (one token-id input).")
+    if bundle.kind not in ("text", "fields"):
+        raise InvalidInputError(f"{path} reads {bundle.kind}; ONNX export covers bundles of texts and of text fields.")
     if bundle.preprocessor.mode != "keras":
         raise InvalidInputError(f"{path} tokenizes in {bundle.preprocessor.mode!r} mode (Treebank words, stop words, "
                                 "Porter stems), which the export's plain-Python reader does not reproduce; export a "
@@ -145,11 +144,28 @@ def _keras_layers():
             os.environ[KERNEL_ENV] = before
 
 
-def describe(bundle) -> dict:
-    """``preprocessing.json`` of an export (see `rnnlab.inference.onnx_reader`)."""
+def _input_names(path: Path) -> list[str]:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return [i.name for i in onnxruntime.InferenceSession(str(path), options).get_inputs()]
+
+
+def _check_records(bundle) -> list:
+    """The check texts, or for a model reading fields, records of them (one with a blank field)."""
+    if bundle.kind == "text":
+        return list(CHECK_TEXTS)
+    fields = list(bundle.preprocessor.maxlens)
+    return [{name: text if k or j != 1 else "" for k, name in enumerate(fields)} for j, text in enumerate(CHECK_TEXTS)]
+
+
+def describe(bundle, input_names: list[str]) -> dict:
+    """``preprocessing.json`` of an export (see `rnnlab.inference.onnx_reader`) whose ONNX inputs are ``input_names``."""
     from rnnlab.inference.onnx_reader import FORMAT, VERSION
 
-    prep = bundle.preprocessor.to_json()
+    fields = dict(bundle.preprocessor.maxlens) if bundle.kind == "fields" else None
+    prep = (bundle.preprocessor.base if fields else bundle.preprocessor).to_json()
     spec = bundle.spec
     kind = ("regression" if spec.regression else "sigmoids" if spec.multi_label else "sigmoid" if spec.binary
             else "softmax")
@@ -161,11 +177,19 @@ def describe(bundle) -> dict:
     if bundle.decision_threshold is not None:
         output["decision_threshold"] = float(bundle.decision_threshold)
     vocabulary = prep["vocabulary"]
+    if fields:
+        missing = [name for name in fields if name not in input_names]
+        if missing:
+            raise RnnlabError(f"The ONNX model's inputs {input_names} do not name the fields {missing}; nothing was "
+                              "written.")
+        where = {"fields": fields, "inputs": {name: name for name in fields}}
+    else:
+        where = {"input": input_names[0]}
     return {
         "format": FORMAT,
         "version": VERSION,
         "model": spec.name,
-        "input": bundle.model.inputs[0].name.split(":")[0],
+        **where,
         "tokenizer": {"mode": prep["mode"], "html_breaks": r"<br\s*/?>", "lowercase": True, "filters": KERAS_FILTERS,
                       "split": "whitespace"},
         "vocabulary": {"oov_token": vocabulary["oov_token"], "num_words": vocabulary["num_words"],
@@ -182,8 +206,10 @@ def _check(folder: Path, bundle) -> float:
     from rnnlab.inference.onnx_reader import Reader
 
     reader = Reader(folder)
-    texts = list(CHECK_TEXTS)
-    ids = np.asarray(reader.ids(texts))
-    if not np.array_equal(ids, bundle.preprocessor.transform(texts)):
+    records = _check_records(bundle)
+    ids, expected = reader.ids(records), bundle.preprocessor.transform(records)
+    same = (all(np.array_equal(np.asarray(ids[name]), expected[name]) for name in expected)
+            if isinstance(expected, dict) else np.array_equal(np.asarray(ids), expected))
+    if not same:
         raise RnnlabError("The export's reader gives other token ids than the bundle; nothing was written.")
-    return float(np.abs(reader.probabilities(texts) - bundle.predict_proba(texts)).max())
+    return float(np.abs(reader.probabilities(records) - bundle.predict_proba(records)).max())

@@ -12,7 +12,10 @@ probabilities need numpy and onnxruntime. What ``preprocessing.json`` holds:
 * ``maxlen``, ``padding`` and ``truncating``: each row is cut to ``maxlen`` ids (``"pre"``: the
   first ids go, keeping the end of a long text) and filled with zeros on the ``padding`` side
   (``maxlen`` null: to the longest row of the batch);
-* ``input``: the ONNX input's name; ``output``: what the ONNX output means (``kind``: ``"sigmoid"``,
+* a two-field model (title and body, say): ``fields``, each field's ``maxlen``, and ``inputs``, each
+  field's ONNX input; every field is read by the same rules and vocabulary at its own length, a blank
+  field is all padding, and records are dicts ``{"title": ..., "body": ...}``;
+* ``input``: the ONNX input's name (one text); ``output``: what the ONNX output means (``kind``: ``"sigmoid"``,
   one column, the probability of class 1 of two; ``"softmax"``; ``"sigmoids"``, one per label; or
   ``"regression"``, a number), the ``class_names``, the ``temperature`` the log-odds are divided by,
   and a multi-label model's ``thresholds`` or a two-class model's ``decision_threshold``.
@@ -57,6 +60,7 @@ class Reader:
         start = 2 if self.oov is not None else 1
         self.index = {word: start + k for k, word in enumerate(vocabulary["words"])}
         self.maxlen, self.padding, self.truncating = spec["maxlen"], spec["padding"], spec["truncating"]
+        self.fields = spec.get("fields")  # {field: maxlen} for a model reading several fields, else None
         self._session = None
 
     def tokens(self, text: str) -> list[str]:
@@ -70,10 +74,16 @@ class Reader:
         found = (self.index.get(token, self.oov) for token in self.tokens(text))
         return [i for i in found if i is not None]
 
-    def ids(self, texts) -> list[list[int]]:
-        """Each text's ids, cut to ``maxlen`` and padded with zeros: the model's input rows."""
-        rows = [self.row(text) for text in texts]
-        width = self.maxlen if self.maxlen is not None else max((len(r) for r in rows), default=0)
+    def ids(self, records):
+        """Each text's ids, cut to ``maxlen`` and padded with zeros: the model's input rows; for a model
+        reading several fields, ``{field: rows}`` of the records' fields, each at its own length."""
+        if self.fields is None:
+            return self._rows([self.row(text) for text in records], self.maxlen)
+        return {name: self._rows([self.row(record.get(name) or "") for record in records], maxlen)
+                for name, maxlen in self.fields.items()}
+
+    def _rows(self, rows: list[list[int]], maxlen) -> list[list[int]]:
+        width = maxlen if maxlen is not None else max((len(r) for r in rows), default=0)
         out = []
         for row in rows:
             if len(row) > width:
@@ -85,7 +95,8 @@ class Reader:
     # -- the model (numpy and onnxruntime) ------------------------------------------------------
 
     def probabilities(self, texts):
-        """Class probabilities ``(n, classes)`` as rnnlab gives them (a regression: the numbers ``(n, 1)``)."""
+        """Class probabilities ``(n, classes)`` as rnnlab gives them (a regression: the numbers ``(n, 1)``), for
+        texts (or field records)."""
         import numpy as np
 
         if self._session is None:
@@ -95,8 +106,10 @@ class Reader:
             options.log_severity_level = 3  # errors only: not a line per unused constant the converter left
             self._session = onnxruntime.InferenceSession(str(self.folder / "model.onnx"), options,
                                                          providers=["CPUExecutionProvider"])
-        x = np.asarray(self.ids(texts), dtype=np.int32)
-        out = np.asarray(self._session.run(None, {self.spec["input"]: x})[0], dtype=np.float64)
+        ids = self.ids(texts)
+        feed = ({self.spec["inputs"][name]: np.asarray(rows, dtype=np.int32) for name, rows in ids.items()}
+                if self.fields is not None else {self.spec["input"]: np.asarray(ids, dtype=np.int32)})
+        out = np.asarray(self._session.run(None, feed)[0], dtype=np.float64)
         output = self.spec["output"]
         if output["kind"] == "regression":
             return out.reshape(-1, 1)
