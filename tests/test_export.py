@@ -127,3 +127,17 @@ def test_a_two_field_bundle_exports_with_one_input_per_field(amazon_file, tmp_pa
     expected = loaded.preprocessor.transform(records)
     assert all(np.array_equal(np.asarray(ids[name]), expected[name]) for name in ("title", "body"))
     assert np.abs(reader.probabilities(records) - loaded.predict_proba(records)).max() <= 1e-5
+
+
+def test_a_multi_label_export_gives_the_label_sets(goemotions_dir, tmp_path):
+    train, test = load_splits("goemotions", seed=0, limit=600)
+    data = prepare(train, test.sample(100, seed=0), vocab_size=2_000, maxlen=30, validation_split=0.2, seed=0)
+    spec = ModelSpec(name="gru-labels", cell="gru", units=16, vocab_size=2_000, maxlen=30, mask_zero=True,
+                     pooling="max", optimizer="adam", learning_rate=0.01)
+    fit(spec, data, TrainingConfig(epochs=1, batch_size=64)).save(tmp_path / "bundle")
+    export_bundle(tmp_path / "bundle", tmp_path / "onnx")
+    reader, loaded = Reader(tmp_path / "onnx"), Bundle.load(tmp_path / "bundle")
+    assert reader.spec["output"]["kind"] == "sigmoids" and len(reader.spec["output"]["thresholds"]) == 28
+    texts = test.texts[:100]
+    assert np.abs(reader.probabilities(texts) - loaded.predict_proba(texts)).max() <= 1e-5
+    assert [p["labels"] for p in reader.predict(texts)] == [p.labels for p in loaded.predict(texts)]
