@@ -92,6 +92,7 @@ def test_trained_bundle_stores_its_temperature_and_predicts_scaled(lstm_bundle, 
     calibration = metrics["calibration"]
     assert calibration["temperature"] == trained["temperature"] > 0
     assert calibration["fitted_on"].endswith("validation rows")
+    assert "warning" not in calibration  # a model that learnt something keeps informative probabilities
     # The likelihood fit does not worsen the validation rows' calibration.
     assert calibration["validation_ece"]["after"] <= calibration["validation_ece"]["before"] + 0.01
     test = metrics["test"]["calibration"]
@@ -110,3 +111,18 @@ def test_trained_bundle_stores_its_temperature_and_predicts_scaled(lstm_bundle, 
     (copy / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(RnnlabError, match="metrics.json.*temperature"):
         rnnlab.load(copy)
+
+
+@pytest.mark.timeout(300)
+def test_a_model_that_learnt_nothing_is_flattened_and_training_says_why(amazon_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from rnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["train", "lstm", "--dataset", "amazon", "--limit", "300", "--epochs", "1",
+                                      "--vocab-size", "2000", "--maxlen", "64", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    calibration = json.loads((tmp_path / "b" / "metrics.json").read_text())["calibration"]
+    # One epoch on 240 reviews: the textbook LSTM is at chance, and its temperature at the top of the range.
+    assert calibration["temperature"] > 19
+    assert "the top of its range" in calibration["warning"] and "warning: the temperature fitted" in result.output

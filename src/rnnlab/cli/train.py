@@ -140,10 +140,18 @@ def train(
     console.print(f"[bold]{result.spec.name}[/]: {result.params:,} parameters, trained in {result.train_seconds:.1f} s")
     if result.test:
         print_test(result.test)
+    warn_flat(result)
     if out:
         console.print(f"bundle saved to {out} (curves: tensorboard --logdir {out}/logs)")
     if run_id:
         console.print(f"logged to MLflow ({mlflow}): run {run_id}")
+
+
+def warn_flat(result) -> None:
+    """Say why every probability is near the class shares when the fitted temperature says the model learnt little."""
+    warning = (result.notes.get("calibration") or {}).get("warning")
+    if warning:
+        err.print(f"[yellow]warning[/]: {warning}")
 
 
 def _log_mlflow(result, out, uri):

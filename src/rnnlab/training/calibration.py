@@ -27,6 +27,8 @@ from rnnlab.errors import InvalidInputError
 ECE_BINS = 15
 _EPS = 1e-12
 _LOG_T = (-3.0, 3.0)  # temperatures from 0.05 to 20
+#: a fitted temperature this close to the top of the search says the probabilities carry almost no information
+FLAT_TEMPERATURE = 0.95 * math.exp(_LOG_T[1])
 
 
 def scale(probs: np.ndarray, temperature, multi_label: bool = False) -> np.ndarray:

@@ -62,7 +62,7 @@ from rnnlab.training.config import (  # noqa: F401  (resolve and friends re-expo
     resolve,
 )
 from rnnlab.training.linear import token_ratios
-from rnnlab.training.calibration import calibration_error, fit_temperature, scale, temperature_of
+from rnnlab.training.calibration import FLAT_TEMPERATURE, calibration_error, fit_temperature, scale, temperature_of
 from rnnlab.training.metrics import evaluate, probabilities, tune_decision_threshold, tune_thresholds
 from rnnlab.training.objectives import Objectives, objective_model
 from rnnlab.training.saving import save_bundle
@@ -541,6 +541,11 @@ def calibrate(model, spec: ModelSpec, data, config: TrainingConfig | None = None
         "fitted_on": f"{_rows(data.x_val):,} validation rows",
         "validation_ece": {"before": round(calibration_error(data.y_val, probs, multi), 6),
                            "after": round(calibration_error(data.y_val, scaled, multi), 6)}}}
+    if not multi and float(temperature) >= FLAT_TEMPERATURE:
+        notes["calibration"]["warning"] = (
+            f"the temperature fitted on the validation rows is {float(temperature):.1f}, the top of its range: the "
+            "model's probabilities carried almost no information there, so they were flattened towards the class "
+            "shares. It learnt little; train longer, on more rows, or check the labels.")
     notes.update(_threshold_notes(thresholds, data))
     decision = None
     if asked is not None:
