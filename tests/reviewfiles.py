@@ -8,6 +8,13 @@ from pathlib import Path
 from rnnlab.data.amazon import load_amazon
 
 
+def write_csv(path: Path, rows) -> Path:
+    """``rows`` (the header first) as a UTF-8 CSV file at ``path``."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
 def write_reviews_csv(path: Path, source: Path, rows: int = 300, *, labels: bool = True) -> Path:
     """The first ``rows`` Amazon reviews of ``source`` as ``review,sentiment`` (positive/negative) rows.
 

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reviewfiles import write_csv
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
@@ -45,9 +46,7 @@ LABELS = st.sampled_from(["pos", "neg", "meh"])
 @given(rows=st.lists(st.tuples(TEXTS, LABELS), min_size=1, max_size=12))
 def test_a_workbook_reads_as_the_csv_of_the_same_cells(tmp_path, rows):
     book = _book(tmp_path / "reviews.xlsx", {"cover": [["nothing here"]], "data": [["review", "label"], *rows]})
-    table = tmp_path / "reviews.csv"
-    with open(table, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([["review", "label"], *rows])
+    table = write_csv(tmp_path / "reviews.csv", [["review", "label"], *rows])
     from_book, from_csv = load_table(book, sheet="data"), load_table(table)
     assert from_book.texts == from_csv.texts and from_book.class_names == from_csv.class_names
     assert np.array_equal(from_book.labels, from_csv.labels) and from_book.columns == from_csv.columns

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score
+from reviewfiles import write_csv
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
@@ -30,14 +31,8 @@ pytestmark = pytest.mark.timeout(300)
 runner = CliRunner()
 
 
-def _write(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
 def test_a_label_column_of_joined_names_or_json_lists_gives_label_sets(tmp_path):
-    joined = _write(tmp_path / "joined.csv", [["text", "tags"], ["so happy and grateful", "joy|gratitude"],
+    joined = write_csv(tmp_path / "joined.csv", [["text", "tags"], ["so happy and grateful", "joy|gratitude"],
                                               ["what a mess", "annoyance"], ["thanks, love it", "gratitude | love"]])
     ds = load_table(joined, label_column="tags", label_separator="|")
     assert ds.multi_label and ds.class_names == ("annoyance", "gratitude", "joy", "love")
@@ -46,21 +41,21 @@ def test_a_label_column_of_joined_names_or_json_lists_gives_label_sets(tmp_path)
     lines.write_text("\n".join(json.dumps(r) for r in [{"text": "fine", "labels": ["b", "a"]},
                                                        {"text": "ok", "labels": ["c"]}]), encoding="utf-8")
     assert load_table(lines).labels.tolist() == [[1, 1, 0], [0, 0, 1]]
-    in_cells = _write(tmp_path / "cells.csv", [["text", "labels"], ["one", '["x", "y"]'], ["two", '["y"]']])
+    in_cells = write_csv(tmp_path / "cells.csv", [["text", "labels"], ["one", '["x", "y"]'], ["two", '["y"]']])
     assert load_table(in_cells).labels.tolist() == [[1, 1], [0, 1]]
-    ids = _write(tmp_path / "ids.csv", [["text", "label"], ["one", "0,2"], ["two", "1"]])
+    ids = write_csv(tmp_path / "ids.csv", [["text", "label"], ["one", "0,2"], ["two", "1"]])
     named = load_table(ids, label_separator=",", class_names=["anger", "joy", "love"])
     assert named.labels.tolist() == [[1, 0, 1], [0, 1, 0]] and named.class_names == ("anger", "joy", "love")
 
 
 def test_bad_label_sets_get_one_line_errors(tmp_path):
-    empty = _write(tmp_path / "empty.csv", [["text", "label"], ["one", "a|b"], ["two", " | "]])
+    empty = write_csv(tmp_path / "empty.csv", [["text", "label"], ["one", "a|b"], ["two", " | "]])
     with pytest.raises(DataFormatError, match=r"line 3: the 'label' cell holds no label"):
         load_table(empty, label_separator="|")
-    broken = _write(tmp_path / "broken.csv", [["text", "label"], ["one", '["a" "b"]'], ["two", '["b"]']])
+    broken = write_csv(tmp_path / "broken.csv", [["text", "label"], ["one", '["a" "b"]'], ["two", '["b"]']])
     with pytest.raises(DataFormatError, match="not valid JSON"):
         load_table(broken)
-    unknown = _write(tmp_path / "unknown.csv", [["text", "label"], ["one", "a|zz"]])
+    unknown = write_csv(tmp_path / "unknown.csv", [["text", "label"], ["one", "a|zz"]])
     with pytest.raises(DataFormatError, match="'zz' is not one of the class names"):
         load_table(unknown, label_separator="|", class_names=["a", "b"])
     with pytest.raises(InvalidInputError, match="label_separator"):
@@ -204,7 +199,7 @@ def test_the_estimator_takes_indicator_rows_and_pandas_texts(goemotions_dir, tmp
 def test_train_auto_on_a_csv_of_joined_labels(goemotions_dir, tmp_path):
     comments = load_goemotions("train").sample(3_000, seed=2)
     names = comments.class_names
-    table = _write(tmp_path / "comments.csv", [["comment", "feelings"]] + [
+    table = write_csv(tmp_path / "comments.csv", [["comment", "feelings"]] + [
         [text, "|".join(names[j] for j in np.flatnonzero(row))] for text, row in zip(comments.texts, comments.labels)])
     out = tmp_path / "auto"
     outcome = runner.invoke(app, ["train", "auto", "--dataset", str(table), "--label-separator", "|", "--out",

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from reviewfiles import write_csv
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
@@ -30,18 +31,12 @@ pytestmark = pytest.mark.timeout(300)
 runner = CliRunner()
 
 
-def _write(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
 def test_a_column_of_fractional_numbers_is_a_target_and_whole_numbers_stay_classes(tmp_path):
-    scores = _write(tmp_path / "scores.csv", [["text", "score"], ["fine", "3.5"], ["bad", "1"], ["great", "4.75"]])
+    scores = write_csv(tmp_path / "scores.csv", [["text", "score"], ["fine", "3.5"], ["bad", "1"], ["great", "4.75"]])
     ds = load_table(scores)
     assert ds.numeric and ds.class_names == ("score",) and ds.labels.dtype == np.float32
     assert ds.labels.tolist() == [3.5, 1.0, 4.75]
-    stars = _write(tmp_path / "stars.csv", [["text", "stars"], ["fine", "3"], ["bad", "1"], ["great", "5"]])
+    stars = write_csv(tmp_path / "stars.csv", [["text", "stars"], ["fine", "3"], ["bad", "1"], ["great", "5"]])
     assert not load_table(stars).numeric and load_table(stars).class_names == ("1", "3", "5")
     forced = load_table(stars, numeric_labels=True)
     assert forced.numeric and forced.labels.tolist() == [3.0, 1.0, 5.0]
@@ -52,10 +47,10 @@ def test_a_column_of_fractional_numbers_is_a_target_and_whole_numbers_stay_class
 
 
 def test_bad_numeric_labels_get_one_line_errors(tmp_path):
-    words = _write(tmp_path / "words.csv", [["text", "score"], ["fine", "3.5"], ["bad", "low"]])
+    words = write_csv(tmp_path / "words.csv", [["text", "score"], ["fine", "3.5"], ["bad", "low"]])
     with pytest.raises(DataFormatError, match=r"line 3: the 'score' cell 'low' is not a number"):
         load_table(words, numeric_labels=True)
-    constant = _write(tmp_path / "constant.csv", [["text", "score"], ["fine", "2.5"], ["bad", "2.5"]])
+    constant = write_csv(tmp_path / "constant.csv", [["text", "score"], ["fine", "2.5"], ["bad", "2.5"]])
     with pytest.raises(DataFormatError, match="two or more distinct values"):
         load_table(constant, numeric_labels=True)
     with pytest.raises(InvalidInputError, match="finite"):
@@ -137,7 +132,7 @@ def test_a_regression_bundle_gives_numbers_on_the_command_line_and_the_service(t
     assert shown.exit_code == 0, shown.output
     row = json.loads(shown.stdout.splitlines()[0])
     assert isinstance(row["value"], float) and row["probability"] is None
-    source = _write(tmp_path / "in.csv", [["text"], *[[t] for t in test.texts[:20]]])
+    source = write_csv(tmp_path / "in.csv", [["text"], *[[t] for t in test.texts[:20]]])
     written = tmp_path / "out.csv"
     assert runner.invoke(app, ["predict", str(out), "--input", str(source), "--output", str(written)]).exit_code == 0
     with open(written, newline="", encoding="utf-8") as handle:
@@ -159,7 +154,7 @@ def test_a_regression_bundle_gives_numbers_on_the_command_line_and_the_service(t
 
 def test_a_table_of_numbers_trains_from_the_command_line_and_auto_refuses_it(imdb_archive, tmp_path):
     reviews = load_dataset("imdb-score", "train").sample(400, seed=3)
-    table = _write(tmp_path / "scores.csv", [["review", "score"], *[[t, f"{y / 2:.1f}"] for t, y in
+    table = write_csv(tmp_path / "scores.csv", [["review", "score"], *[[t, f"{y / 2:.1f}"] for t, y in
                                                                   zip(reviews.texts, reviews.labels)]])
     out = tmp_path / "bundle"
     trained = runner.invoke(app, ["train", "gru", "--dataset", str(table), "--epochs", "1", "--maxlen", "50",

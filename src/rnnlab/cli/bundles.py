@@ -74,14 +74,12 @@ def evaluate(
     print_test(result)
 
 
-def _write_predictions(path: Path, predictions, class_names) -> None:
-    from rnnlab.inference.batch import PredictionWriter, prediction_row
+def _write_predictions(path: Path, predictions, loaded) -> None:
+    from rnnlab.inference.batch import PredictionWriter, file_columns, prediction_row
 
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        label_sets = bool(predictions) and predictions[0].labels is not None
-        regression = bool(predictions) and predictions[0].value is not None
-        PredictionWriter(handle, path, class_names, label_sets, regression).write(prediction_row(p, class_names)
-                                                                      for p in predictions)
+        PredictionWriter(handle, path, file_columns(loaded)).write(prediction_row(p, loaded.class_names)
+                                                                   for p in predictions)
 
 
 @app.command()
@@ -147,7 +145,7 @@ def predict(
             predictions += loaded.predict(items[start:start + CHUNK])
             advance(min(CHUNK, len(items) - start))
     if output is not None:
-        _write_predictions(check_output(output), predictions, loaded.class_names)
+        _write_predictions(check_output(output), predictions, loaded)
         if as_json:
             return print_json({"records": len(predictions), "output": str(output)})
         console.print(f"{len(predictions):,} predictions written to {output}")

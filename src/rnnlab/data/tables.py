@@ -129,10 +129,14 @@ def load_table(
             raw_labels.append(label)
             lines.append(line)
 
+    # Label cells read as numbers, when they could be a target to predict (read once, for both questions).
+    numbers = None
+    if label_column is not None and (numeric_labels or (numeric_labels is None and label_separator is None)):
+        numbers = [_as_number(v) for v in raw_labels]
     if label_column is None:
         labels, names = None, tuple(class_names or ())
-    elif numeric_labels or (numeric_labels is None and label_separator is None and _fractional(raw_labels)):
-        labels, names = _encode_numbers(raw_labels, lines, at, label_column), (str(label_column),)
+    elif numbers is not None and (numeric_labels or _fractional(numbers)):
+        labels, names = _encode_numbers(numbers, raw_labels, lines, at, label_column), (str(label_column),)
     elif label_separator is not None or any(_is_label_list(v) for v in raw_labels[:1000]):
         labels, names = _encode_label_sets(raw_labels, lines, class_names, at, label_separator, label_column)
     else:
@@ -360,16 +364,11 @@ def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, dict]]:
     """The rows of one sheet of an Excel workbook, read as they are parsed (openpyxl's read-only mode):
     the first non-empty row is the header; cells keep their type (text, numbers, booleans; dates as ISO
     text; formulas as their saved values), empty cells are None and empty rows are skipped."""
-    import zipfile
-
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile) as err:
-        raise _unreadable(path, err) from None
-    except Exception as err:  # a damaged workbook fails deep in the zip or XML readers, with any error
+    except Exception as err:  # not a zip (BadZipFile), not a workbook, or damage deep in the zip or XML readers
         raise _unreadable(path, err) from None
     if sheet is not None and sheet not in book.sheetnames:
         book.close()
@@ -484,22 +483,19 @@ def _as_number(value) -> float | None:
     return None
 
 
-def _fractional(values: list) -> bool:
-    """Whether label cells are numbers and some are not whole: a target to predict, not classes."""
-    numbers = [_as_number(v) for v in values]
+def _fractional(numbers: list) -> bool:
+    """Whether label cells read as ``numbers`` (`_as_number`) are all numbers and some are not whole: a target to
+    predict, not classes."""
     return bool(numbers) and None not in numbers and all(np.isfinite(numbers)) and any(
         not float(n).is_integer() for n in numbers)
 
 
-def _encode_numbers(values: list, lines: list[int], at, column: str) -> np.ndarray:
-    """Label cells holding numbers -> a float array (a regression target)."""
-    numbers = []
-    for value, line in zip(values, lines):
-        number = _as_number(value)
+def _encode_numbers(numbers: list, values: list, lines: list[int], at, column: str) -> np.ndarray:
+    """Label cells ``values``, read as ``numbers``, -> a float array (a regression target)."""
+    for number, value, line in zip(numbers, values, lines):
         if number is None or not np.isfinite(number):
             raise DataFormatError(f"{at(line)}: the {column!r} cell {str(value)[:40]!r} is not a number; a numeric "
                                   "label column holds a number in every row.")
-        numbers.append(number)
     if len(set(numbers)) < 2:
         raise DataFormatError(f"Every {column!r} cell holds {numbers[0]:g}: a numeric target needs two or more "
                               "distinct values.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.data import TextDataset, has_splits, is_imdb_folder, load_dataset, load_imdb
+from rnnlab.data import TextDataset, by_score, has_splits, is_imdb_folder, load_dataset, load_imdb
 from rnnlab.data.tables import EXTENSIONS, is_dataframe
 from rnnlab.encoding.split import split_holdout, split_validation
 from rnnlab.errors import InvalidInputError
@@ -106,12 +106,12 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
     if train.multi_label and (train.class_counts() > 0).sum() < 2:
         raise InvalidInputError(f"The examples of {dataset!r} hold fewer than two distinct labels: a classifier needs "
                                 "two or more. Check the label column (--label-column) and --label-separator.")
-    if train.numeric and len(np.unique(train.labels)) < 2:
-        raise InvalidInputError(f"Every example of {dataset!r} has the value {float(train.labels[0]):g}: a numeric "
-                                "target needs two or more values. Check the label column (--label-column).")
-    if not train.multi_label and not train.numeric and len(np.unique(train.labels)) < 2:
-        raise InvalidInputError(f"Every example of {dataset!r} has the label {train.class_names[train.labels[0]]!r}: a "
-                                "classifier needs two or more classes. Check the label column (--label-column).")
+    if not train.multi_label and len(np.unique(train.labels)) < 2:
+        found, needed = ((f"the value {float(train.labels[0]):g}", "a numeric target needs two or more values")
+                         if train.numeric else (f"the label {train.class_names[train.labels[0]]!r}",
+                                                "a classifier needs two or more classes"))
+        raise InvalidInputError(f"Every example of {dataset!r} has {found}: {needed}. Check the label column "
+                                "(--label-column).")
     if test is None and own_test is None:
         train, test_set = split_holdout(train, test_fraction, seed)
     elif not with_test:
@@ -133,24 +133,18 @@ def load_splits(dataset: str, *, seed: int = 0, limit: int | None = None, test_f
 
 def _load_test(test, train: TextDataset, columns: dict) -> TextDataset:
     """A separate test file, folder or DataFrame, read with the training data's columns and classes."""
-    if is_dataframe(test):
+    frame = is_dataframe(test)
+    path = test if frame else Path(str(test)).expanduser()
+    if frame or path.suffix.lower() in EXTENSIONS:
         options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),
                    "numeric_labels": train.numeric or None, **columns}
-        options.pop("sheet", None)
-        return load_dataset(test, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
-    path = Path(str(test)).expanduser()
-    if path.suffix.lower() in EXTENSIONS:
-        options = {"text_column": train.columns.get("text"), "label_column": train.columns.get("label"),
-                   "numeric_labels": train.numeric or None, **columns}
-        if EXTENSIONS[path.suffix.lower()] != "xlsx":
-            options.pop("sheet", None)  # the training workbook's sheet; a CSV test file has none
+        if frame or EXTENSIONS[path.suffix.lower()] != "xlsx":
+            options.pop("sheet", None)  # the training workbook's sheet; a CSV or a DataFrame has none
         return load_dataset(path, "test", class_names=train.class_names, **{k: v for k, v in options.items() if v})
     if path.is_dir() and not is_imdb_folder(path):
         return load_dataset(path, "test", class_names=train.class_names)
     test_set = load_dataset(path, "test")
     if train.numeric and test_set.ratings is not None:  # an IMDB archive: its ratings are the numbers
-        from rnnlab.data import by_score
-
         test_set = by_score(test_set)
     if test_set.class_names != train.class_names:
         raise InvalidInputError(f"The test data {test} has classes {test_set.class_names} but the training data has "

@@ -47,6 +47,12 @@ def output_columns(class_names, label_sets: bool = False, regression: bool = Fal
             "n_tokens", "n_oov", "truncated"]
 
 
+def file_columns(bundle) -> list[str]:
+    """`output_columns` of a loaded bundle: label sets for a multi-label bundle, a number for a regression."""
+    regression = bool(getattr(getattr(bundle, "spec", None), "regression", False))
+    return output_columns(bundle.class_names, getattr(bundle, "thresholds", None) is not None, regression)
+
+
 def prediction_row(p, class_names) -> list:
     """One prediction as the output file's cells (the order of `output_columns`; ``labels`` joined by ``|``
     when the prediction has a label set; a regression's number as ``value``)."""
@@ -61,8 +67,8 @@ def prediction_row(p, class_names) -> list:
 class PredictionWriter:
     """Rows to a .csv (header first) or a .jsonl file (one object per record), on an open handle."""
 
-    def __init__(self, handle, path: Path, class_names, label_sets: bool = False, regression: bool = False):
-        self.columns = output_columns(class_names, label_sets, regression)
+    def __init__(self, handle, path: Path, columns: list[str]):
+        self.columns = columns
         self.jsonl = path.suffix.lower() == ".jsonl"
         self.handle = handle
         self.writer = None if self.jsonl else csv.writer(handle)
@@ -101,7 +107,7 @@ def predict_file(bundle, input: str | Path, output: str | Path, *, text_column: 
     started = time.perf_counter()
     done, labels = 0, {}
     with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = PredictionWriter(handle, output, bundle.class_names, _has_label_sets(bundle), is_regression(bundle))
+        writer = PredictionWriter(handle, output, file_columns(bundle))
         shown = task("predicting", total=total, unit="records", quiet_below=5_000) if progress else \
             contextlib.nullcontext(lambda n=1, info="": None)
         with shown as advance:
@@ -138,17 +144,7 @@ class _BundleWorker:
                        for i in range(len(next(iter(batch.values()))))]
         rows = [prediction_row(p, names) for p in self.bundle.predict(records)]
         return {column: np.asarray([row[k] for row in rows], dtype=object)
-                for k, column in enumerate(output_columns(names, _has_label_sets(self.bundle),
-                                                          is_regression(self.bundle)))}
-
-
-def _has_label_sets(bundle) -> bool:
-    return getattr(bundle, "thresholds", None) is not None
-
-
-def is_regression(bundle) -> bool:
-    """Whether a loaded bundle predicts a number (a regression head), not classes."""
-    return bool(getattr(getattr(bundle, "spec", None), "regression", False))
+                for k, column in enumerate(file_columns(self.bundle))}
 
 
 def _text(value) -> str:
@@ -190,7 +186,6 @@ def predict_file_on_ray(bundle: str | Path, input: str | Path, output: str | Pat
     loaded = Bundle.load(bundle)  # checks the bundle here before any worker starts
     if loaded.kind == "sequences":
         raise InvalidInputError("Numeric-sequence bundles predict locally: leave out --address.")
-    class_names = loaded.class_names
     env = cluster.thread_environment(1)
     started = time.perf_counter()
     logging.getLogger("ray.data").setLevel(logging.WARNING)
@@ -205,8 +200,8 @@ def predict_file_on_ray(bundle: str | Path, input: str | Path, output: str | Pat
                                      batch_size=chunk, concurrency=copies, num_cpus=1, batch_format="numpy")
         done = 0
         with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = PredictionWriter(handle, output, class_names, _has_label_sets(loaded), is_regression(loaded))
-            names = output_columns(class_names, _has_label_sets(loaded), is_regression(loaded))
+            names = file_columns(loaded)
+            writer = PredictionWriter(handle, output, names)
             for batch in predicted.iter_batches(batch_size=chunk, batch_format="numpy"):
                 rows = list(zip(*(batch[c] for c in names)))
                 writer.write([_plain(v) for v in row] for row in rows)

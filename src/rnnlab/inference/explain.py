@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab.training.forward import CompiledModel
-from rnnlab.models.outputs import output_columns
+from rnnlab.models.outputs import read_outputs
 from rnnlab.text import pad
 
 ATTENTION_LAYER = "attention"
@@ -149,7 +149,7 @@ def explain(record, predictor, *, attention: CompiledModel | None = None) -> Exp
         n = int(batch.n_tokens[0])
         tokens, oov, _ = _text_variants(batch, inputs)
         prediction, weights = attention.outputs(batch.x)
-        probs = predictor.scaled(output_columns(prediction, getattr(predictor, "regression", False)))[0]
+        probs = predictor.scaled(read_outputs(prediction, getattr(predictor, "regression", False)))[0]
         weights = _fed(np.asarray(weights[0], dtype="float64").reshape(len(row)), n, inputs.padding)
         return Explanation(tokens=tokens, scores=weights.tolist(), oov=oov, method="attention",
                            probabilities=probs, target_id=_target(probs), **common)

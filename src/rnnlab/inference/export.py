@@ -80,7 +80,7 @@ def export_bundle(bundle_path, out, *, format: str = "onnx") -> dict:  # noqa: A
                 model.export(str(staging / "model.onnx"), format="onnx", verbose=False)  # prints "Saved artifact"
         finally:
             quiet.setLevel(level)
-        write_json(staging / "preprocessing.json", describe(bundle, _input_names(staging / "model.onnx")), indent=2)
+        write_json(staging / "preprocessing.json", describe(bundle), indent=2)
         shutil.copyfile(Path(__file__).with_name("onnx_reader.py"), staging / "rnnlab_reader.py")
         difference = _check(staging, bundle)
         if difference > EQUAL_WITHIN:
@@ -144,24 +144,19 @@ def _keras_layers():
             os.environ[KERNEL_ENV] = before
 
 
-def _input_names(path: Path) -> list[str]:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return [i.name for i in onnxruntime.InferenceSession(str(path), options).get_inputs()]
-
-
 def _check_records(bundle) -> list:
     """The check texts, or for a model reading fields, records of them (one with a blank field)."""
     if bundle.kind == "text":
         return list(CHECK_TEXTS)
     fields = list(bundle.preprocessor.maxlens)
-    return [{name: text if k or j != 1 else "" for k, name in enumerate(fields)} for j, text in enumerate(CHECK_TEXTS)]
+    records = [{name: text for name in fields} for text in CHECK_TEXTS]
+    records[1][fields[0]] = ""  # a blank field: all padding
+    return records
 
 
-def describe(bundle, input_names: list[str]) -> dict:
-    """``preprocessing.json`` of an export (see `rnnlab.inference.onnx_reader`) whose ONNX inputs are ``input_names``."""
+def describe(bundle) -> dict:
+    """``preprocessing.json`` of an export (see `rnnlab.inference.onnx_reader`). The ONNX inputs keep the Keras
+    inputs' names: ``tokens``, or each field's name; the check run by onnxruntime feeds them by those names."""
     from rnnlab.inference.onnx_reader import FORMAT, VERSION
 
     fields = dict(bundle.preprocessor.maxlens) if bundle.kind == "fields" else None
@@ -177,14 +172,7 @@ def describe(bundle, input_names: list[str]) -> dict:
     if bundle.decision_threshold is not None:
         output["decision_threshold"] = float(bundle.decision_threshold)
     vocabulary = prep["vocabulary"]
-    if fields:
-        missing = [name for name in fields if name not in input_names]
-        if missing:
-            raise RnnlabError(f"The ONNX model's inputs {input_names} do not name the fields {missing}; nothing was "
-                              "written.")
-        where = {"fields": fields, "inputs": {name: name for name in fields}}
-    else:
-        where = {"input": input_names[0]}
+    where = {"fields": fields} if fields else {"input": bundle.model.inputs[0].name.split(":")[0]}
     return {
         "format": FORMAT,
         "version": VERSION,

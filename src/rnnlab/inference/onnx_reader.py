@@ -12,9 +12,9 @@ probabilities need numpy and onnxruntime. What ``preprocessing.json`` holds:
 * ``maxlen``, ``padding`` and ``truncating``: each row is cut to ``maxlen`` ids (``"pre"``: the
   first ids go, keeping the end of a long text) and filled with zeros on the ``padding`` side
   (``maxlen`` null: to the longest row of the batch);
-* a two-field model (title and body, say): ``fields``, each field's ``maxlen``, and ``inputs``, each
-  field's ONNX input; every field is read by the same rules and vocabulary at its own length, a blank
-  field is all padding, and records are dicts ``{"title": ..., "body": ...}``;
+* a two-field model (title and body, say): ``fields``, each field's ``maxlen``; each field is the ONNX
+  input of its name, read by the same rules and vocabulary at its own length (a blank field is all
+  padding), and records are dicts ``{"title": ..., "body": ...}``;
 * ``input``: the ONNX input's name (one text); ``output``: what the ONNX output means (``kind``: ``"sigmoid"``,
   one column, the probability of class 1 of two; ``"softmax"``; ``"sigmoids"``, one per label; or
   ``"regression"``, a number), the ``class_names``, the ``temperature`` the log-odds are divided by,
@@ -107,7 +107,7 @@ class Reader:
             self._session = onnxruntime.InferenceSession(str(self.folder / "model.onnx"), options,
                                                          providers=["CPUExecutionProvider"])
         ids = self.ids(texts)
-        feed = ({self.spec["inputs"][name]: np.asarray(rows, dtype=np.int32) for name, rows in ids.items()}
+        feed = ({name: np.asarray(rows, dtype=np.int32) for name, rows in ids.items()}
                 if self.fields is not None else {self.spec["input"]: np.asarray(ids, dtype=np.int32)})
         out = np.asarray(self._session.run(None, feed)[0], dtype=np.float64)
         output = self.spec["output"]

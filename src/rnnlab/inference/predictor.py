@@ -26,7 +26,7 @@ from rnnlab.training.calibration import scale
 from rnnlab.training.forward import Forward
 from rnnlab.training.metrics import decide, label_sets
 
-__all__ = ["Prediction", "Predictor", "BatchPredictor", "make_prediction"]
+__all__ = ["Prediction", "Predictor", "BatchPredictor", "decided", "make_prediction"]
 
 
 @dataclass
@@ -96,29 +96,28 @@ def as_records(records):
 
 def make_prediction(record, probs: np.ndarray, batch: Batch, i: int, class_names, thresholds=None,
                     decision_threshold=None, regression: bool = False) -> Prediction:
-    """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs``; with
-    ``thresholds`` (several labels a row) its ``labels`` are those at or above their threshold; the label is
-    the class `rnnlab.training.metrics.decide` gives (``decision_threshold`` for two classes). For a
-    ``regression``, ``probs`` is the one predicted value."""
+    """The `Prediction` of record ``i`` of an encoded ``batch`` with class probabilities ``probs`` (see
+    `decided`)."""
+    return Prediction(text=describe_record(record), tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
+                      n_tokens=int(batch.n_tokens[i]), n_oov=int(batch.n_oov[i]), truncated=bool(batch.truncated[i]),
+                      **decided(probs, class_names, thresholds, decision_threshold, regression))
+
+
+def decided(probs: np.ndarray, class_names, thresholds=None, decision_threshold=None, regression: bool = False
+            ) -> dict:
+    """What one record's class probabilities say: ``label``, ``label_id``, ``probability``, ``probabilities``,
+    ``labels`` and ``value``, as a `Prediction` and the service's explanations give them. The label is the class
+    `rnnlab.training.metrics.decide` gives (``decision_threshold`` for two classes); with ``thresholds`` (several
+    labels a row) ``labels`` are those at or above their threshold. For a ``regression``, ``probs`` is the one
+    predicted value: ``value``, with the number as the label and no probability."""
     if regression:
         value = float(probs[0])
-        return Prediction(text=describe_record(record), label=f"{value:.4g}", label_id=0, probability=None,
-                          probabilities={}, tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
-                          n_tokens=int(batch.n_tokens[i]), n_oov=int(batch.n_oov[i]),
-                          truncated=bool(batch.truncated[i]), value=value)
+        return {"label": f"{value:.4g}", "label_id": 0, "probability": None, "probabilities": {}, "labels": None,
+                "value": value}
     label_id = int(decide(probs[None, :], decision_threshold)[0])
-    return Prediction(
-        text=describe_record(record),
-        label=class_names[label_id],
-        label_id=label_id,
-        probability=float(probs[label_id]),
-        probabilities={name: float(p) for name, p in zip(class_names, probs)},
-        tokens=list(batch.tokens[i]) if batch.tokens is not None else [],
-        n_tokens=int(batch.n_tokens[i]),
-        n_oov=int(batch.n_oov[i]),
-        truncated=bool(batch.truncated[i]),
-        labels=None if thresholds is None else label_set(probs, class_names, thresholds),
-    )
+    return {"label": class_names[label_id], "label_id": label_id, "probability": float(probs[label_id]),
+            "probabilities": {name: float(p) for name, p in zip(class_names, probs)},
+            "labels": None if thresholds is None else label_set(probs, class_names, thresholds), "value": None}
 
 
 def label_set(probs: np.ndarray, class_names, thresholds) -> list[str]:

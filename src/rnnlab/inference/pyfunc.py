@@ -19,9 +19,10 @@ from pathlib import Path
 
 import mlflow.pyfunc
 
-from rnnlab.encoding.records import TEXT_COLUMNS
-from rnnlab.errors import InvalidInputError
-from rnnlab.inference.batch import is_regression, output_columns, prediction_row
+from rnnlab.data.tables import is_dataframe
+from rnnlab.encoding.records import record_columns
+from rnnlab.inference.batch import file_columns, prediction_row
+from rnnlab.inference.predictor import as_records
 
 __all__ = ["BundleModel", "log_bundle_model"]
 
@@ -41,34 +42,24 @@ class BundleModel(mlflow.pyfunc.PythonModel):
         import pandas
 
         bundle = self.bundle
-        records = _records(model_input, bundle)
-        names = list(bundle.class_names)
-        predictions = bundle.predict(records)
-        label_sets = getattr(bundle, "thresholds", None) is not None
-        columns = output_columns(names, label_sets, is_regression(bundle))
-        return pandas.DataFrame([prediction_row(p, names) for p in predictions], columns=columns)
+        predictions = bundle.predict(_records(model_input, bundle))
+        return pandas.DataFrame([prediction_row(p, bundle.class_names) for p in predictions],
+                                columns=file_columns(bundle))
 
 
 def _records(model_input, bundle) -> list:
-    """The raw records of a DataFrame (a text column, or the field columns), a Series or a list of texts."""
-    if hasattr(model_input, "columns") and hasattr(model_input, "to_dict"):
-        columns = [str(c) for c in model_input.columns]
-        if bundle.kind == "fields":
-            fields = list(bundle.inputs.fields)
-            missing = [f for f in fields if f not in columns]
-            if missing:
-                raise InvalidInputError(f"The DataFrame has no column {', '.join(map(repr, missing))} (columns: "
-                                        f"{', '.join(columns)}); this bundle reads {', '.join(map(repr, fields))}.")
-            return [{f: "" if row[f] is None else str(row[f]) for f in fields}
-                    for row in model_input[fields].to_dict(orient="records")]
-        column = next((c for c in TEXT_COLUMNS if c in columns), columns[0] if len(columns) == 1 else None)
-        if column is None:
-            raise InvalidInputError(f"The DataFrame has no text column (columns: {', '.join(columns)}); name it "
-                                    f"{' or '.join(map(repr, TEXT_COLUMNS))}, or pass one column.")
-        return model_input[column].tolist()
-    if isinstance(model_input, str):
-        return [model_input]
-    return model_input.tolist() if hasattr(model_input, "tolist") else list(model_input)
+    """The raw records of a DataFrame (a text column, else its only column; the field columns), a Series or a list
+    of texts."""
+    if not is_dataframe(model_input):
+        return as_records(model_input)
+    frame = model_input.set_axis([str(c) for c in model_input.columns], axis=1)
+    if bundle.kind == "text" and len(frame.columns) == 1:
+        return frame.iloc[:, 0].tolist()
+    columns = record_columns("The DataFrame", list(frame.columns), bundle.inputs)
+    if bundle.kind == "text":
+        return frame[columns["text"]].tolist()
+    return [{f: "" if row[f] is None else str(row[f]) for f in columns}
+            for row in frame[list(columns)].to_dict(orient="records")]
 
 
 def log_bundle_model(mlflow_module, bundle: str | Path) -> str:

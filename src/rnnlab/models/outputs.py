@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["class_probabilities", "output_columns"]
+__all__ = ["class_probabilities", "read_outputs"]
 
 
 def class_probabilities(out) -> np.ndarray:
@@ -21,7 +21,7 @@ def class_probabilities(out) -> np.ndarray:
     return out
 
 
-def output_columns(out, regression: bool = False) -> np.ndarray:
+def read_outputs(out, regression: bool = False) -> np.ndarray:
     """What every consumer reads of a model's output, in float64: class probabilities
     (`class_probabilities`), or for a regression ``(n, 1)`` predicted values."""
     if regression:

@@ -13,8 +13,7 @@ import time
 from rnnlab._backend import backend_name
 from rnnlab.errors import InvalidInputError
 from rnnlab.inference.bundle import Bundle
-from rnnlab.inference.predictor import label_set
-from rnnlab.training.metrics import decide
+from rnnlab.inference.predictor import decided
 from rnnlab.environment import versions
 
 log = logging.getLogger("rnnlab.serve")
@@ -72,31 +71,28 @@ class ModelService:
         result = self.bundle.explain(record)
         names = self.bundle.class_names
         probs = result.probabilities
-        scores = [{"token": t, "score": s, "oov": o} for t, s, o in zip(result.tokens, result.scores, result.oov)]
-        if getattr(self.predictor, "regression", False):  # a number: no classes, no probabilities
-            value = float(probs[0])
-            return {"model": self.name, "label": f"{value:.4g}", "label_id": 0, "probability": None,
-                    "probabilities": {}, "value": value, "n_tokens": len(result.tokens), "n_oov": result.n_oov,
-                    "truncated": result.truncated, "method": result.method, "target": names[0],
-                    "base_probability": None, "base_value": value, "tokens": scores}
-        label_id = int(decide(probs[None, :], self.predictor.decision_threshold)[0])
-        thresholds = getattr(self.bundle, "thresholds", None)  # a model of several labels a text
-        return {
+        head = decided(probs, names, getattr(self.bundle, "thresholds", None), self.predictor.decision_threshold,
+                       getattr(self.predictor, "regression", False))
+        value, labels = head.pop("value"), head.pop("labels")
+        found = {
             "model": self.name,
-            "label": names[label_id],
-            "label_id": label_id,
-            "probability": float(probs[label_id]),
-            "probabilities": {name: float(p) for name, p in zip(names, probs)},
+            **head,
             "n_tokens": len(result.tokens),
             "n_oov": result.n_oov,
             "truncated": result.truncated,
             "method": result.method,
             "target": names[result.target_id],
-            "base_probability": float(probs[result.target_id]),
-            "tokens": scores,
-            **({"parts": result.parts} if result.parts is not None else {}),
-            **({"labels": label_set(probs, names, thresholds)} if thresholds is not None else {}),
+            # a regression has no probability: its number for the whole text is base_value
+            "base_probability": None if value is not None else float(probs[result.target_id]),
+            "tokens": [{"token": t, "score": s, "oov": o} for t, s, o in zip(result.tokens, result.scores, result.oov)],
         }
+        if value is not None:
+            found.update(value=value, base_value=value)
+        if result.parts is not None:
+            found["parts"] = result.parts
+        if labels is not None:
+            found["labels"] = labels
+        return found
 
     def info(self) -> dict:
         """The model card (fields of `schemas.ModelInfo`, limits excepted)."""

@@ -207,9 +207,8 @@ def fit(spec: ModelSpec, data, config: TrainingConfig | None = None, *legacy, re
 
 def regression_spec(spec: ModelSpec, data, config: TrainingConfig) -> ModelSpec:
     """``spec`` with a regression head scaled to ``data``'s training targets (their mean and spread), after refusing
-    what applies to classes only."""
-    refused = [name for name, on in (("stateful chunks", spec.stateful), ("nb_features", spec.nb_features),
-                                     ("architecture 'cell-loop'", spec.architecture != "layers"),
+    what applies to classes only (the spec itself refuses NB ratios and a cell loop)."""
+    refused = [name for name, on in (("stateful chunks", spec.stateful),
                                      ("class_weight", config.class_weight is not None),
                                      ("decision_threshold", config.decision_threshold is not None),
                                      ("virtual_adversarial", bool(config.virtual_adversarial)),

@@ -21,7 +21,7 @@ import numpy as np
 from rnnlab._backend import backend_name
 from rnnlab.encoding.bucketing import DEFAULT_BUCKETS, bucketed_outputs, even_buckets
 from rnnlab.models.modes import TokenIds
-from rnnlab.models.outputs import output_columns
+from rnnlab.models.outputs import read_outputs
 from rnnlab.training.stateful import is_stateful, predict_stateful
 
 __all__ = ["BATCH_SIZES", "CompiledModel", "Forward", "bucketing_is_exact"]
@@ -89,7 +89,7 @@ class CompiledModel:
 
     def probabilities(self, ids: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, num_classes)`` in float64 (a regression's values, ``(n, 1)``)."""
-        return output_columns(self.outputs(ids)[0], self.regression)
+        return read_outputs(self.outputs(ids)[0], self.regression)
 
     def warm_up(self, sizes, example) -> None:
         """Compile for each padded batch size in ``sizes`` now rather than on a request.
@@ -149,7 +149,7 @@ class Forward:
         """Class probabilities ``(n, num_classes)`` in float64 for encoded input ``x`` (an array, or a
         dict of arrays for a model with named inputs); a regression's values ``(n, 1)``."""
         if self.stateful:
-            return output_columns(predict_stateful(self.model, x), self.regression)
+            return read_outputs(predict_stateful(self.model, x), self.regression)
         if self.buckets is not None and not isinstance(x, dict) and np.ndim(x) == 2:
             return bucketed_outputs(self.compiled.probabilities, np.asarray(x), self.bucket_lengths(np.shape(x)[1]),
                                     self.batch_size, self.padding)
