@@ -194,22 +194,3 @@ def test_the_estimator_takes_indicator_rows_and_pandas_texts(goemotions_dir, tmp
     again = TextClassifier.load(tmp_path / "bundle")
     assert (again.predict(texts) == predicted).all()
     assert np.allclose(Bundle.load(tmp_path / "bundle").predict_proba(frame), estimator.predict_proba(texts))
-
-
-def test_train_auto_on_a_csv_of_joined_labels(goemotions_dir, tmp_path):
-    comments = load_goemotions("train").sample(3_000, seed=2)
-    names = comments.class_names
-    table = write_csv(tmp_path / "comments.csv", [["comment", "feelings"]] + [
-        [text, "|".join(names[j] for j in np.flatnonzero(row))] for text, row in zip(comments.texts, comments.labels)])
-    out = tmp_path / "auto"
-    outcome = runner.invoke(app, ["train", "auto", "--dataset", str(table), "--label-separator", "|", "--out",
-                                  str(out), "--json"])
-    assert outcome.exit_code == 0, outcome.output
-    summary = json.loads(outcome.stdout)
-    recurrent = summary["recurrent"]
-    assert summary["baseline"] is None and summary["model"] == "auto-bigru"
-    # Every label predicted for every comment scores a macro-F1 of about 0.06 on GoEmotions.
-    assert recurrent["test_macro_f1"] > 0.15 and recurrent["test_micro_f1"] > 0.15, recurrent
-    bundle = Bundle.load(out)
-    assert bundle.spec.multi_label and set(bundle.class_names) <= set(names) and bundle.thresholds is not None
-    assert bundle.predict(["Thank you, that is very kind!"])[0].labels

@@ -83,8 +83,8 @@ def _run(raw: dict, out: Path, validation_only: bool) -> dict:
     counts = results.get("counts") or {}
     if counts.get("failed"):
         console.print("failed runs keep their error in the database and the report; --retry-failed runs them again")
-    shown = {k: results.get(k) for k in ("params", "validation_accuracy", "test_accuracy", "test_standard_error",
-                                          "total_seconds")}
+    shown = {k: results.get(k) for k in ("params", "validation_accuracy", "validation_macro_f1", "test_accuracy",
+                                          "test_macro_f1", "test_standard_error", "total_seconds")}
     console.print(" ".join(f"{k} {v}" for k, v in shown.items() if v is not None))
     console.print(f"results: {out / 'results.json'}")
     return results

@@ -9,7 +9,7 @@ curve, a person) never needs to know which kind wrote it:
 | ``format`` | ``"rnnlab.results/1"`` |
 | ``kind``, ``name`` | the config kind and the config's name |
 | ``validation_only`` | True when the test split was not read (choosing settings) |
-| ``validation`` | ``{"accuracy", "examples"}`` on the validation rows, or None |
+| ``validation`` | ``{"accuracy", "examples"}`` on the validation rows (``macro_f1`` for label sets), or None |
 | ``test`` | the test metrics (accuracy, macro-F1, confusion matrix, ...) plus ``standard_error``, or None |
 | ``members`` / ``runs`` | a stack's or ensemble's members; a sweep's runs or a search's trials (else None) |
 | ``total_seconds`` | wall time from the config read to the results written |
@@ -49,8 +49,11 @@ def results_record(kind: str, name: str, figures: dict, *, validation_only: bool
         figures.setdefault("test_accuracy", round(float(test["accuracy"]), 5))
         figures.setdefault("test_standard_error", test["standard_error"])
     validation = figures.pop("validation", None)
-    if validation is None and figures.get("validation_accuracy") is not None:
-        validation = {"accuracy": figures["validation_accuracy"], "examples": figures.get("validation_examples")}
+    if validation is None:
+        validation = {key: figures[f"validation_{key}"] for key in ("accuracy", "macro_f1")
+                      if figures.get(f"validation_{key}") is not None} or None
+        if validation is not None:
+            validation["examples"] = figures.get("validation_examples")
     members = figures.pop("members", None)
     runs = figures.pop("runs", None)
     total = figures.pop("total_seconds", None)

@@ -62,7 +62,7 @@ class Bundle(PredictsThrough):
         self.path = path
         names = self.metrics.get("class_names")
         self.class_names = tuple(names) if names else tuple(str(i) for i in range(spec.num_classes))
-        self.thresholds = _thresholds(self.metrics, self.class_names, spec, path)
+        self.thresholds = _thresholds(self.metrics, self.class_names, spec.multi_label, path)
         try:
             self.temperature = temperature_of(self.metrics, self.class_names)
         except InvalidInputError as err:
@@ -77,6 +77,11 @@ class Bundle(PredictsThrough):
     def kind(self) -> str:
         """``"text"``, ``"fields"`` or ``"sequences"``: what one record is."""
         return self.inputs.kind
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether the model predicts a set of labels a record (each label's own probability)."""
+        return self.thresholds is not None
 
     @classmethod
     def load(cls, path: str | Path) -> "Bundle":
@@ -119,9 +124,10 @@ class Bundle(PredictsThrough):
         layer = None if self.predictor.stateful else find_attention_layer(self.model)
         return CompiledModel(attention_model(self.model, layer)) if layer is not None else None
 
-    def explain(self, record) -> Explanation:
-        """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion."""
-        return explain(record, self.predictor, attention=self.attention)
+    def explain(self, record, target: int | None = None) -> Explanation:
+        """Which tokens (or steps) one prediction rests on: attention weights when the model has them, else occlusion.
+        ``target``: the class the scores refer to (default: the positive class of two, else the most probable)."""
+        return explain(record, self.predictor, attention=self.attention, target=target)
 
 
 def _decision_threshold(metrics: dict, class_names, path) -> float | None:
@@ -136,9 +142,9 @@ def _decision_threshold(metrics: dict, class_names, path) -> float | None:
     return float(found)
 
 
-def _thresholds(metrics: dict, class_names, spec: ModelSpec, path) -> np.ndarray | None:
+def _thresholds(metrics: dict, class_names, multi_label: bool, path) -> np.ndarray | None:
     """A multi-label bundle's threshold per label (from metrics.json; 0.5 where it has none), else None."""
-    if not spec.multi_label:
+    if not multi_label:
         return None
     found = metrics.get("thresholds") or {}
     if not isinstance(found, dict) or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in found.values()):
@@ -149,18 +155,23 @@ def _thresholds(metrics: dict, class_names, spec: ModelSpec, path) -> np.ndarray
 
 def _load_stack(path: Path) -> StackBundle:
     """A stack bundle: its description, then each member (an rnnlab bundle or an n-gram model)."""
-    name, class_names, biases, listed = read_stack(path)
+    name, class_names, biases, listed, multi_label = read_stack(path)
     members = []
     for member, weight in listed:
         folder = path / "members" / member
         model = NgramModel.load(folder) if (folder / NGRAM_FILE).exists() else Bundle.load(folder)
-        if list(model.class_names) != class_names:
-            raise RnnlabError(f"Member {member} of {path} predicts {list(model.class_names)}, the stack "
-                              f"{class_names}; retrain the stack.")
+        if list(model.class_names) != class_names or bool(model.multi_label) != multi_label:
+            raise RnnlabError(f"Member {member} of {path} predicts {_kind_of(model.multi_label, model.class_names)}, "
+                              f"the stack {_kind_of(multi_label, class_names)}; retrain the stack.")
         members.append(Member(member, weight, model))
     metrics = _object(read_json(path / METRICS_FILE, "Metrics"), path / METRICS_FILE) \
         if (path / METRICS_FILE).exists() else {}
-    return StackBundle(members, biases, class_names, metrics, path, name=name)
+    return StackBundle(members, biases, class_names, metrics, path, name=name,
+                       thresholds=_thresholds(metrics, class_names, multi_label, path))
+
+
+def _kind_of(multi_label: bool, class_names) -> str:
+    return f"{'label sets of ' if multi_label else ''}{list(class_names)}"
 
 
 def _object(data, path: Path) -> dict:

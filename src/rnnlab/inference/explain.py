@@ -137,10 +137,11 @@ def _sequence_variants(batch, inputs):
 VARIANTS = {"text": _text_variants, "fields": _field_variants, "sequences": _sequence_variants}
 
 
-def explain(record, predictor, *, attention: CompiledModel | None = None) -> Explanation:
+def explain(record, predictor, *, attention: CompiledModel | None = None, target: int | None = None) -> Explanation:
     """Score each token (or time step) of one record by attention weights, when given a model
     for them, or by occlusion: the whole record and every one-token-removed variant go
-    through the predictor's forward pass in one call."""
+    through the predictor's forward pass in one call. ``target`` is the class the scores refer to
+    (default: the positive class of two, else the most probable; a stack passes its own)."""
     batch = predictor.encode([record])
     inputs = predictor.inputs
     common = dict(n_oov=int(batch.n_oov[0]), truncated=bool(batch.truncated[0]))
@@ -152,11 +153,11 @@ def explain(record, predictor, *, attention: CompiledModel | None = None) -> Exp
         probs = predictor.scaled(read_outputs(prediction, getattr(predictor, "regression", False)))[0]
         weights = _fed(np.asarray(weights[0], dtype="float64").reshape(len(row)), n, inputs.padding)
         return Explanation(tokens=tokens, scores=weights.tolist(), oov=oov, method="attention",
-                           probabilities=probs, target_id=_target(probs), **common)
+                           probabilities=probs, target_id=_target(probs) if target is None else target, **common)
     tokens, oov, variants = VARIANTS[inputs.kind](batch, inputs)
     probs = predictor.forward(variants)
     base = probs[0]
-    target = _target(base)
+    target = _target(base) if target is None else target
     scores = base[target] - probs[1:, target]
     return Explanation(tokens=tokens, scores=scores.tolist(), oov=oov, method="occlusion", probabilities=base,
                        target_id=target, **common)

@@ -7,7 +7,9 @@ the same raw text, each with its own preprocessing.
 
 The blend is a weighted sum of the members' log-probabilities, one weight per member and one
 bias per class, then a softmax; for two classes that is a logistic regression on the members'
-logits. `Blend.fit` finds the weights on a validation fold that no member trained on
+logits. For several labels a text it is that logistic regression for each label: a weighted sum
+of the members' log-odds of the label, the label's own bias, then a sigmoid; the stack's metrics
+hold a threshold per label, tuned on the same validation fold. `Blend.fit` finds the weights on a validation fold that no member trained on
 (`rnnlab.experiments.recipes.stack` trains the members and calls it); `write_stack` and
 `read_stack` are the stack file's writer and reader. Every prediction carries its parts (each member's probability of the predicted class), and
 an explanation adds each member's share of the blended score and the n-grams that weigh most.
@@ -40,11 +42,13 @@ TINY = 1e-7
 
 @dataclasses.dataclass
 class Blend:
-    """How a stack mixes its members: ``softmax(biases + sum_k weights[k] * log p_k)``.
+    """How a stack mixes its members: ``softmax(biases + sum_k weights[k] * log p_k)``, or for several
+    labels a text ``sigmoid(biases + sum_k weights[k] * logit p_k)``, label by label.
 
     Args:
         weights: one non-negative weight per member.
-        biases: one bias per class (centred on zero).
+        biases: one bias per class (centred on zero; per label, not centred).
+        multi_label: whether the members' probabilities are each label's own (default False).
 
     Example:
         >>> blend = Blend.fit([member_a_val_probs, member_b_val_probs], val_labels)  # doctest: +SKIP
@@ -53,6 +57,7 @@ class Blend:
 
     weights: np.ndarray
     biases: np.ndarray
+    multi_label: bool = False
 
     def __post_init__(self):
         self.weights = np.asarray(self.weights, dtype=np.float64)
@@ -60,6 +65,9 @@ class Blend:
 
     def __call__(self, member_probabilities) -> np.ndarray:
         """The stack's class probabilities ``(n, classes)`` from each member's."""
+        if self.multi_label:
+            scores = self.biases[None, :] + sum(w * _log_odds(p) for w, p in zip(self.weights, member_probabilities))
+            return 1.0 / (1.0 + np.exp(-scores))
         scores = self.biases[None, :] + sum(
             w * np.log(np.clip(p, TINY, 1.0)) for w, p in zip(self.weights, member_probabilities))
         scores -= scores.max(axis=1, keepdims=True)
@@ -72,12 +80,16 @@ class Blend:
 
         ``l2`` penalises the weights (times the number of rows), which keeps near-duplicate
         members from taking opposite extreme weights. One member gets weight 1 and no bias.
+        Labels given as an ``(n, k)`` matrix of 0/1 fit the blend of label sets (the binary
+        log-loss, summed over each text's labels).
         """
-        from scipy.optimize import minimize  # scipy loads in about a second; only fitting needs it
-
         k, n_classes = len(member_probabilities), member_probabilities[0].shape[1]
+        if np.ndim(labels) == 2:
+            return cls._fit_label_sets(member_probabilities, np.asarray(labels, dtype=np.float64), l2)
         if k == 1:
             return cls(np.ones(1), np.zeros(n_classes))
+        from scipy.optimize import minimize  # scipy loads in about a second; only fitting needs it
+
         logs = np.stack([np.log(np.clip(p, TINY, 1.0)) for p in member_probabilities])  # (k, n, classes)
         onehot = np.eye(n_classes)[labels]
         n = len(labels)
@@ -97,6 +109,35 @@ class Blend:
         found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
         weights, biases = found.x[:k], found.x[k:]
         return cls(np.round(weights, 6), np.round(biases - biases.mean(), 6))
+
+    @classmethod
+    def _fit_label_sets(cls, member_probabilities: list[np.ndarray], targets: np.ndarray, l2: float) -> "Blend":
+        k, n_labels = len(member_probabilities), targets.shape[1]
+        if k == 1:
+            return cls(np.ones(1), np.zeros(n_labels), multi_label=True)
+        from scipy.optimize import minimize
+
+        logits = np.stack([_log_odds(p) for p in member_probabilities])  # (k, n, labels)
+        rows = len(targets)  # the loss is per text, summed over its labels, as the one-label loss is per text
+
+        def loss(params):
+            w, b = params[:k], params[k:]
+            scores = np.tensordot(w, logits, axes=1) + b
+            # binary log-loss from the scores, written to stay finite for any score
+            value = (np.logaddexp(0.0, scores) - targets * scores).sum() / rows + l2 * (w ** 2).sum()
+            residual = (1.0 / (1.0 + np.exp(-scores)) - targets) / rows
+            grad_w = np.einsum("knc,nc->k", logits, residual) + 2 * l2 * w
+            return value, np.concatenate([grad_w, residual.sum(axis=0)])
+
+        start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_labels)])
+        bounds = [(0.0, None)] * k + [(None, None)] * n_labels
+        found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+        return cls(np.round(found.x[:k], 6), np.round(found.x[k:], 6), multi_label=True)
+
+
+def _log_odds(probabilities: np.ndarray) -> np.ndarray:
+    p = np.clip(probabilities, TINY, 1.0 - TINY)
+    return np.log(p) - np.log1p(-p)
 
 
 @dataclasses.dataclass
@@ -148,11 +189,12 @@ class StackPredictor(Predictor):
     buckets = None
     model = spec = None
 
-    def __init__(self, members: list[Member], biases, class_names, inputs):
+    def __init__(self, members: list[Member], biases, class_names, inputs, thresholds=None):
         self.members = members
-        self.blend = Blend([m.weight for m in members], biases)
+        self.blend = Blend([m.weight for m in members], biases, multi_label=thresholds is not None)
         self.class_names = tuple(class_names)
         self.inputs = inputs
+        self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
 
     def parts(self, records) -> list[np.ndarray]:
         """Each member's class probabilities for ``records``, in member order."""
@@ -178,13 +220,14 @@ class StackBundle(PredictsThrough):
 
     ``inputs``, ``preprocessor``, ``spec``, ``model`` and ``attention`` are the lead member's (the
     first recurrent member; a stack of n-gram models only has no spec, model or attention);
-    ``name``, ``metrics``, ``class_names`` and ``predictor`` are the stack's.
+    ``name``, ``metrics``, ``class_names``, ``thresholds`` (several labels a text: one per label, else None)
+    and ``predictor`` are the stack's.
     """
 
     kind = "text"
 
     def __init__(self, members: list[Member], biases, class_names, metrics: dict, path: Path | None = None,
-                 name: str = "stack"):
+                 name: str = "stack", thresholds=None):
         if not members:
             raise RnnlabError("A stack needs at least one member.")
         leads = [m for m in members if not m.is_ngram]
@@ -198,36 +241,46 @@ class StackBundle(PredictsThrough):
         self.preprocessor = self.inputs.preprocessor
         self.model = self.lead.model if self.lead else None
         self.spec = dataclasses.replace(self.lead.spec, name=name) if self.lead else None
-        self.predictor = StackPredictor(members, biases, class_names, self.inputs)
+        self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+        self.predictor = StackPredictor(members, biases, class_names, self.inputs, self.thresholds)
+
+    @property
+    def multi_label(self) -> bool:
+        return self.thresholds is not None
 
     @functools.cached_property
     def attention(self):
         return self.lead.attention if self.lead else None
 
-    def explain(self, record):
-        """The lead member's per-token scores, with the stack's probabilities and each member's share.
+    def explain(self, record, target: int | None = None):
+        """The lead member's per-token scores for the stack's predicted class, with the stack's probabilities and
+        each member's share.
 
         Without a recurrent member the scores are the first n-gram model's weight of each word.
         """
         parts = self.predictor.parts([record])
         probs = self.predictor.blend(parts)[0]
+        if target is None:
+            target = 1 if len(self.class_names) == 2 and self.thresholds is None else int(probs.argmax())
         if self.lead is not None:
-            result = self.lead.explain(record)
+            result = self.lead.explain(record, target=target)
         else:
             model = self.members[0].model
-            target = 1 if len(self.class_names) == 2 else int(probs.argmax())
             tokens = self.inputs.encode([record]).tokens[0]
             result = Explanation(tokens, model.word_weights(tokens, target), [False] * len(tokens), "weights", probs,
                                  target, 0, False)
         target = result.target_id
         shares = {}
         for member, part in zip(self.members, parts):
-            log_p = np.log(np.clip(part[0], TINY, 1.0))
+            if self.thresholds is not None:  # what the member adds to the label's blended log-odds
+                share = member.weight * float(_log_odds(part[0, target]))
+            else:  # what the member adds to the target's blended score against the mean of the others
+                log_p = np.log(np.clip(part[0], TINY, 1.0))
+                share = member.weight * float(log_p[target] - np.delete(log_p, target).mean())
             entry = {"weight": round(member.weight, 4), "probability": round(float(part[0, target]), 6),
-                     # what the member adds to the target's blended score against the mean of the others
-                     "share": round(float(member.weight * (log_p[target] - np.delete(log_p, target).mean())), 4)}
+                     "share": round(share, 4)}
             if member.is_ngram:
-                entry["ngrams"] = [{"ngram": g, "weight": w} for g, w in member.model.contributions(record)]
+                entry["ngrams"] = [{"ngram": g, "weight": w} for g, w in member.model.contributions(record, target=target)]
             shares[member.name] = entry
         return dataclasses.replace(result, probabilities=probs, parts=shares)
 
@@ -239,14 +292,14 @@ def write_stack(folder, name: str, class_names, blend: Blend, members: list[tupl
     """
     path = Path(folder) / STACK_FILE
     write_json(path, {"format": FORMAT, "name": name, "class_names": list(class_names),
-                      "biases": [float(b) for b in blend.biases],
+                      "multi_label": bool(blend.multi_label), "biases": [float(b) for b in blend.biases],
                       "members": [{"name": member, "kind": kind, "weight": float(weight)}
                                   for (member, kind), weight in zip(members, blend.weights)]}, indent=2)
     return path
 
 
-def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]]]:
-    """``(name, class names, biases, [(member name, weight)])`` from a stack bundle's ``stack.json``.
+def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]], bool]:
+    """``(name, class names, biases, [(member name, weight)], multi_label)`` from a stack bundle's ``stack.json``.
 
     `rnnlab.inference.bundle.Bundle.load` loads the members (``members/NAME``) and makes the `StackBundle`.
     """
@@ -258,8 +311,11 @@ def read_stack(path) -> tuple[str, list[str], np.ndarray, list[tuple[str, float]
         class_names = [str(c) for c in info["class_names"]]
         biases = np.asarray(info["biases"], dtype=np.float64)
         listed = [(str(m["name"]), float(m["weight"])) for m in info["members"]]
+        multi_label = info.get("multi_label", False)
+        if not isinstance(multi_label, bool):
+            raise TypeError(f"multi_label is {multi_label!r}, not true or false")
     except (KeyError, TypeError, ValueError) as exc:
         raise RnnlabError(f"{path / STACK_FILE} is damaged ({exc!r}); retrain the stack.") from exc
     if biases.shape != (len(class_names),) or not listed:
         raise RnnlabError(f"{path / STACK_FILE} is damaged (biases or members); retrain the stack.")
-    return str(info.get("name", path.name)), class_names, biases, listed
+    return str(info.get("name", path.name)), class_names, biases, listed, multi_label

@@ -177,6 +177,10 @@ class NgramModel:
             two agree on every row. Only the buckets training texts fill hold a weight (a sparse
             matrix), so the size costs no memory.
         class_names: the label of each class, in label-id order (default ``"0"``, ``"1"``...).
+
+    Labels given as an ``(n, k)`` matrix of 0/1 (several labels a text) fit one binary model per
+    label, each with its own naive-Bayes ratios; ``predict_proba`` then gives each label's own
+    probability (rows do not sum to one) and ``multi_label`` is True.
     """
 
     def __init__(self, ngram_range=(1, 2), C: float = 0.1, n_features: int = 2 ** 26, class_names=None):
@@ -192,6 +196,7 @@ class NgramModel:
         self.C = float(C)
         self.n_features = int(n_features)
         self.class_names = tuple(class_names) if class_names is not None else None
+        self.multi_label = False  # several labels a text: one model per label (set by fit or load)
         # The weights: ``columns`` (sorted bucket ids some training text fills) and ``values``
         # ``(k, len(columns))``, one row per fitted model; every other bucket weighs 0.
         self.columns = self.values = self.biases = None
@@ -212,12 +217,21 @@ class NgramModel:
         labels = np.asarray(labels)
         if len(texts) != len(labels):
             raise InvalidInputError(f"{len(texts)} texts but {len(labels)} labels.")
-        n_classes = int(labels.max()) + 1 if len(labels) else 0
+        self.multi_label = labels.ndim == 2
+        n_classes = labels.shape[1] if self.multi_label else int(labels.max()) + 1 if len(labels) else 0
         if self.class_names is None:
             self.class_names = tuple(str(i) for i in range(max(n_classes, 2)))
-        missing = sorted(set(range(len(self.class_names))) - set(np.unique(labels).tolist()))
+        if self.multi_label:
+            if labels.shape[1] != len(self.class_names):
+                raise InvalidInputError(f"labels have {labels.shape[1]} columns but there are "
+                                        f"{len(self.class_names)} class names.")
+            held = labels.sum(axis=0)
+            missing = np.flatnonzero((held == 0) | (held == len(labels))).tolist()
+        else:
+            missing = sorted(set(range(len(self.class_names))) - set(np.unique(labels).tolist()))
         if missing:
-            raise InvalidInputError(f"No training example of class(es) {[self.class_names[i] for i in missing]}; "
+            what = "label(s) held by no training text or by all" if self.multi_label else "class(es)"
+            raise InvalidInputError(f"No training example of {what} {[self.class_names[i] for i in missing]}; "
                                     "the n-gram model needs every class.")
         X = self.features(texts)
         # Only the buckets some training text fills can get a weight: fit on those columns alone
@@ -226,8 +240,12 @@ class NgramModel:
         if not len(columns):
             raise InvalidInputError("No training text holds a word the n-gram model reads (lower-case letters and "
                                     "digits, ! and ?); check the text column.")
-        nbsvm = NBSVM(C=self.C).fit(self._restricted(X, columns), labels)
-        weights, biases = nbsvm.weights_
+        X = self._restricted(X, columns)
+        if self.multi_label:  # one binary model per label, stacked as the rows of one-vs-rest models are
+            fitted = [NBSVM(C=self.C).fit(X, labels[:, j]).weights_ for j in range(labels.shape[1])]
+            weights, biases = np.concatenate([w for w, _ in fitted]), np.concatenate([b for _, b in fitted])
+        else:
+            weights, biases = NBSVM(C=self.C).fit(X, labels).weights_
         self.columns, self.values = columns.astype(np.int64), weights.astype(np.float32)
         self.biases = biases.astype(np.float64)
         return self
@@ -264,22 +282,27 @@ class NgramModel:
         return np.asarray(self._restricted(X, self.columns) @ self.values.T, dtype=np.float64) + self.biases
 
     def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities ``(len(texts), num_classes)``."""
+        """Class probabilities ``(len(texts), num_classes)``; for several labels a text, each label's own."""
         scores = 1.0 / (1.0 + np.exp(-self.scores(self.features(texts))))
-        return _probabilities(scores, len(self.class_names))
+        return scores if self.multi_label else _probabilities(scores, len(self.class_names))
 
-    def contributions(self, text: str, top: int = 8) -> list[tuple[str, float]]:
+    @property
+    def rows(self) -> int:
+        """How many binary models the weights hold: one for two classes, else one per class or label."""
+        return 1 if len(self.class_names) == 2 and not self.multi_label else len(self.class_names)
+
+    def contributions(self, text: str, top: int = 8, target: int | None = None) -> list[tuple[str, float]]:
         """The n-grams of ``text`` that move its score most, as ``(n-gram, weight)``, largest |weight| first.
 
-        For two classes a positive weight speaks for the second class; with more classes the
-        weights are those of the text's most probable class.
+        For two classes a positive weight speaks for the second class; with more classes (or labels)
+        the weights are those of class ``target``, by default the text's most probable one.
         """
         self._check_fitted()
         analyzer = self.vectorizer.build_analyzer()
         grams = list(dict.fromkeys(analyzer(text)))
         if not grams:
             return []
-        row = 0 if len(self.class_names) == 2 else int(self.predict_proba([text])[0].argmax())
+        row = 0 if self.rows == 1 else int(self.predict_proba([text])[0].argmax()) if target is None else target
         ids = self._buckets(grams)
         weights = self._weights_of(ids, row)
         order = np.argsort(-np.abs(weights), kind="stable")[:top]
@@ -298,8 +321,8 @@ class NgramModel:
         self._check_fitted()
         if not words or self.ngram_range[0] > 1:
             return [0.0] * len(words)
-        row = 0 if len(self.class_names) == 2 else target
-        sign = -1.0 if len(self.class_names) == 2 and target == 0 else 1.0
+        row = 0 if self.rows == 1 else target
+        sign = -1.0 if self.rows == 1 and target == 0 else 1.0
         ids = self._buckets(words)
         return [round(sign * float(w), 4) for w in self._weights_of(ids, row)]
 
@@ -312,7 +335,7 @@ class NgramModel:
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "ngram_range": list(self.ngram_range), "C": self.C, "n_features": self.n_features,
-                "class_names": list(self.class_names), "token_pattern": TOKEN_PATTERN,
+                "class_names": list(self.class_names), "multi_label": self.multi_label, "token_pattern": TOKEN_PATTERN,
                 "preprocessor": "lower-case, '<br />' removed", "binary": True}
 
     def save(self, out) -> Path:
@@ -335,6 +358,7 @@ class NgramModel:
             raise RnnlabError(f"{path / NGRAM_FILE} was made with another tokenizer; retrain it with this version.")
         try:
             model = cls(settings["ngram_range"], settings["C"], settings["n_features"], settings["class_names"])
+            model.multi_label = bool(settings.get("multi_label", False))
             with np.load(path / NGRAM_WEIGHTS, allow_pickle=False) as arrays:
                 if "weights" in arrays:  # written dense before version 0.7
                     dense = arrays["weights"].astype(np.float32)
@@ -347,7 +371,7 @@ class NgramModel:
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise RnnlabError(f"Cannot load the n-gram model in {path}: {exc}. The files are damaged; retrain it.") \
                 from exc
-        models = 1 if len(model.class_names) == 2 else len(model.class_names)
+        models = model.rows
         columns = model.columns
         if (model.values.shape != (models, len(columns)) or model.biases.shape != (models,) or columns.ndim != 1
                 or (len(columns) and (columns[0] < 0 or columns[-1] >= model.n_features

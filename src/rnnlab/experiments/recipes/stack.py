@@ -4,8 +4,9 @@ A stack config (TOML) has ``kind = "stack"`` and these tables:
 
 * ``[data]``: ``dataset``, ``validation_split`` (> 0: the blend is fitted on it), ``seed``,
   ``limit`` and, for a data file, ``test``, ``test_fraction``, ``text_column``,
-  ``label_column``. Every member trains on the same rows (the training split minus the
-  validation fold, exactly as `rnnlab.encoding.split.split_validation` draws it);
+  ``label_column``, ``label_separator`` (several labels a text). Every member trains on the
+  same rows (the training split minus the validation fold, exactly as
+  `rnnlab.encoding.split.split_validation` draws it);
 * ``[[members]]``, one table per member, each with a ``name`` and one of:
 
   - ``ngram_range``, ``C``, ``n_features``: naive-Bayes-weighted logistic regression on hashed
@@ -20,7 +21,10 @@ A stack config (TOML) has ``kind = "stack"`` and these tables:
 
 The blend weights are fitted on the validation fold (which no member trained on; a recurrent
 member does use it to pick its epoch); the test split is read once, after everything is
-trained, and every member is scored on it beside the stack. A stack of one member is that
+trained, and every member is scored on it beside the stack. Data with several labels a text
+blend each label's log-odds (`rnnlab.inference.stack.Blend`) and tune a threshold per label on
+the validation fold; members and stack are then compared by macro-F1 (``validation_macro_f1``,
+``test_macro_f1``), each member at thresholds tuned on the same fold. A stack of one member is that
 member, scored the same way. ``OUT/results.json`` holds the figures and ``OUT/bundle`` the
 stack bundle (`rnnlab.inference.stack`).
 """
@@ -46,12 +50,13 @@ from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.stack import STACK_FILE, Blend, Member, StackBundle, write_stack
 from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
-from rnnlab.training.metrics import scored_probabilities
+from rnnlab.training.metrics import multilabel_metrics, scored_probabilities, tune_thresholds
 
 __all__ = ["run_stack", "stack_members", "choose_members"]
 
 TOP_KEYS = ("kind", "name", "description", "data", "members", "blend", "selection")
-DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column")
+DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column",
+             "label_separator")
 MEMBER_KEYS = ("name", "recipe", "bundle", "model", "training", "ngram_range", "C", "n_features")
 NGRAM_KEYS = ("ngram_range", "C", "n_features")
 SPLIT_KEYS = ("dataset", "validation_split", "seed", "limit")
@@ -108,8 +113,21 @@ def _recipe_config(member: dict, data: dict) -> dict:
     return config
 
 
-def _accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+def _score(probabilities: np.ndarray, labels: np.ndarray, thresholds=None) -> float:
+    """Accuracy of the most probable class; for label sets (2-D ``labels``), the macro-F1 at ``thresholds``."""
+    if np.ndim(labels) == 2:
+        return round(multilabel_metrics(labels, probabilities, thresholds=thresholds)["macro_f1"], 5)
     return round(float((probabilities.argmax(axis=1) == labels).mean()), 5)
+
+
+def score_name(labels) -> str:
+    """What stacks of these labels are compared by: ``accuracy``, or ``macro_f1`` for label sets."""
+    return "macro_f1" if np.ndim(labels) == 2 else "accuracy"
+
+
+def _tuned(probabilities: np.ndarray, labels: np.ndarray):
+    """Each label's threshold tuned on these rows for label sets; None for one label a text."""
+    return tune_thresholds(labels, probabilities) if np.ndim(labels) == 2 else None
 
 
 def _check_bundle(member: dict, bundle, data: dict, n_train: int) -> None:
@@ -197,15 +215,21 @@ def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verb
     return loaded, params
 
 
-def score_stack_test(stack: StackBundle, data: dict, figures: list[dict]) -> dict:
-    """Read the test split once: the stack's metrics, and each member's test accuracy into ``figures``."""
+def score_stack_test(stack: StackBundle, data: dict, figures: list[dict], member_thresholds=None) -> dict:
+    """Read the test split once: the stack's metrics, and each member's test accuracy (macro-F1 for label
+    sets, at ``member_thresholds``) into ``figures``."""
     _, test = _load(data, with_test=True)
     labels = np.asarray(test.labels)
     member_probs = stack.predictor.parts(test.texts)
-    for figure, probs in zip(figures, member_probs):
-        figure["test_accuracy"] = _accuracy(probs, labels)
-    metrics = scored_probabilities(labels, stack.predictor.blend(member_probs), stack.class_names)
-    return {"test_accuracy": round(metrics["accuracy"], 5), "test_examples": len(labels), "test": metrics}
+    score = score_name(labels)
+    for figure, probs, tuned in zip(figures, member_probs, member_thresholds or [None] * len(figures)):
+        figure[f"test_{score}"] = _score(probs, labels, tuned)
+    metrics = scored_probabilities(labels, stack.predictor.blend(member_probs), stack.class_names,
+                                   thresholds=stack.thresholds)
+    found = {"test_accuracy": round(metrics["accuracy"], 5), "test_examples": len(labels), "test": metrics}
+    if score != "accuracy":
+        found[f"test_{score}"] = round(metrics[score], 5)
+    return found
 
 
 def run_stack(config: dict, out: Path, *, validation_only: bool = False, progress=None,
@@ -225,7 +249,8 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     split = load_stack_split(data)
-    figures, trained, val_probs = [], [], []
+    figures, trained, val_probs, tuned = [], [], [], []
+    score = score_name(split.val_labels)
     # A validation-only run (choosing settings) trains in a folder that is removed at the end.
     holder = (tempfile.TemporaryDirectory(prefix=".stack-", dir=out) if validation_only
               else staged_folder(out / "bundle", marker=STACK_FILE, what="an rnnlab stack bundle"))
@@ -235,12 +260,13 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
             started = time.perf_counter()
             loaded, params = train_member(member, data, split, staging / "members" / member["name"], verbose)
             val_probs.append(loaded.predict_proba(split.val_texts))
+            tuned.append(_tuned(val_probs[-1], split.val_labels))
             trained.append(Member(member["name"], 1.0, loaded))
             figures.append({"name": member["name"], "kind": member["kind"], "params": params,
-                            "validation_accuracy": _accuracy(val_probs[-1], split.val_labels),
+                            f"validation_{score}": _score(val_probs[-1], split.val_labels, tuned[-1]),
                             "seconds": round(time.perf_counter() - started, 1)})
-            progress(f"member {member['name']}: validation {100 * figures[-1]['validation_accuracy']:.2f}% "
-                     f"({figures[-1]['seconds']:.0f} s)")
+            progress(f"member {member['name']}: validation {score.replace('_', '-')} "
+                     f"{100 * figures[-1][f'validation_{score}']:.2f}% ({figures[-1]['seconds']:.0f} s)")
         # Every member's validation probabilities, for choosing members: `choose_members` reads them.
         write_npz(out / VALIDATION_FILE, {"labels": split.val_labels, "names": np.array([f["name"] for f in figures]),
                                           "seconds": np.array([f["seconds"] for f in figures]),
@@ -248,13 +274,17 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
         blend = Blend.fit(val_probs, split.val_labels, float(config.get("blend", {}).get("l2", 0.01)))
         for member, weight, figure in zip(trained, blend.weights, figures):
             member.weight = figure["weight"] = float(weight)
-        stack = StackBundle(trained, blend.biases, split.class_names, {}, name=name)
+        blended = blend(val_probs)
+        thresholds = _tuned(blended, split.val_labels)
+        stack = StackBundle(trained, blend.biases, split.class_names, {}, name=name, thresholds=thresholds)
         results = {"name": name, "members": figures, "biases": [float(b) for b in blend.biases],
                    "params": sum(f["params"] for f in figures), "train_examples": int(len(split.fit_rows)),
                    "validation_examples": int(len(split.val_rows)),
-                   "validation_accuracy": _accuracy(stack.predict_proba(split.val_texts), split.val_labels)}
+                   f"validation_{score}": _score(blended, split.val_labels, thresholds)}
+        if thresholds is not None:
+            results["thresholds"] = {c: float(t) for c, t in zip(split.class_names, thresholds)}
         if not validation_only:
-            results.update(score_stack_test(stack, data, figures))
+            results.update(score_stack_test(stack, data, figures, tuned))
         write_stack(staging, name, split.class_names, blend, [(f["name"], f["kind"]) for f in figures])
         # `rnnlab evaluate` reads the dataset, split and seed from "recipe" and "seed", as for any bundle.
         write_json(staging / "metrics.json", {**results, "config": config, "seed": data["seed"], "recipe": data,
@@ -277,7 +307,7 @@ def choose_members(folder, *, budget_seconds: float | None = None, fixed_seconds
 
     with np.load(Path(folder) / VALIDATION_FILE, allow_pickle=False) as saved:
         labels, names, seconds, probs = (saved[k] for k in ("labels", "names", "seconds", "probabilities"))
-    found = []
+    found, key = [], f"validation_{score_name(labels)}"
     for size in range(1, len(names) + 1):
         for subset in combinations(range(len(names)), size):
             cost = fixed_seconds + float(seconds[list(subset)].sum())
@@ -285,7 +315,8 @@ def choose_members(folder, *, budget_seconds: float | None = None, fixed_seconds
                 continue
             parts = [probs[i] for i in subset]
             blend = Blend.fit(parts, labels, l2)
+            blended = blend(parts)
             found.append({"members": [str(names[i]) for i in subset], "seconds": round(cost, 1),
                           "weights": [round(float(w), 4) for w in blend.weights],
-                          "validation_accuracy": _accuracy(blend(parts), labels)})
-    return sorted(found, key=lambda f: (-f["validation_accuracy"], f["seconds"]))
+                          key: _score(blended, labels, _tuned(blended, labels))})
+    return sorted(found, key=lambda f: (-f[key], f["seconds"]))
