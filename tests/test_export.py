@@ -141,3 +141,29 @@ def test_a_multi_label_export_gives_the_label_sets(goemotions_dir, tmp_path):
     texts = test.texts[:100]
     assert np.abs(reader.probabilities(texts) - loaded.predict_proba(texts)).max() <= 1e-5
     assert [p["labels"] for p in reader.predict(texts)] == [p.labels for p in loaded.predict(texts)]
+
+
+def test_a_numeric_sequence_bundle_exports_its_scaling_and_padding(tmp_path):
+    from rnnlab.data.numeric import load_digits_sequences
+    from rnnlab.encoding.sequences import prepare_sequences
+    from rnnlab.encoding.split import split_holdout
+
+    # Digits as 8 rows of 8 pixels, masked (a padded step is all zeros) and stacked two deep.
+    train, test = split_holdout(load_digits_sequences(), 0.2, seed=0)
+    data = prepare_sequences(train.sample(400, seed=0), test, maxlen=10, padding="pre", validation_split=0.1)
+    spec = ModelSpec(name="digits", features=8, maxlen=10, mask_value=0.0, units=[12, 8], num_classes=10,
+                     optimizer="adam")
+    fit(spec, data, TrainingConfig(epochs=1, batch_size=32)).save(tmp_path / "bundle")
+    outcome = runner.invoke(app, ["export", str(tmp_path / "bundle"), "--out", str(tmp_path / "onnx")])
+    assert outcome.exit_code == 0, outcome.output
+    reader, loaded = Reader(tmp_path / "onnx"), Bundle.load(tmp_path / "bundle")
+    rules = reader.spec["sequences"]
+    assert rules["maxlen"] == 10 and rules["padding"] == "pre" and len(rules["mean"]) == 8
+    # Sequences shorter than maxlen, as long, and longer (cut from the front): the same input to the bit.
+    records = [s.tolist() for s in test.sequences[:40]] + [np.tile(test.sequences[0], (2, 1)).tolist(),
+                                                          test.sequences[1][:3].tolist()]
+    assert np.array_equal(reader.steps(records), loaded.preprocessor.transform(records))
+    assert np.abs(reader.probabilities(records) - loaded.predict_proba(records)).max() <= 1e-5
+    assert [p["label"] for p in reader.predict(records)] == [p.label for p in loaded.predict(records)]
+    with pytest.raises(ValueError, match=r"\(steps, 8\)"):
+        reader.steps([[[1.0, 2.0]]])

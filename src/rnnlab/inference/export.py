@@ -1,12 +1,13 @@
-"""`rnnlab export BUNDLE --format onnx`: a text (or text-fields) bundle as an ONNX model, its preprocessing as JSON, and a
-short reader that needs no rnnlab.
+"""`rnnlab export BUNDLE --format onnx`: a text (text-fields, numeric-sequence) bundle as an ONNX model, its
+preprocessing as JSON, and a short reader that needs no rnnlab.
 
 The model is written by Keras' own exporter (``model.export(format="onnx")``, which on JAX converts
 the traced function with jax2onnx), from the bundle loaded with Keras' recurrent layers (rnnlab's
 compiled kernels are calls into a C++ library, which ONNX cannot hold; the weights are the same).
 The folder holds:
 
-* ``model.onnx``: token ids ``(n, maxlen)`` int32 in (one matrix per field for a two-field model), the model's output out (its sigmoid, softmax,
+* ``model.onnx``: token ids ``(n, maxlen)`` int32 in (one matrix per field for a two-field model; scaled steps
+  ``(n, maxlen, features)`` float32 for numeric sequences), the model's output out (its sigmoid, softmax,
   sigmoids or number, before temperature scaling); with ``model.onnx.data`` beside it when the weights
   are large (ONNX's external data, read by onnxruntime from the same folder);
 * ``preprocessing.json``: the tokenizer's rules, the vocabulary, cutting and padding, the input's
@@ -97,9 +98,13 @@ def _check_exportable(bundle, path) -> None:
     if isinstance(bundle, StackBundle):
         raise InvalidInputError(f"{path} is a stack: its n-gram members and blend are not a Keras model. Export one "
                                 "of its recurrent members (members/...) instead.")
-    if bundle.kind not in ("text", "fields"):
-        raise InvalidInputError(f"{path} reads {bundle.kind}; ONNX export covers bundles of texts and of text fields.")
-    if bundle.preprocessor.mode != "keras":
+    if bundle.kind not in ("text", "fields", "sequences"):
+        raise InvalidInputError(f"{path} reads {bundle.kind}; ONNX export covers bundles of texts, of text fields and "
+                                "of numeric sequences.")
+    if bundle.kind == "sequences" and bundle.preprocessor.maxlen is None:
+        raise InvalidInputError(f"{path} pads each batch to its longest sequence (no maxlen); ONNX export needs a "
+                                "fixed length: retrain with --maxlen.")
+    if bundle.kind != "sequences" and bundle.preprocessor.mode != "keras":
         raise InvalidInputError(f"{path} tokenizes in {bundle.preprocessor.mode!r} mode (Treebank words, stop words, "
                                 "Porter stems), which the export's plain-Python reader does not reproduce; export a "
                                 "model trained with --tokenizer keras.")
@@ -145,9 +150,16 @@ def _keras_layers():
 
 
 def _check_records(bundle) -> list:
-    """The check texts, or for a model reading fields, records of them (one with a blank field)."""
+    """The check texts, or for a model reading fields, records of them (one with a blank field), or for numeric
+    sequences, sequences around the training data's scale: full length, short, one step and over-long."""
     if bundle.kind == "text":
         return list(CHECK_TEXTS)
+    if bundle.kind == "sequences":
+        prep = bundle.preprocessor
+        rng = np.random.default_rng(0)
+        mean, std = np.asarray(prep.mean), np.asarray(prep.std)
+        return [(mean + std * rng.normal(size=(steps, len(mean)))).tolist()
+                for steps in (prep.maxlen, max(1, prep.maxlen // 3), 1, prep.maxlen + 7)]
     fields = list(bundle.preprocessor.maxlens)
     records = [{name: text for name in fields} for text in CHECK_TEXTS]
     records[1][fields[0]] = ""  # a blank field: all padding
@@ -159,8 +171,6 @@ def describe(bundle) -> dict:
     inputs' names: ``tokens``, or each field's name; the check run by onnxruntime feeds them by those names."""
     from rnnlab.inference.onnx_reader import FORMAT, VERSION
 
-    fields = dict(bundle.preprocessor.maxlens) if bundle.kind == "fields" else None
-    prep = (bundle.preprocessor.base if fields else bundle.preprocessor).to_json()
     spec = bundle.spec
     kind = ("regression" if spec.regression else "sigmoids" if spec.multi_label else "sigmoid" if spec.binary
             else "softmax")
@@ -171,12 +181,17 @@ def describe(bundle) -> dict:
         output["thresholds"] = [float(t) for t in bundle.thresholds]
     if bundle.decision_threshold is not None:
         output["decision_threshold"] = float(bundle.decision_threshold)
+    head = {"format": FORMAT, "version": VERSION, "model": spec.name}
+    if bundle.kind == "sequences":
+        prep = bundle.preprocessor.to_json()
+        rules = {k: prep[k] for k in ("maxlen", "padding", "truncating", "mask_value", "mean", "std")}
+        return {**head, "input": _input_name(bundle), "sequences": rules, "output": output}
+    fields = dict(bundle.preprocessor.maxlens) if bundle.kind == "fields" else None
+    prep = (bundle.preprocessor.base if fields else bundle.preprocessor).to_json()
     vocabulary = prep["vocabulary"]
-    where = {"fields": fields} if fields else {"input": bundle.model.inputs[0].name.split(":")[0]}
+    where = {"fields": fields} if fields else {"input": _input_name(bundle)}
     return {
-        "format": FORMAT,
-        "version": VERSION,
-        "model": spec.name,
+        **head,
         **where,
         "tokenizer": {"mode": prep["mode"], "html_breaks": r"<br\s*/?>", "lowercase": True, "filters": KERAS_FILTERS,
                       "split": "whitespace"},
@@ -189,12 +204,21 @@ def describe(bundle) -> dict:
     }
 
 
+def _input_name(bundle) -> str:
+    return bundle.model.inputs[0].name.split(":")[0]
+
+
 def _check(folder: Path, bundle) -> float:
     """The largest difference between the export read by its own reader and the bundle, on `CHECK_TEXTS`."""
     from rnnlab.inference.onnx_reader import Reader
 
     reader = Reader(folder)
     records = _check_records(bundle)
+    if bundle.kind == "sequences":
+        if not np.array_equal(reader.steps(records), bundle.preprocessor.transform(records)):
+            raise RnnlabError("The export's reader scales or pads the sequences otherwise than the bundle; nothing was "
+                              "written.")
+        return float(np.abs(reader.probabilities(records) - bundle.predict_proba(records)).max())
     ids, expected = reader.ids(records), bundle.preprocessor.transform(records)
     same = (all(np.array_equal(np.asarray(ids[name]), expected[name]) for name in expected)
             if isinstance(expected, dict) else np.array_equal(np.asarray(ids), expected))

@@ -15,7 +15,11 @@ probabilities need numpy and onnxruntime. What ``preprocessing.json`` holds:
 * a two-field model (title and body, say): ``fields``, each field's ``maxlen``; each field is the ONNX
   input of its name, read by the same rules and vocabulary at its own length (a blank field is all
   padding), and records are dicts ``{"title": ..., "body": ...}``;
-* ``input``: the ONNX input's name (one text); ``output``: what the ONNX output means (``kind``: ``"sigmoid"``,
+* a model of numeric sequences: ``sequences`` in place of the tokenizer and vocabulary: each record is a
+  ``(steps, features)`` list of rows; each feature has ``mean`` subtracted and is divided by ``std``,
+  the record is cut to ``maxlen`` steps (``truncating``) and padded with steps of ``mask_value``
+  (``padding``), giving a float32 ``(n, maxlen, features)`` input;
+* ``input``: the ONNX input's name (one text, or sequences); ``output``: what the ONNX output means (``kind``: ``"sigmoid"``,
   one column, the probability of class 1 of two; ``"softmax"``; ``"sigmoids"``, one per label; or
   ``"regression"``, a number), the ``class_names``, the ``temperature`` the log-odds are divided by,
   and a multi-label model's ``thresholds`` or a two-class model's ``decision_threshold``.
@@ -51,6 +55,11 @@ class Reader:
         if spec.get("format") != FORMAT or spec.get("version") != VERSION:
             raise ValueError(f"{path} is not an rnnlab ONNX export's preprocessing (format {FORMAT}, version {VERSION}).")
         self.spec = spec
+        self.fields = spec.get("fields")  # {field: maxlen} for a model reading several fields, else None
+        self.sequences = spec.get("sequences")  # a model of numeric sequences: their scaling and padding
+        self._session = None
+        if self.sequences is not None:
+            return
         rules = spec["tokenizer"]
         if rules["mode"] != "keras":
             raise ValueError(f"Tokenizer mode {rules['mode']!r}: this reader knows the 'keras' rules only.")
@@ -60,8 +69,6 @@ class Reader:
         start = 2 if self.oov is not None else 1
         self.index = {word: start + k for k, word in enumerate(vocabulary["words"])}
         self.maxlen, self.padding, self.truncating = spec["maxlen"], spec["padding"], spec["truncating"]
-        self.fields = spec.get("fields")  # {field: maxlen} for a model reading several fields, else None
-        self._session = None
 
     def tokens(self, text: str) -> list[str]:
         """The tokens of one text."""
@@ -94,9 +101,42 @@ class Reader:
 
     # -- the model (numpy and onnxruntime) ------------------------------------------------------
 
+    def steps(self, records):
+        """Numeric sequences, each ``(steps, features)``, scaled, cut and padded: the model's float32 input
+        ``(n, maxlen, features)``."""
+        import numpy as np
+
+        rules = self.sequences
+        mean, std = np.asarray(rules["mean"], np.float32), np.asarray(rules["std"], np.float32)
+        rows = [np.asarray(record, dtype=np.float32) for record in records]
+        for i, row in enumerate(rows):
+            if row.ndim != 2 or row.shape[1] != len(mean):
+                raise ValueError(f"Record {i} has shape {row.shape}; expected (steps, {len(mean)}).")
+        width = rules["maxlen"] or max((len(row) for row in rows), default=0)
+        out = np.full((len(rows), width, len(mean)), rules["mask_value"], dtype=np.float32)
+        for i, row in enumerate(rows):
+            row = row[-width:] if rules["truncating"] == "pre" else row[:width]
+            row = (row - mean) / std
+            if rules["padding"] == "pre":
+                out[i, width - len(row):] = row
+            else:
+                out[i, :len(row)] = row
+        return out
+
+    def feed(self, records) -> dict:
+        """The ONNX inputs of ``records`` by name (texts, field records or numeric sequences)."""
+        import numpy as np
+
+        if self.sequences is not None:
+            return {self.spec["input"]: self.steps(records)}
+        ids = self.ids(records)
+        if self.fields is not None:
+            return {name: np.asarray(rows, dtype=np.int32) for name, rows in ids.items()}
+        return {self.spec["input"]: np.asarray(ids, dtype=np.int32)}
+
     def probabilities(self, texts):
         """Class probabilities ``(n, classes)`` as rnnlab gives them (a regression: the numbers ``(n, 1)``), for
-        texts (or field records)."""
+        texts (or field records, or numeric sequences)."""
         import numpy as np
 
         if self._session is None:
@@ -106,10 +146,7 @@ class Reader:
             options.log_severity_level = 3  # errors only: not a line per unused constant the converter left
             self._session = onnxruntime.InferenceSession(str(self.folder / "model.onnx"), options,
                                                          providers=["CPUExecutionProvider"])
-        ids = self.ids(texts)
-        feed = ({name: np.asarray(rows, dtype=np.int32) for name, rows in ids.items()}
-                if self.fields is not None else {self.spec["input"]: np.asarray(ids, dtype=np.int32)})
-        out = np.asarray(self._session.run(None, feed)[0], dtype=np.float64)
+        out = np.asarray(self._session.run(None, self.feed(texts))[0], dtype=np.float64)
         output = self.spec["output"]
         if output["kind"] == "regression":
             return out.reshape(-1, 1)
