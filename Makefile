@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export RNNLAB_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test coverage install install-dev clean bench-serve bench-load
+.PHONY: demo test test-slow coverage install install-dev clean bench-serve bench-load
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,16 @@ install-dev: $(BIN)/.installed-dev
 demo: install
 	$(BIN)/rnnlab reproduce textbook --out runs/textbook
 
+# `make test` leaves out the tests marked `slow` (long end-to-end checks: every config kind
+# reproduced in two processes, the kernels' property test, a two-node Ray cluster, a search,
+# the tutorial notebook...); `make test-slow` runs them, and CI (.ci/run) runs both.
 test: install-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
-	KERAS_BACKEND=torch $(BIN)/python -m pytest -m smoke -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -m "smoke and not slow" -q
+
+test-slow: install-dev
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m slow
 
 # The JAX suite with line coverage of the package (code run in this process and its xdist
 # workers; CLI subprocesses are not counted): a table, and runs/coverage.json.

@@ -148,11 +148,13 @@ def pytest_configure(config):
 # -- the slowest files first ------------------------------------------------------------------
 # xdist hands out whole files in collection order (make test turns off its reordering by test
 # count, which would put one-test files last); started last, these would leave one worker
-# busy long after the other ran out of work. Measured: each takes 30 s to 2.5 min.
-SLOWEST_FIRST = ("test_reproducible.py", "test_tune.py", "test_scale_out.py", "test_bundle_kinds.py",
-                 "test_language_model.py", "test_bench_levers.py", "test_estimator.py", "test_serve_api.py",
-                 "test_own_data.py", "test_documented_commands.py", "test_stack.py", "test_experiments.py",
-                 "test_notebook.py")
+# busy long after the other ran out of work. Measured: each takes 30 s to 4 min (`slow` tests
+# included: the files holding them lead `make test-slow` too).
+SLOWEST_FIRST = ("test_reproducible.py", "test_kernels.py", "test_scale_out.py", "test_tune.py",
+                 "test_bundle_kinds.py", "test_export.py", "test_label_set_stacks.py", "test_multilabel.py",
+                 "test_objectives.py", "test_language_model.py", "test_bench_levers.py", "test_estimator.py",
+                 "test_serve_api.py", "test_own_data.py", "test_documented_commands.py", "test_stack.py",
+                 "test_experiments.py", "test_notebook.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -131,6 +131,7 @@ RUNS = [
 SUBSTITUTE = {"runs/lstm": "runs/mine"}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(500)
 def test_curated_commands_run_at_toy_scale(amazon_file, tmp_path, monkeypatch):
     documented = {c.split("#")[0].strip() for _, c in COMMANDS}

@@ -68,6 +68,7 @@ def _differences(reference, fast, x):
     return forward, grads
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(

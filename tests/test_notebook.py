@@ -11,6 +11,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_tutorial_notebook_runs_on_a_subset(imdb_archive, tmp_path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)

@@ -199,6 +199,7 @@ def test_auto_saves_each_kind_of_kept_model_over_the_other(reviews, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_dataframes_train_where_table_files_do(reviews, tmp_path):
     pandas = pytest.importorskip("pandas")

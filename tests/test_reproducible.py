@@ -28,6 +28,7 @@ def _run_elsewhere(out: Path, sweep_workers: int) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_every_config_kind_gives_the_same_weights_in_another_process_and_as_ray_tasks(tmp_path, imdb_archive,
                                                                                        capsys):

@@ -53,6 +53,7 @@ def test_sweep_options_are_checked_before_anything_runs(tmp_path):
 
 
 # -------------------------------------------------------- a node lost on Ray
+@pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_sweep_on_a_two_node_cluster_survives_losing_the_worker_node(tmp_path, imdb_archive):
     """4 runs on two 1-CPU nodes; the worker node is removed while it trains one. Ray reruns that

@@ -73,6 +73,7 @@ def test_search_config_is_checked():
         parse_duration("soon")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_tune_never_reads_test_data_and_resumes(tmp_path, reviews):
     """The search runs with the test file absent (so it cannot have read it); the same command run
