@@ -32,14 +32,15 @@ demo: install
 
 # `make test` leaves out the tests marked `slow` (long end-to-end checks: every config kind
 # reproduced in two processes, the kernels' property test, a two-node Ray cluster, a search,
-# the tutorial notebook...); `make test-slow` runs them, and CI (.ci/run) runs both.
+# the tutorial notebook, train auto end to end...); `make test-slow` runs them, and CI (.ci/run)
+# runs both. Each prints its 15 slowest tests.
 test: install-dev
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow" --durations=15
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -m "smoke and not slow" -q
 
 test-slow: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m slow
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m slow --durations=15
 
 # The JAX suite with line coverage of the package (code run in this process and its xdist
 # workers; CLI subprocesses are not counted): a table, and runs/coverage.json.

@@ -85,6 +85,7 @@ def test_encode_counts_oov_among_fed_tokens_only():
 # -- tokenizer processes ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forked_tokenizer_equals_the_reference(imdb_archive, tmp_path):
     # In a fresh interpreter: once JAX has started (as in this test session), forking is
     # refused and the path under test would not run.

@@ -146,6 +146,7 @@ def test_a_stack_whose_member_predicts_one_label_a_text_is_refused(stacked, tmp_
         Bundle.load(copy)
 
 
+@pytest.mark.slow
 def test_train_auto_on_label_sets_weighs_the_recurrent_model_against_nbsvm_per_label(comments, tmp_path):
     train, _ = comments
     names = train.class_names

@@ -42,6 +42,7 @@ def review_csv(tmp_path_factory, reviews):
                       ["review", "sentiment"])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
     out = tmp_path / "auto"

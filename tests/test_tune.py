@@ -133,3 +133,46 @@ def test_toml_writer_round_trips():
     assert back == data
 
 
+
+
+def score_search(metric: str = "") -> str:
+    """`SEARCH` on IMDB's ratings as numbers to predict (600 reviews), with an optional [search] metric line."""
+    text = SEARCH.replace('dataset = "{train}"\ntest = "{test}"', 'dataset = "imdb-score"\nlimit = 600')
+    return text.format().replace("[search]\n", f"[search]\n{metric}\n")
+
+
+def test_numbers_to_predict_are_searched_by_validation_loss_not_accuracy(imdb_archive):
+    from rnnlab.experiments.recipes.tune import search_metric
+
+    config = tomllib.loads(score_search())
+    assert search_metric(config, None) == "val_loss"
+    with pytest.raises(InvalidInputError, match="no accuracy"):
+        search_metric(config, "val_accuracy")
+    classes = tomllib.loads(score_search().replace("imdb-score", "imdb"))
+    assert search_metric(classes, None) == "val_accuracy" and search_metric(classes, "val_loss") == "val_loss"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_search_of_ratings_ranks_trials_by_loss_and_keeps_a_regression(tmp_path, imdb_archive):
+    import numpy as np
+
+    from rnnlab.encoding.prepare import load_splits
+
+    config = tmp_path / "search.toml"
+    config.write_text(score_search(), encoding="utf-8")
+    out = tmp_path / "search"
+    ran = isolated([sys.executable, "-m", "rnnlab", "tune", str(config), "--out", str(out), "--json"], timeout=500)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    trials = results["runs"]
+    assert results["metric"] == "val_loss" and len(trials) == 2
+    assert all(t["val_accuracy"] is None and t["val_loss"] > 0 and len(t["curve"]) == t["epochs"] for t in trials)
+    assert results["best"]["val_loss"] == min(t["val_loss"] for t in trials)
+    assert "validation loss" in (out / "search.md").read_text()
+    # The final run is a regression scored once on test; its MAE is the saved bundle's on those reviews.
+    test = results["test"]
+    assert test["regression"] and results["test_examples"] == 600 and results.get("test_accuracy") is None
+    _, reviews = load_splits("imdb-score", seed=0, limit=600)
+    values = Bundle.load(results["bundle"]).predictor.predict_values(reviews.texts)
+    assert test["mae"] == pytest.approx(float(np.abs(values - reviews.labels).mean()), abs=1e-4)

@@ -62,11 +62,19 @@ def tune(
         return print_json(r)
     table = Table(title=f"{len(r['runs'])} trials, best first")
     keys = list(r["best"]["params"])
-    for column in ("trial", *[k.split(".", 1)[-1] for k in keys], "val. acc.", "epochs"):
+    metric = r.get("metric", "val_accuracy")
+    by_accuracy = metric == "val_accuracy"
+    for column in ("trial", *[k.split(".", 1)[-1] for k in keys], "val. acc." if by_accuracy else "val. loss", "epochs"):
         table.add_column(column)
-    for row in sorted(r["runs"], key=lambda row: -(row["val_accuracy"] or 0))[:10]:
-        table.add_row(str(row["trial"]), *[_show(row["params"].get(k)) for k in keys],
-                      "error" if row["val_accuracy"] is None else f"{100 * row['val_accuracy']:.2f}%",
+
+    def rank(row):  # best first, errors last
+        value = row.get(metric)
+        return (value is None, 0 if value is None else -value if by_accuracy else value)
+
+    for row in sorted(r["runs"], key=rank)[:10]:
+        value = row.get(metric)
+        shown = "error" if value is None else f"{100 * value:.2f}%" if by_accuracy else f"{value:.4f}"
+        table.add_row(str(row["trial"]), *[_show(row["params"].get(k)) for k in keys], shown,
                       f"{row['epochs']}{' (stopped)' if row['stopped_early'] else ''}")
     console.print(table)
     console.print(f"search: {r['trials']} trials in {r['search_seconds']:.0f} s, {r['stopped_early']} stopped early; "
@@ -76,6 +84,10 @@ def tune(
         console.print(f"best retrained: validation {100 * r['best_validation_accuracy']:.2f}%, test "
                       f"{100 * r['test_accuracy']:.2f}% ({r['test_examples']:,} examples, read once); "
                       f"bundle {r['bundle']}")
+    elif (r.get("test") or {}).get("regression"):
+        test = r["test"]
+        console.print(f"best retrained: test MAE {test['mae']:.4f}, RMSE {test['rmse']:.4f}, R^2 {test['r2']:.4f} "
+                      f"({r['test_examples']:,} examples, read once); bundle {r['bundle']}")
     console.print(f"report: {r['report']}")
 
 

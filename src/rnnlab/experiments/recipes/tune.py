@@ -10,7 +10,9 @@ two more tables:
 * ``[search]``: ``trials`` (default 20), ``time_budget`` (seconds, or "20m", "1h"),
   ``grace_epochs`` (ASHA's minimum epochs before a trial can be stopped, default 1),
   ``reduction_factor`` (default 2), ``cpus_per_trial`` (default 1), ``gpus_per_trial``
-  (default 0), ``concurrent`` (trials at once; default as many as the CPUs fit), ``seed``.
+  (default 0), ``concurrent`` (trials at once; default as many as the CPUs fit), ``seed``,
+  ``metric`` (``"val_accuracy"``, the default for classes, or ``"val_loss"``, the default and
+  the only choice for numbers to predict: each trial's best epoch counts).
 * ``[run]`` (optional): ``address``, a Ray cluster to run the trials on.
 
 The search reads training rows only: every trial trains on the fit part of the training data
@@ -91,7 +93,7 @@ class SearchSettings:
     gpus_per_trial: float = 0
     concurrent: int | None = None
     seed: int = 0
-    metric: str = METRIC
+    metric: str | None = None  # None: val_accuracy for classes, val_loss for numbers (`run_tune` decides)
     dimensions: list[Dimension] = field(default_factory=list)
 
 
@@ -164,7 +166,7 @@ def read_search(config: dict) -> SearchSettings:
             raise InvalidInputError(f"[search] {key} must be a positive integer, got {value!r}.")
     if settings.concurrent is not None and (not isinstance(settings.concurrent, int) or settings.concurrent < 1):
         raise InvalidInputError(f"[search] concurrent must be a positive integer, got {settings.concurrent!r}.")
-    if settings.metric not in ("val_accuracy", "val_loss"):
+    if settings.metric not in (None, "val_accuracy", "val_loss"):
         raise InvalidInputError(f"[search] metric must be val_accuracy or val_loss, got {settings.metric!r}.")
     base = recipe_config(config)
     parts = recipe_parts(base)  # the base must itself be a valid recipe
@@ -197,7 +199,8 @@ _TRIAL_DATA: dict = {}
 
 
 def _trial(params: dict, base: dict) -> None:
-    """One trial, run by Ray Tune in a worker: train with `params`, report validation accuracy each epoch."""
+    """One trial, run by Ray Tune in a worker: train with `params`, report each epoch the best validation accuracy
+    and loss so far (the engine keeps the best epoch) and this epoch's."""
     import keras
     from ray import tune
 
@@ -215,14 +218,18 @@ def _trial(params: dict, base: dict) -> None:
         raise RnnlabError("A search trial was handed test data.")
 
     class Report(keras.callbacks.Callback):
-        best = None
+        best = lowest = trained = None  # numbers to predict log no accuracy: theirs stays None
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            accuracy, loss = float(logs.get("val_accuracy", math.nan)), float(logs.get("val_loss", math.nan))
-            self.best = accuracy if self.best is None or accuracy > self.best else self.best
-            tune.report({"val_accuracy": self.best, "epoch_val_accuracy": accuracy, "val_loss": loss,
-                         "accuracy": float(logs.get("accuracy", math.nan)), "epoch": epoch + 1,
+            accuracy, loss = logs.get("val_accuracy"), float(logs.get("val_loss", math.nan))
+            if accuracy is not None:
+                accuracy = float(accuracy)
+                self.best = accuracy if self.best is None or accuracy > self.best else self.best
+                self.trained = float(logs.get("accuracy", math.nan))
+            self.lowest = loss if self.lowest is None or loss < self.lowest else self.lowest
+            tune.report({"val_accuracy": self.best, "epoch_val_accuracy": accuracy, "val_loss": self.lowest,
+                         "epoch_val_loss": loss, "accuracy": self.trained, "epoch": epoch + 1,
                          "test_examples_read": 0})
 
     keras.backend.clear_session()
@@ -245,6 +252,7 @@ def run_tune(config: dict, out: str | Path, *, validation_only: bool = False, pr
     """
     progress = progress or (lambda line: None)
     settings = read_search(config)
+    settings.metric = search_metric(config, settings.metric)
     address = run_options(config).get("address")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -260,27 +268,28 @@ def run_tune(config: dict, out: str | Path, *, validation_only: bool = False, pr
     if len(rows) < settings.trials and settings.time_budget is None:
         raise RnnlabError(f"The search in {out} stopped after {len(rows)} of {settings.trials} trials (interrupted?); "
                           "run the same command again to resume it.")
-    finished = [r for r in rows if r.get(METRIC) is not None]
+    key = settings.metric
+    finished = [r for r in rows if _scored(r, key)]
     if not finished:
         raise RnnlabError(f"No trial of the search in {out} reported a validation score; see the errors in "
                           f"{out / 'trials.json'} and run the same command again to resume.")
-    key = settings.metric
     best = (max if key == "val_accuracy" else min)(finished, key=lambda r: r[key])
     best_config = recipe_config(config, best["params"])
     best_config["name"] = f"{config.get('name', 'search')}-best"
     best_config["selection"] = {
         "protocol": (f"Chosen by rnnlab tune: {len(rows)} trials (Optuna TPE, ASHA grace {settings.grace_epochs} "
                      f"epoch(s), reduction {settings.reduction_factor}) scored on validation rows carved from the "
-                     f"training data; best validation accuracy {best[METRIC]:.4f} (trial {best['trial']}). No test "
+                     f"training data; best {_words(key)} {best[key]:.4f} (trial {best['trial']}). No test "
                      "data was read during the search; the test split is read once, by this config's run."),
     }
     paths = write_search_report(out, config, settings, rows, best, best_config)
-    progress(f"search: {len(rows)} trials in {search_seconds:.0f} s; best validation accuracy {best[METRIC]:.4f}")
+    progress(f"search: {len(rows)} trials in {search_seconds:.0f} s; best {_words(key)} {best[key]:.4f}")
     results = {"name": config.get("name"), "runs": rows, "trials": len(rows), "finished_trials": len(finished),
                "stopped_early": sum(r["stopped_early"] for r in rows), "search_seconds": round(search_seconds, 1),
                "test_examples_read_by_search": int(sum(r.get("test_examples_read") or 0 for r in rows)),
                "best": best, "best_config": str(paths["best_config"]), "report": str(paths["markdown"]),
-               "validation": {"accuracy": best.get(METRIC), "examples": None}}
+               "metric": key, "validation": {**{name: best[f"val_{name}"] for name in ("accuracy", "loss")
+                                                 if best.get(f"val_{name}") is not None}, "examples": None}}
     if not validation_only:
         progress(f"final run of the best settings -> {out / 'best'}")
         final = run_config(best_config, out / "best", progress=progress)
@@ -290,6 +299,39 @@ def run_tune(config: dict, out: str | Path, *, validation_only: bool = False, pr
                        final_seconds=final.get("total_seconds"))
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def search_metric(config: dict, asked: str | None) -> str:
+    """What trials are ranked by: ``asked``, else validation accuracy, or for numbers to predict (which have no
+    accuracy) the validation loss. Reads the training rows' labels (never the test rows)."""
+    from rnnlab.encoding.prepare import load_splits
+
+    parts = recipe_parts(recipe_config(config))
+    if parts.spec.regression:
+        numeric = True
+    else:
+        train, _ = load_splits(parts.recipe.dataset, seed=parts.training.seed, limit=parts.limit, with_test=False,
+                               **parts.recipe.source_options())
+        numeric = train.numeric
+    if numeric and asked == "val_accuracy":
+        raise InvalidInputError(f"{parts.recipe.dataset}: the labels are numbers to predict, which have no accuracy; "
+                                "leave [search] metric out, or set it to \"val_loss\".")
+    return asked or ("val_loss" if numeric else "val_accuracy")
+
+
+def _scored(row: dict, metric: str) -> bool:
+    value = row.get(metric)
+    return value is not None and math.isfinite(value)
+
+
+def _words(metric: str) -> str:
+    return "validation accuracy" if metric == "val_accuracy" else "validation loss"
+
+
+def _shown(metric: str, value) -> str:
+    if value is None or not math.isfinite(value):
+        return "error"
+    return f"{100 * value:.2f}%" if metric == "val_accuracy" else f"{value:.4f}"
 
 
 def max_epochs(config: dict) -> int:
@@ -350,11 +392,17 @@ def trial_rows(grid, settings: SearchSettings, max_epochs: int) -> list[dict]:
             "stopped_early": result.error is None and 0 < epochs < max_epochs,
             "seconds": round(float(metrics.get("time_total_s") or 0), 1),
             "test_examples_read": metrics.get("test_examples_read"),
-            "curve": [] if history is None or "epoch_val_accuracy" not in history else
-            [round(float(v), 5) for v in history["epoch_val_accuracy"]],
+            "curve": _curve(history, "epoch_val_accuracy" if settings.metric == "val_accuracy" else "epoch_val_loss"),
             "error": None if result.error is None else " ".join(str(result.error).split())[-500:],
         })
     return rows
+
+
+def _curve(history, column: str) -> list[float]:
+    """A trial's validation score at each epoch (its accuracy, or its loss for a search by loss)."""
+    if history is None or column not in history:
+        return []
+    return [round(float(v), 5) for v in history[column] if v is not None and math.isfinite(float(v))]
 
 
 # ----------------------------------------------------------------- the report
@@ -362,7 +410,7 @@ def importances(rows: list[dict], settings: SearchSettings) -> dict[str, float]:
     """Each dimension's share of the validation score's variation (Optuna's fANOVA over the finished trials)."""
     import optuna
 
-    finished = [r for r in rows if r.get(METRIC) is not None and len(r["params"]) == len(settings.dimensions)]
+    finished = [r for r in rows if _scored(r, settings.metric) and len(r["params"]) == len(settings.dimensions)]
     varied = [d for d in settings.dimensions if len({json.dumps(r["params"][d.key]) for r in finished}) > 1]
     if len(finished) < 3 or not varied:
         return {d.key: 0.0 for d in settings.dimensions}
@@ -397,22 +445,26 @@ def write_search_report(out: Path, config: dict, settings: SearchSettings, rows:
     with atomic_path(paths["best_config"]) as tmp:
         tmp.write_text(f"# Ready to run: rnnlab experiment run {paths['best_config'].name} --out DIR\n"
                        + to_toml(best_config), encoding="utf-8")
-    plot_importance(paths["figure"], rows, [next(d for d in settings.dimensions if d.key == k) for k in ranked[:2]])
+    plot_importance(paths["figure"], rows, [next(d for d in settings.dimensions if d.key == k) for k in ranked[:2]],
+                    settings.metric)
+    metric, words = settings.metric, _words(settings.metric)
     lines = [f"# Search: {config.get('name', 'search')}", "",
              f"{len(rows)} trials (Optuna TPE sampler, ASHA: grace {settings.grace_epochs} epoch(s), reduction factor "
              f"{settings.reduction_factor}); each scored on validation rows carved from the training data. No test "
              "data was read during the search.", "",
-             f"Best: trial {best['trial']}, validation accuracy {100 * best[METRIC]:.2f}% with "
+             f"Best: trial {best['trial']}, {words} {_shown(metric, best[metric])} with "
              + ", ".join(f"{k} = {v}" for k, v in best["params"].items()) + f". Config: `{paths['best_config'].name}`.",
-             "", "Importance (fANOVA share of the variation in validation accuracy): "
+             "", f"Importance (fANOVA share of the variation in {words}): "
              + ", ".join(f"{k} {weights[k]:.2f}" for k in ranked) + ".", "",
-             f"![validation accuracy against the two most important parameters]({paths['figure'].name})", "",
-             "| trial | " + " | ".join(keys) + " | val. acc. (%) | epochs | stopped early | seconds |",
+             f"![{words} against the two most important parameters]({paths['figure'].name})", "",
+             "| trial | " + " | ".join(keys) + f" | {'val. acc. (%)' if metric == 'val_accuracy' else 'val. loss'} "
+             "| epochs | stopped early | seconds |",
              "|---" * (len(keys) + 5) + "|"]
-    for r in sorted(rows, key=lambda r: -(r[METRIC] or 0)):
-        acc = "error" if r[METRIC] is None else f"{100 * r[METRIC]:.2f}"
+    sign = -1 if metric == "val_accuracy" else 1
+    for r in sorted(rows, key=lambda r: (not _scored(r, metric), sign * (r[metric] if _scored(r, metric) else 0))):
+        score = _shown(metric, r[metric]).rstrip("%")
         lines.append(f"| {r['trial']} | " + " | ".join(_short(r["params"].get(k)) for k in keys)
-                     + f" | {acc} | {r['epochs']} | {'yes' if r['stopped_early'] else ''} | {r['seconds']:.0f} |")
+                     + f" | {score} | {r['epochs']} | {'yes' if r['stopped_early'] else ''} | {r['seconds']:.0f} |")
     with atomic_path(paths["markdown"]) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return paths
@@ -424,16 +476,17 @@ def _short(value) -> str:
     return str(value)
 
 
-def plot_importance(path: Path, rows: list[dict], dimensions: list[Dimension]) -> Path:
-    """Validation accuracy of every trial against each of `dimensions` (the two most important)."""
+def plot_importance(path: Path, rows: list[dict], dimensions: list[Dimension], metric: str = METRIC) -> Path:
+    """Each trial's validation score (``metric``) against each of `dimensions` (the two most important)."""
     from rnnlab.plots import new_figure, save_figure
 
-    finished = [r for r in rows if r.get(METRIC) is not None]
+    finished = [r for r in rows if _scored(r, metric)]
+    scale = 100 if metric == "val_accuracy" else 1
     fig = new_figure(figsize=(5 * max(1, len(dimensions)), 4))
     axes = fig.subplots(1, max(1, len(dimensions)), squeeze=False)[0]
     for ax, dimension in zip(axes, dimensions):
         values = [r["params"].get(dimension.key) for r in finished]
-        scores = [100 * r[METRIC] for r in finished]
+        scores = [scale * r[metric] for r in finished]
         colours = ["tab:orange" if r["stopped_early"] else "tab:blue" for r in finished]
         if dimension.kind == "choice":
             labels = [str(v) for v in dimension.values]
@@ -444,7 +497,7 @@ def plot_importance(path: Path, rows: list[dict], dimensions: list[Dimension]) -
             if dimension.kind == "loguniform":
                 ax.set_xscale("log")
         ax.set_xlabel(dimension.key)
-        ax.set_ylabel("best validation accuracy (%)")
+        ax.set_ylabel("best validation accuracy (%)" if metric == "val_accuracy" else "lowest validation loss")
         ax.grid(alpha=0.3)
     fig.suptitle("trials (orange: stopped early by ASHA)")
     fig.tight_layout()
