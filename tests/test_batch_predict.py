@@ -93,6 +93,7 @@ def test_predict_file_streams_to_csv_and_jsonl(tmp_path, reviews, small_bundle):
     assert result.exit_code == 2 and "--input FILE and --output FILE" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_ray_data_prediction_matches_local_prediction_in_order(tmp_path, reviews, small_bundle):
     from rnnlab.inference import Bundle

@@ -32,6 +32,7 @@ def reviews(amazon_file, tmp_path_factory):
     return write_reviews_csv(tmp_path_factory.mktemp("json") / "reviews.csv", amazon_file)
 
 
+@pytest.mark.slow
 def test_train_auto_json_is_the_only_thing_on_stdout(reviews, tmp_path):
     done = rnnlab("train", "auto", "--dataset", str(reviews), "--epochs", "1", "--limit", "300",
                   "--out", str(tmp_path / "bundle"), "--json", cwd=tmp_path)

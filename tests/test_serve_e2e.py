@@ -133,6 +133,7 @@ def test_page_shows_the_prediction_and_token_scores(server, tmp_path):
             browser.close()
 
 
+@pytest.mark.slow
 def test_run_serves_with_two_workers(bundle_dir, tmp_path):
     port = free_port()
     code = ("import sys; from rnnlab.serve import run; "

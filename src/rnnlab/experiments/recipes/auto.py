@@ -94,8 +94,9 @@ class AutoResult:
         choice = self.choice or {}
         recurrent = {"model": self.result.spec.name, "test_accuracy": test.get("accuracy"),
                      "validation_accuracy": max(self.result.history.get("val_accuracy", [float("nan")]))}
-        if self.result.spec.multi_label:
-            recurrent.update(test_macro_f1=test.get("macro_f1"), test_micro_f1=test.get("micro_f1"),
+        if self.result.spec.multi_label:  # Keras' val_accuracy is per label (0/1 cells right), not per text
+            recurrent.update(validation_accuracy=None, test_macro_f1=test.get("macro_f1"),
+                             test_micro_f1=test.get("micro_f1"),
                              validation_macro_f1=max(self.result.history.get("val_macro_f1", [float("nan")])))
         chosen = choice.get("candidates", {}).get(choice.get("chosen"), recurrent)
         kept = choice.get("chosen", self.result.spec.name)
