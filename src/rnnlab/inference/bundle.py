@@ -78,11 +78,6 @@ class Bundle(PredictsThrough):
         """``"text"``, ``"fields"`` or ``"sequences"``: what one record is."""
         return self.inputs.kind
 
-    @property
-    def multi_label(self) -> bool:
-        """Whether the model predicts a set of labels a record (each label's own probability)."""
-        return self.thresholds is not None
-
     @classmethod
     def load(cls, path: str | Path) -> "Bundle":
         """Open the bundle folder at ``path`` (a stack bundle opens as a `StackBundle`)."""

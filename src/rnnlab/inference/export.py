@@ -214,14 +214,10 @@ def _check(folder: Path, bundle) -> float:
 
     reader = Reader(folder)
     records = _check_records(bundle)
-    if bundle.kind == "sequences":
-        if not np.array_equal(reader.steps(records), bundle.preprocessor.transform(records)):
-            raise RnnlabError("The export's reader scales or pads the sequences otherwise than the bundle; nothing was "
-                              "written.")
-        return float(np.abs(reader.probabilities(records) - bundle.predict_proba(records)).max())
-    ids, expected = reader.ids(records), bundle.preprocessor.transform(records)
-    same = (all(np.array_equal(np.asarray(ids[name]), expected[name]) for name in expected)
-            if isinstance(expected, dict) else np.array_equal(np.asarray(ids), expected))
-    if not same:
-        raise RnnlabError("The export's reader gives other token ids than the bundle; nothing was written.")
+    fed, expected = reader.feed(records), bundle.preprocessor.transform(records)
+    if not isinstance(expected, dict):
+        expected = {name: expected for name in fed}  # one input, named as the ONNX model names it
+    if not all(np.array_equal(fed[name], expected[name]) for name in expected):
+        raise RnnlabError("The export's reader gives other model inputs (token ids, or scaled steps) than the "
+                          "bundle; nothing was written.")
     return float(np.abs(reader.probabilities(records) - bundle.predict_proba(records)).max())

@@ -263,6 +263,13 @@ class Predictor:
 class PredictsThrough:
     """What a loaded bundle (a single model or a stack) offers on top of its ``predictor`` and ``metrics``."""
 
+    thresholds = None  # several labels a record: one threshold per label (set by the bundle)
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether the model predicts a set of labels a record (each label's own probability)."""
+        return self.thresholds is not None
+
     @property
     def test_accuracy(self) -> float | None:
         return (self.metrics.get("test") or {}).get("accuracy")

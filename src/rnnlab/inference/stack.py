@@ -65,14 +65,9 @@ class Blend:
 
     def __call__(self, member_probabilities) -> np.ndarray:
         """The stack's class probabilities ``(n, classes)`` from each member's."""
-        if self.multi_label:
-            scores = self.biases[None, :] + sum(w * _log_odds(p) for w, p in zip(self.weights, member_probabilities))
-            return 1.0 / (1.0 + np.exp(-scores))
-        scores = self.biases[None, :] + sum(
-            w * np.log(np.clip(p, TINY, 1.0)) for w, p in zip(self.weights, member_probabilities))
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        scores = self.biases[None, :] + sum(w * _features(p, self.multi_label)
+                                            for w, p in zip(self.weights, member_probabilities))
+        return _link(scores, self.multi_label)
 
     @classmethod
     def fit(cls, member_probabilities: list[np.ndarray], labels: np.ndarray, l2: float = 0.01) -> "Blend":
@@ -83,56 +78,47 @@ class Blend:
         Labels given as an ``(n, k)`` matrix of 0/1 fit the blend of label sets (the binary
         log-loss, summed over each text's labels).
         """
+        multi = np.ndim(labels) == 2
         k, n_classes = len(member_probabilities), member_probabilities[0].shape[1]
-        if np.ndim(labels) == 2:
-            return cls._fit_label_sets(member_probabilities, np.asarray(labels, dtype=np.float64), l2)
         if k == 1:
-            return cls(np.ones(1), np.zeros(n_classes))
+            return cls(np.ones(1), np.zeros(n_classes), multi_label=multi)
         from scipy.optimize import minimize  # scipy loads in about a second; only fitting needs it
 
-        logs = np.stack([np.log(np.clip(p, TINY, 1.0)) for p in member_probabilities])  # (k, n, classes)
-        onehot = np.eye(n_classes)[labels]
-        n = len(labels)
+        features = np.stack([_features(p, multi) for p in member_probabilities])  # (k, n, classes)
+        targets = np.asarray(labels, dtype=np.float64) if multi else np.eye(n_classes)[labels]
+        n = len(targets)  # the loss is per text (for label sets summed over its labels)
 
         def loss(params):
             w, b = params[:k], params[k:]
-            scores = np.tensordot(w, logs, axes=1) + b
-            scores -= scores.max(axis=1, keepdims=True)
-            log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-            residual = (np.exp(log_probs) - onehot) / n  # d loss / d scores
-            value = -(onehot * log_probs).sum() / n + l2 * (w ** 2).sum()
-            grad_w = np.einsum("knc,nc->k", logs, residual) + 2 * l2 * w
-            return value, np.concatenate([grad_w, residual.sum(axis=0)])
+            scores = np.tensordot(w, features, axes=1) + b
+            if multi:  # binary log-loss of each label, written to stay finite for any score
+                value = (np.logaddexp(0.0, scores) - targets * scores).sum() / n
+            else:
+                scores = scores - scores.max(axis=1, keepdims=True)
+                value = -(targets * (scores - np.log(np.exp(scores).sum(axis=1, keepdims=True)))).sum() / n
+            residual = (_link(scores, multi) - targets) / n  # d loss / d scores, for either link
+            grad_w = np.einsum("knc,nc->k", features, residual) + 2 * l2 * w
+            return value + l2 * (w ** 2).sum(), np.concatenate([grad_w, residual.sum(axis=0)])
 
         start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_classes)])
         bounds = [(0.0, None)] * k + [(None, None)] * n_classes
         found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
         weights, biases = found.x[:k], found.x[k:]
-        return cls(np.round(weights, 6), np.round(biases - biases.mean(), 6))
+        # softmax biases are defined up to a constant: centred; a label's bias is its own
+        return cls(np.round(weights, 6), np.round(biases if multi else biases - biases.mean(), 6), multi_label=multi)
 
-    @classmethod
-    def _fit_label_sets(cls, member_probabilities: list[np.ndarray], targets: np.ndarray, l2: float) -> "Blend":
-        k, n_labels = len(member_probabilities), targets.shape[1]
-        if k == 1:
-            return cls(np.ones(1), np.zeros(n_labels), multi_label=True)
-        from scipy.optimize import minimize
 
-        logits = np.stack([_log_odds(p) for p in member_probabilities])  # (k, n, labels)
-        rows = len(targets)  # the loss is per text, summed over its labels, as the one-label loss is per text
+def _features(probabilities: np.ndarray, multi_label: bool) -> np.ndarray:
+    """What a member adds to the blend's scores: its log-probabilities, or for label sets its log-odds."""
+    return _log_odds(probabilities) if multi_label else np.log(np.clip(probabilities, TINY, 1.0))
 
-        def loss(params):
-            w, b = params[:k], params[k:]
-            scores = np.tensordot(w, logits, axes=1) + b
-            # binary log-loss from the scores, written to stay finite for any score
-            value = (np.logaddexp(0.0, scores) - targets * scores).sum() / rows + l2 * (w ** 2).sum()
-            residual = (1.0 / (1.0 + np.exp(-scores)) - targets) / rows
-            grad_w = np.einsum("knc,nc->k", logits, residual) + 2 * l2 * w
-            return value, np.concatenate([grad_w, residual.sum(axis=0)])
 
-        start = np.concatenate([np.full(k, 1.0 / k), np.zeros(n_labels)])
-        bounds = [(0.0, None)] * k + [(None, None)] * n_labels
-        found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
-        return cls(np.round(found.x[:k], 6), np.round(found.x[k:], 6), multi_label=True)
+def _link(scores: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Scores to probabilities: a sigmoid per label, or a softmax over the classes."""
+    if multi_label:
+        return 1.0 / (1.0 + np.exp(-scores))
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _log_odds(probabilities: np.ndarray) -> np.ndarray:
@@ -243,10 +229,6 @@ class StackBundle(PredictsThrough):
         self.spec = dataclasses.replace(self.lead.spec, name=name) if self.lead else None
         self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         self.predictor = StackPredictor(members, biases, class_names, self.inputs, self.thresholds)
-
-    @property
-    def multi_label(self) -> bool:
-        return self.thresholds is not None
 
     @functools.cached_property
     def attention(self):

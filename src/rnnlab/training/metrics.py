@@ -154,6 +154,20 @@ def label_sets(probs: np.ndarray, thresholds) -> np.ndarray:
     return chosen
 
 
+def headline_score(y_true: np.ndarray, probs: np.ndarray, thresholds=None) -> float:
+    """What models of these labels are compared by: the accuracy of the most probable class, or for label
+    sets (2-D ``y_true``) the macro-F1 of the label sets at ``thresholds`` (0.5 each by default); the same
+    figures as `classification_metrics`' and `multilabel_metrics`', without their tables and curves."""
+    from sklearn.metrics import f1_score
+
+    probs = np.asarray(probs)
+    if np.ndim(y_true) == 2:
+        thresholds = np.full(probs.shape[1], 0.5) if thresholds is None else thresholds
+        return float(f1_score(np.asarray(y_true) > 0, label_sets(probs, thresholds), average="macro",
+                              zero_division=0))
+    return float((probs.argmax(axis=1) == np.asarray(y_true)).mean())
+
+
 def multilabel_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None, thresholds=None) -> dict:
     """Macro- and micro-F1, per-label precision/recall/F1, subset accuracy, Hamming loss and log loss of
     label sets; ``accuracy`` is the subset accuracy (every label of the row right)."""

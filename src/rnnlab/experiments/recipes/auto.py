@@ -65,7 +65,7 @@ from rnnlab.training.engine import TrainResult, add_unlabelled, describe_source,
 from rnnlab.training.forward import Forward
 from rnnlab.training.linear import NgramModel
 from rnnlab.training.calibration import scale
-from rnnlab.training.metrics import label_sets, multilabel_metrics, scored_probabilities, tune_thresholds
+from rnnlab.training.metrics import headline_score, label_sets, scored_probabilities, tune_thresholds
 from rnnlab.training.saving import MODEL_FILE
 
 VALIDATION_SPLIT = 0.15
@@ -281,11 +281,13 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
     val_labels = labels[val_rows]
     multi = train_set.multi_label
     score = "macro_f1" if multi else "accuracy"
-    started = time.perf_counter()
     if ngram is None:
+        started = time.perf_counter()
         ngram = NgramModel(base["ngram_range"], C=base["C"], class_names=train_set.class_names)
         ngram.fit([train_set.texts[i] for i in fit_rows], labels[fit_rows])
-    ngram_seconds = base.get("fit_seconds", time.perf_counter() - started)
+        ngram_seconds = time.perf_counter() - started
+    else:  # fitted (and its C chosen) by `label_set_ngram`
+        ngram_seconds = base["seconds"]
     read = Forward(result.model, spec=result.spec, padding=data.preprocessor.padding)
 
     def forward(x):  # what the saved bundle predicts: the probabilities scaled by its temperature
@@ -303,7 +305,7 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
                      "seconds": round(ngram_seconds, 2), "ngram_range": list(ngram.ngram_range), "C": ngram.C,
                      "params": ngram.nonzero + len(ngram.biases)},
         "blend": {f"validation_{score}": _cross_fitted(parts, val_labels),
-                  f"validation_{score}_fitted": _score(blend(parts), val_labels, thresholds.get("blend")),
+                  f"validation_{score}_fitted": headline_score(val_labels, blend(parts), thresholds.get("blend")),
                   "weights": {rnn_name: float(blend.weights[0]), ngram_name: float(blend.weights[1])}},
     }
     keys = {rnn_name: "recurrent", ngram_name: "ngram", "blend": "blend"}
@@ -314,7 +316,7 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
         test_labels = np.asarray(test_set.labels)
         tested = {rnn_name: test_parts[0], ngram_name: test_parts[1], "blend": blend(test_parts)}
         for name, probs in tested.items():
-            candidates[name][f"test_{score}"] = _score(probs, test_labels, thresholds.get(keys[name]))
+            candidates[name][f"test_{score}"] = headline_score(test_labels, probs, thresholds.get(keys[name]))
         candidates[chosen]["test"] = scored_probabilities(test_labels, tested[chosen], train_set.class_names,
                                                           thresholds=thresholds.get(keys[chosen]))
     found = {"chosen": chosen, "candidates": candidates, "ngram_params": candidates[ngram_name]["params"]}
@@ -347,7 +349,7 @@ def label_set_ngram(train_set: TextDataset, test_set: TextDataset | None, *, see
         model.fit(fit_texts, labels[fit_rows])
         probs = model.predict_proba(val_texts)
         tuned = tune_thresholds(labels[val_rows], probs)
-        macro = _score(probs, labels[val_rows], tuned)
+        macro = headline_score(labels[val_rows], probs, tuned)
         points.append({"C": C, "validation_macro_f1": macro})
         if best is None or macro > best[0]:
             best = (macro, model, tuned)
@@ -356,21 +358,15 @@ def label_set_ngram(train_set: TextDataset, test_set: TextDataset | None, *, see
                "validation_macro_f1": macro, "selection": "C grid searched on validation macro-F1, thresholds "
                                                           "tuned on the same rows"}
     if test_set is not None:
-        figures["test_macro_f1"] = _score(model.predict_proba(test_set.texts), np.asarray(test_set.labels), tuned)
-    figures["seconds"] = figures["fit_seconds"] = round(time.perf_counter() - started, 2)
+        figures["test_macro_f1"] = headline_score(np.asarray(test_set.labels), model.predict_proba(test_set.texts),
+                                                  tuned)
+    figures["seconds"] = round(time.perf_counter() - started, 2)
     return model, figures
 
 
 def saved_name(recurrent: str, chosen: str | None) -> str:
     """The kept model's name: the recurrent model's, ``auto-blend`` or ``auto-nbsvm``."""
     return recurrent if chosen in (None, recurrent) else f"auto-{chosen}"
-
-
-def _score(probabilities: np.ndarray, labels: np.ndarray, thresholds=None) -> float:
-    """Accuracy of the most probable class; for label sets (2-D ``labels``), macro-F1 at ``thresholds``."""
-    if np.ndim(labels) == 2:
-        return float(multilabel_metrics(labels, probabilities, thresholds=thresholds)["macro_f1"])
-    return float((probabilities.argmax(axis=1) == labels).mean())
 
 
 def _cross_fitted(parts: list[np.ndarray], labels: np.ndarray) -> float:

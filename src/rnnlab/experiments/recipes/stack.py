@@ -50,7 +50,7 @@ from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.stack import STACK_FILE, Blend, Member, StackBundle, write_stack
 from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
-from rnnlab.training.metrics import multilabel_metrics, scored_probabilities, tune_thresholds
+from rnnlab.training.metrics import headline_score, scored_probabilities, tune_thresholds
 
 __all__ = ["run_stack", "stack_members", "choose_members"]
 
@@ -114,10 +114,8 @@ def _recipe_config(member: dict, data: dict) -> dict:
 
 
 def _score(probabilities: np.ndarray, labels: np.ndarray, thresholds=None) -> float:
-    """Accuracy of the most probable class; for label sets (2-D ``labels``), the macro-F1 at ``thresholds``."""
-    if np.ndim(labels) == 2:
-        return round(multilabel_metrics(labels, probabilities, thresholds=thresholds)["macro_f1"], 5)
-    return round(float((probabilities.argmax(axis=1) == labels).mean()), 5)
+    """`headline_score` to five places: accuracy, or for label sets the macro-F1 at ``thresholds``."""
+    return round(headline_score(labels, probabilities, thresholds), 5)
 
 
 def score_name(labels) -> str:
