@@ -30,6 +30,7 @@ from rnnlab.inference.predictor import Prediction, Predictor, PredictsThrough
 from rnnlab.inference.stack import STACK_FILE, Member, StackBundle, read_stack
 from rnnlab.models import ModelSpec
 from rnnlab.models.kernels import accelerate
+from rnnlab.training.docvectors import DOCVEC_FILE, DocVectorModel
 from rnnlab.training.linear import NGRAM_FILE, NgramModel
 from rnnlab.training.saving import (
     METRICS_FILE,
@@ -149,12 +150,17 @@ def _thresholds(metrics: dict, class_names, multi_label: bool, path) -> np.ndarr
 
 
 def _load_stack(path: Path) -> StackBundle:
-    """A stack bundle: its description, then each member (an rnnlab bundle or an n-gram model)."""
+    """A stack bundle: its description, then each member (an rnnlab bundle, an n-gram or a document-vector model)."""
     name, class_names, biases, listed, multi_label = read_stack(path)
     members = []
     for member, weight in listed:
         folder = path / "members" / member
-        model = NgramModel.load(folder) if (folder / NGRAM_FILE).exists() else Bundle.load(folder)
+        if (folder / NGRAM_FILE).exists():
+            model = NgramModel.load(folder)
+        elif (folder / DOCVEC_FILE).exists():
+            model = DocVectorModel.load(folder)
+        else:
+            model = Bundle.load(folder)
         if list(model.class_names) != class_names or bool(model.multi_label) != multi_label:
             raise RnnlabError(f"Member {member} of {path} predicts {_kind_of(model.multi_label, model.class_names)}, "
                               f"the stack {_kind_of(multi_label, class_names)}; retrain the stack.")

@@ -2,7 +2,8 @@
 
 A stack bundle is a folder with ``stack.json`` (members, blend weights, class names),
 ``metrics.json`` and ``members/NAME/`` for each member: an rnnlab bundle (a recurrent model,
-read in Keras safe mode) or an n-gram model (`rnnlab.training.linear.NgramModel`). Members read
+read in Keras safe mode), an n-gram model (`rnnlab.training.linear.NgramModel`) or a document-vector
+model (`rnnlab.training.docvectors.DocVectorModel`). Members read
 the same raw text, each with its own preprocessing.
 
 The blend is a weighted sum of the members' log-probabilities, one weight per member and one
@@ -31,6 +32,7 @@ from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import read_json, write_json
 from rnnlab.inference.explain import Explanation
 from rnnlab.inference.predictor import Predictor, PredictsThrough, as_records
+from rnnlab.training.docvectors import DocVectorModel
 from rnnlab.training.linear import NgramModel
 
 __all__ = ["STACK_FILE", "Blend", "Member", "StackBundle", "StackPredictor", "read_stack", "write_stack"]
@@ -38,6 +40,7 @@ __all__ = ["STACK_FILE", "Blend", "Member", "StackBundle", "StackPredictor", "re
 STACK_FILE = "stack.json"
 FORMAT = "rnnlab.stack"
 TINY = 1e-7
+RAW_TEXT_MODELS = (NgramModel, DocVectorModel)  # members that read raw texts themselves (not rnnlab bundles)
 
 
 @dataclasses.dataclass
@@ -128,7 +131,7 @@ def _log_odds(probabilities: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass
 class Member:
-    """One part of a stack: its name, blend weight and model (a `Bundle` or an `NgramModel`)."""
+    """One part of a stack: its name, blend weight and model (a `Bundle`, an `NgramModel` or a `DocVectorModel`)."""
 
     name: str
     weight: float
@@ -138,17 +141,23 @@ class Member:
     def is_ngram(self) -> bool:
         return isinstance(self.model, NgramModel)
 
+    @property
+    def is_bundle(self) -> bool:
+        """Whether the member is an rnnlab bundle (a recurrent model), not a model of raw texts."""
+        return not isinstance(self.model, RAW_TEXT_MODELS)
+
     def predict_proba(self, texts) -> np.ndarray:
         return self.model.predict_proba(texts)
 
 
 class NgramInputs(TextInputs):
-    """Raw texts as an n-gram model reads them: its words, never truncated (a stack of n-gram members only)."""
+    """Raw texts as an n-gram or document-vector model reads them: its words, never truncated (a stack without
+    recurrent members)."""
 
     maxlen = None
     padding = "post"
 
-    def __init__(self, model: NgramModel):
+    def __init__(self, model: NgramModel | DocVectorModel):
         super().__init__(None)
         self.model = model
 
@@ -158,15 +167,17 @@ class NgramInputs(TextInputs):
 
     def describe(self) -> dict:
         low, high = self.model.ngram_range
+        kept = (f"hashed into {self.model.n_features:,} buckets" if isinstance(self.model, NgramModel)
+                else f"{len(self.model.words):,} kept")
         return {"kind": self.kind, "vocabulary_size": None, "maxlen": None,
-                "tokenizer": f"word {low}-{high} grams, hashed into {self.model.n_features:,} buckets"}
+                "tokenizer": f"word {low}-{high} grams, {kept}"}
 
 
 class StackPredictor(Predictor):
     """The `Predictor` of a stack: each member predicts through its own predictor, then the blend.
 
     Encoding (tokens, unknown words, truncation in a `Prediction`) is the lead member's (the
-    first recurrent one, else the first n-gram model); ``parts`` gives every member's
+    first recurrent one, else the first n-gram or document-vector model); ``parts`` gives every member's
     probability of the predicted class.
     """
 
@@ -197,7 +208,7 @@ class StackPredictor(Predictor):
 
     def warm_up(self, max_rows: int) -> None:
         for member in self.members:
-            if not member.is_ngram:
+            if member.is_bundle:
                 member.model.predictor.warm_up(max_rows)
 
 
@@ -216,14 +227,15 @@ class StackBundle(PredictsThrough):
                  name: str = "stack", thresholds=None):
         if not members:
             raise RnnlabError("A stack needs at least one member.")
-        leads = [m for m in members if not m.is_ngram]
+        leads = [m for m in members if m.is_bundle]
+        readers = sorted((m for m in members if not m.is_bundle), key=lambda m: not m.is_ngram)
         self.members = members
         self.name = name
         self.lead = leads[0].model if leads else None
         self.class_names = tuple(class_names)
         self.metrics = metrics
         self.path = path
-        self.inputs = self.lead.inputs if self.lead else NgramInputs(members[0].model)
+        self.inputs = self.lead.inputs if self.lead else NgramInputs(readers[0].model)
         self.preprocessor = self.inputs.preprocessor
         self.model = self.lead.model if self.lead else None
         self.spec = dataclasses.replace(self.lead.spec, name=name) if self.lead else None
@@ -238,7 +250,8 @@ class StackBundle(PredictsThrough):
         """The lead member's per-token scores for the stack's predicted class, with the stack's probabilities and
         each member's share.
 
-        Without a recurrent member the scores are the first n-gram model's weight of each word.
+        Without a recurrent member the scores are the first n-gram model's weight of each word (zeros in a
+        stack of document-vector models only).
         """
         parts = self.predictor.parts([record])
         probs = self.predictor.blend(parts)[0]
@@ -247,10 +260,10 @@ class StackBundle(PredictsThrough):
         if self.lead is not None:
             result = self.lead.explain(record, target=target)
         else:
-            model = self.members[0].model
+            ngram = next((m.model for m in self.members if m.is_ngram), None)
             tokens = self.inputs.encode([record]).tokens[0]
-            result = Explanation(tokens, model.word_weights(tokens, target), [False] * len(tokens), "weights", probs,
-                                 target, 0, False)
+            scores = ngram.word_weights(tokens, target) if ngram is not None else [0.0] * len(tokens)
+            result = Explanation(tokens, scores, [False] * len(tokens), "weights", probs, target, 0, False)
         target = result.target_id
         shares = {}
         for member, part in zip(self.members, parts):

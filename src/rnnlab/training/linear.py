@@ -24,8 +24,8 @@ import numpy as np
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import atomic_path, read_json, staged_folder, write_json
 
-__all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS", "nb_ratios",
-           "token_ratios"]
+__all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS", "checked_classes",
+           "nb_ratios", "token_ratios"]
 
 NGRAM_FILE = "ngram.json"
 NGRAM_WEIGHTS = "ngram.npz"
@@ -148,6 +148,29 @@ class NBSVM:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+def checked_classes(labels: np.ndarray, class_names, model: str) -> tuple[bool, tuple[str, ...]]:
+    """``(multi_label, class names)`` of training labels: class ids, or an ``(n, k)`` 0/1 matrix of label sets.
+
+    Class names default to ``"0"``, ``"1"``...; a class (or label) no text holds, or a label every
+    text holds, is refused in one line naming ``model``.
+    """
+    multi_label = labels.ndim == 2
+    n_classes = labels.shape[1] if multi_label else int(labels.max()) + 1 if len(labels) else 0
+    names = tuple(class_names) if class_names is not None else tuple(str(i) for i in range(max(n_classes, 2)))
+    if multi_label:
+        if labels.shape[1] != len(names):
+            raise InvalidInputError(f"labels have {labels.shape[1]} columns but there are {len(names)} class names.")
+        held = labels.sum(axis=0)
+        missing = np.flatnonzero((held == 0) | (held == len(labels))).tolist()
+    else:
+        missing = sorted(set(range(len(names))) - set(np.unique(labels).tolist()))
+    if missing:
+        what = "label(s) held by no training text or by all" if multi_label else "class(es)"
+        raise InvalidInputError(f"No training example of {what} {[names[i] for i in missing]}; {model} needs every "
+                                "class.")
+    return multi_label, names
+
+
 def _binarize(X):
     from scipy import sparse
 
@@ -217,22 +240,7 @@ class NgramModel:
         labels = np.asarray(labels)
         if len(texts) != len(labels):
             raise InvalidInputError(f"{len(texts)} texts but {len(labels)} labels.")
-        self.multi_label = labels.ndim == 2
-        n_classes = labels.shape[1] if self.multi_label else int(labels.max()) + 1 if len(labels) else 0
-        if self.class_names is None:
-            self.class_names = tuple(str(i) for i in range(max(n_classes, 2)))
-        if self.multi_label:
-            if labels.shape[1] != len(self.class_names):
-                raise InvalidInputError(f"labels have {labels.shape[1]} columns but there are "
-                                        f"{len(self.class_names)} class names.")
-            held = labels.sum(axis=0)
-            missing = np.flatnonzero((held == 0) | (held == len(labels))).tolist()
-        else:
-            missing = sorted(set(range(len(self.class_names))) - set(np.unique(labels).tolist()))
-        if missing:
-            what = "label(s) held by no training text or by all" if self.multi_label else "class(es)"
-            raise InvalidInputError(f"No training example of {what} {[self.class_names[i] for i in missing]}; "
-                                    "the n-gram model needs every class.")
+        self.multi_label, self.class_names = checked_classes(labels, self.class_names, "the n-gram model")
         X = self.features(texts)
         # Only the buckets some training text fills can get a weight: fit on those columns alone
         # (a dense ratio vector over 2**26 buckets would take half a gigabyte).

@@ -15,6 +15,12 @@ A stack config (TOML) has ``kind = "stack"`` and these tables:
     the stack's data; optional ``[members.model]`` / ``[members.training]`` tables change its
     fields; or ``model`` and ``training`` tables alone, an inline recipe;
   - ``bundle = "PATH"``: a bundle trained earlier on the same split (checked), copied in;
+  - a ``[members.doc_vectors]`` table: document vectors learnt from the member's training texts
+    and any unlabelled ones, with a logistic regression on top
+    (`rnnlab.training.docvectors.DocVectorModel`). Its keys are the model's arguments
+    (``ngram_range``, ``dim``, ``epochs``, ``min_count``, ``sample``, ``negative``, ``C``,
+    ``workers``, ``seed``: by default the stack's) plus ``unlabelled`` (``"imdb"`` for IMDB's
+    unsup reviews, or a file, as `rnnlab.data.load_unlabelled` reads) and ``unlabelled_column``;
 
 * ``[blend]``: ``l2`` (default 0.01), the penalty on the blend weights;
 * ``[selection]``: free text recording how the settings were chosen.
@@ -40,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.configfile import check_keys, find_config, read_config
+from rnnlab.data import load_unlabelled
 from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
@@ -48,6 +55,7 @@ from rnnlab.experiments.recipes.recipe import recipe_parts
 from rnnlab.files import staged_folder, write_json
 from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.stack import STACK_FILE, Blend, Member, StackBundle, write_stack
+from rnnlab.training.docvectors import DocVectorModel
 from rnnlab.training.engine import fit, prepare_for
 from rnnlab.training.linear import NgramModel
 from rnnlab.training.metrics import headline_score, scored_probabilities, tune_thresholds
@@ -57,7 +65,9 @@ __all__ = ["run_stack", "stack_members", "choose_members"]
 TOP_KEYS = ("kind", "name", "description", "data", "members", "blend", "selection")
 DATA_KEYS = ("dataset", "validation_split", "seed", "limit", "test", "test_fraction", "text_column", "label_column",
              "label_separator")
-MEMBER_KEYS = ("name", "recipe", "bundle", "model", "training", "ngram_range", "C", "n_features")
+MEMBER_KEYS = ("name", "recipe", "bundle", "model", "training", "ngram_range", "C", "n_features", "doc_vectors")
+DOCVEC_KEYS = ("ngram_range", "dim", "epochs", "min_count", "sample", "negative", "C", "workers", "seed", "unlabelled",
+               "unlabelled_column")
 NGRAM_KEYS = ("ngram_range", "C", "n_features")
 SPLIT_KEYS = ("dataset", "validation_split", "seed", "limit")
 VALIDATION_FILE = "validation.npz"
@@ -88,15 +98,28 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
         names.add(name)
         kinds = [k for k, present in (("ngram", any(k in member for k in NGRAM_KEYS)),
                                       ("bundle", "bundle" in member),
+                                      ("docvec", "doc_vectors" in member),
                                       ("recipe", "recipe" in member or "model" in member)) if present]
         if len(kinds) != 1:
             raise InvalidInputError(f"Member {name!r} must be one of: an n-gram model (ngram_range, C), a recipe "
-                                    "(recipe = NAME or [model] / [training] tables) or bundle = PATH.")
+                                    "(recipe = NAME or [model] / [training] tables), bundle = PATH or a "
+                                    "[members.doc_vectors] table.")
         member["kind"] = kinds[0]
         if member["kind"] == "ngram":
             NgramModel(**{k: member[k] for k in NGRAM_KEYS if k in member})  # checks the settings now
+        elif member["kind"] == "docvec":
+            member["doc_vectors"] = dict(check_keys(f"[members.doc_vectors] of {name!r}", member["doc_vectors"],
+                                                    DOCVEC_KEYS))
+            _doc_vector_model(member, data, None)  # checks the settings now
         checked.append(member)
     return data, checked
+
+
+def _doc_vector_model(member: dict, data: dict, class_names) -> DocVectorModel:
+    """The member's (unfitted) document-vector model; its seed defaults to the stack's."""
+    settings = {k: v for k, v in member["doc_vectors"].items() if not k.startswith("unlabelled")}
+    settings.setdefault("seed", int(data["seed"]))
+    return DocVectorModel(class_names=class_names, **settings)
 
 
 def _recipe_config(member: dict, data: dict) -> dict:
@@ -195,6 +218,14 @@ def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verb
         model.save(folder)
         loaded = NgramModel.load(folder)
         params = model.nonzero + len(model.biases)
+    elif member["kind"] == "docvec":
+        model = _doc_vector_model(member, data, split.class_names)
+        options = member["doc_vectors"]
+        extra = (load_unlabelled(options["unlabelled"], options.get("unlabelled_column")).texts
+                 if options.get("unlabelled") else ())
+        model.fit([split.train.texts[i] for i in split.fit_rows], split.labels[split.fit_rows], unlabelled=extra)
+        model.save(folder)
+        loaded, params = DocVectorModel.load(folder), model.params
     elif member["kind"] == "recipe":
         parts = recipe_parts(_recipe_config(member, data))
         prepared = prepare_for(parts.spec, parts.recipe, seed=parts.training.seed, limit=data.get("limit"),

@@ -1,0 +1,142 @@
+"""Document vectors (PV-DBOW) as a stack member: learnt from unlabelled texts, exact after a reload."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnlab.errors import InvalidInputError, RnnlabError
+from rnnlab.experiments.recipes.stack import run_stack, stack_members
+from rnnlab.inference import Bundle
+from rnnlab.training.docvectors import DocVectorModel
+
+pytestmark = pytest.mark.timeout(300)
+
+SMALL = {"dim": 32, "epochs": 8, "min_count": 2}
+
+
+@pytest.fixture(scope="module")
+def reviews(imdb_archive):
+    from rnnlab.data import load_imdb
+
+    train, test = load_imdb("train"), load_imdb("test")
+    rng = np.random.default_rng(1)
+    rows, held = rng.choice(len(train), 2000, replace=False), rng.choice(len(test), 400, replace=False)
+    return ([train.texts[i] for i in rows], np.asarray(train.labels)[rows], [test.texts[i] for i in held],
+            np.asarray(test.labels)[held])
+
+
+def test_doc_vectors_learn_reload_exactly_and_infer_the_same_vector_in_any_order(reviews, tmp_path):
+    texts, labels, held, held_labels = reviews
+    model = DocVectorModel(**SMALL, class_names=("neg", "pos")).fit(texts, labels)
+    probs = model.predict_proba(held)
+    assert probs.shape == (400, 2) and np.allclose(probs.sum(axis=1), 1)
+    assert (probs.argmax(axis=1) == held_labels).mean() > 0.65  # chance is 0.5
+    # A text's vector does not depend on what was inferred before it.
+    np.testing.assert_array_equal(model.predict_proba(held[::-1])[::-1], probs)
+    model.save(tmp_path / "dv")
+    again = DocVectorModel.load(tmp_path / "dv")
+    np.testing.assert_array_equal(again.predict_proba(held), probs)
+    assert again.class_names == ("neg", "pos") and again.params == model.params
+    assert model.params == len(model.words) * 32 + 32 + 1
+    # One worker trains the same model bit for bit.
+    half = DocVectorModel(**SMALL).fit(texts[:1000], labels[:1000])
+    np.testing.assert_array_equal(DocVectorModel(**SMALL).fit(texts[:1000], labels[:1000]).predict_proba(held[:20]),
+                                  half.predict_proba(held[:20]))
+    # Unlabelled texts join what the vectors learn from (the vocabulary grows), not the regression.
+    more = DocVectorModel(**SMALL).fit(texts[:1000], labels[:1000], unlabelled=texts[1000:])
+    assert len(more.words) > len(half.words) and more.coef.shape == half.coef.shape
+    assert (more.predict_proba(held).argmax(axis=1) == held_labels).mean() > 0.6
+
+
+def test_doc_vectors_refuse_bad_settings_and_damaged_files(reviews, tmp_path):
+    texts, labels, _, _ = reviews
+    for bad, message in (({"dim": 0}, "dim must be an integer >= 2"), ({"ngram_range": [1, 4]}, "ngram_range"),
+                         ({"sample": 1.5}, "sample"), ({"C": 0}, "C must be > 0"), ({"epochs": 2.5}, "epochs")):
+        with pytest.raises(InvalidInputError, match=message):
+            DocVectorModel(**bad)
+    with pytest.raises(InvalidInputError, match="class"):
+        DocVectorModel(**SMALL).fit(texts[:50], np.zeros(50, dtype=int))
+    with pytest.raises(InvalidInputError, match="no n-gram occurs 1000 times"):
+        DocVectorModel(dim=8, epochs=1, min_count=1000).fit(texts[:20], labels[:20])
+    with pytest.raises(RnnlabError, match="not fitted"):
+        DocVectorModel().predict_proba(["a film"])
+    model = DocVectorModel(dim=8, epochs=1, min_count=3).fit(texts[:200], labels[:200])
+    model.save(tmp_path / "dv")
+    settings = json.loads((tmp_path / "dv" / "docvec.json").read_text())
+    (tmp_path / "dv" / "docvec.json").write_text(json.dumps({**settings, "words": settings["words"][:-1]}))
+    with pytest.raises(RnnlabError, match="damaged"):
+        DocVectorModel.load(tmp_path / "dv")
+    (tmp_path / "dv" / "docvec.npz").write_bytes(b"not a numpy file")
+    (tmp_path / "dv" / "docvec.json").write_text(json.dumps(settings))
+    with pytest.raises(RnnlabError, match="damaged"):
+        DocVectorModel.load(tmp_path / "dv")
+
+
+def test_doc_vectors_learn_label_sets(goemotions_dir):
+    from rnnlab.data import load_goemotions
+
+    train, test = load_goemotions("train").sample(3000, seed=0), load_goemotions("test").sample(300, seed=0)
+    model = DocVectorModel(dim=16, epochs=5, min_count=2, class_names=train.class_names).fit(train.texts,
+                                                                                             train.labels)
+    probs = model.predict_proba(test.texts)
+    assert model.multi_label and probs.shape == (300, len(train.class_names))
+    assert model.rows == len(train.class_names) and np.all((probs > 0) & (probs < 1))
+    # The most common label (neutral) is more probable on the comments that hold it.
+    common = int(np.asarray(train.labels).sum(axis=0).argmax())
+    held = np.asarray(test.labels)[:, common] == 1
+    assert probs[held, common].mean() > probs[~held, common].mean()
+
+
+STACK = {
+    "kind": "stack", "name": "dv-stack",
+    "data": {"dataset": "imdb", "validation_split": 0.25, "seed": 0, "limit": 800},
+    "members": [
+        {"name": "nb-lr", "ngram_range": [1, 2], "C": 0.1},
+        {"name": "dv", "doc_vectors": SMALL},
+    ],
+}
+
+
+def test_a_doc_vector_member_trains_on_unlabelled_texts_blends_predicts_explains_and_serves(tmp_path, imdb_archive):
+    from fastapi.testclient import TestClient
+
+    from rnnlab.data import load_imdb
+    from rnnlab.serve.app import create_app
+
+    unsup = tmp_path / "unsup.txt"
+    unsup.write_text("\n".join(t.replace("\n", " ") for t in load_imdb("unsup").texts[:600]), encoding="utf-8")
+    members = [STACK["members"][0], {"name": "dv", "doc_vectors": {**SMALL, "unlabelled": str(unsup)}}]
+    results = run_stack({**STACK, "members": members}, tmp_path / "run")
+    assert [m["kind"] for m in results["members"]] == ["ngram", "docvec"]
+    assert results["test_accuracy"] > 0.7 and results["members"][1]["test_accuracy"] > 0.6
+    bundle = Bundle.load(tmp_path / "run" / "bundle")
+    [prediction] = bundle.predict("A superb, moving film!")
+    assert set(prediction.parts) == {"nb-lr", "dv"}
+    explained = bundle.explain("A superb film, but an awful ending.")
+    assert set(explained.parts) == {"nb-lr", "dv"} and "ngrams" not in explained.parts["dv"]
+
+    # A stack of document vectors alone reads raw texts through the member and serves.
+    alone = run_stack({**STACK, "name": "dv-only", "members": [{"name": "dv", "doc_vectors": SMALL}]},
+                      tmp_path / "alone")
+    assert alone["test_accuracy"] > 0.6
+    with TestClient(create_app(tmp_path / "alone" / "bundle", max_texts=4)) as client:
+        info = client.get("/v1/model").json()
+        assert info["spec"] is None and [m["name"] for m in info["members"]] == ["dv"]
+        answer = client.post("/v1/predict", json={"texts": ["A superb film.", "Dull and awful."]}).json()
+        assert len(answer["predictions"]) == 2
+        explained = client.post("/v1/explain", json={"text": "A superb film."}).json()
+        assert explained["method"] == "weights" and set(explained["parts"]) == {"dv"}
+
+
+@pytest.mark.parametrize("member, message", [
+    ({"name": "dv", "doc_vectors": {"dims": 10}}, "dims"),
+    ({"name": "dv", "doc_vectors": {"dim": 0}}, "dim must be"),
+    ({"name": "dv", "doc_vectors": {"dim": 8}, "ngram_range": [1, 2]}, "must be one of"),
+    ({"name": "dv", "doc_vectors": "big"}, "table"),
+])
+def test_bad_doc_vector_members_fail_with_one_clear_line(member, message):
+    with pytest.raises(InvalidInputError, match=message):
+        stack_members({**STACK, "members": [member]})
