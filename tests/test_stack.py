@@ -173,6 +173,20 @@ def test_bundle_member_must_come_from_the_same_split(stacked, tmp_path):
         run_stack(moved, tmp_path / "moved", validation_only=True)
 
 
+def test_a_missing_bundle_member_with_a_recipe_is_trained_here(tmp_path, imdb_archive):
+    lines = []
+    member = {**STACK["members"][1], "bundle": str(tmp_path / "absent")}
+    results = run_stack({**STACK, "members": [STACK["members"][0], member]}, tmp_path / "out", progress=lines.append)
+    assert [m["kind"] for m in results["members"]] == ["ngram", "recipe"] and results["test_accuracy"] > 0.6
+    assert any("no bundle at" in line and "its recipe trains it here" in line for line in lines)
+    assert Bundle.load(tmp_path / "out" / "bundle").predict("A superb film.")[0].parts.keys() == {"nb-lr", "gru"}
+    # Once the bundle is there it is reused, not trained again.
+    member["bundle"] = str(tmp_path / "out" / "bundle" / "members" / "gru")
+    again = run_stack({**STACK, "members": [STACK["members"][0], member]}, tmp_path / "again", validation_only=True)
+    assert [m["kind"] for m in again["members"]] == ["ngram", "bundle"]
+    assert again["members"][1]["validation_accuracy"] == results["members"][1]["validation_accuracy"]
+
+
 @pytest.mark.parametrize("change, message", [
     ({"members": []}, "needs \\[\\[members\\]\\]"),
     ({"members": [STACK["members"][1], {**STACK["members"][1]}]}, "Two members are named"),

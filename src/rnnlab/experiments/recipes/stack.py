@@ -14,7 +14,10 @@ A stack config (TOML) has ``kind = "stack"`` and these tables:
   - ``recipe = "NAME or PATH"``: a recipe config (`rnnlab.experiments.recipes.recipe`), trained here on
     the stack's data; optional ``[members.model]`` / ``[members.training]`` tables change its
     fields; or ``model`` and ``training`` tables alone, an inline recipe;
-  - ``bundle = "PATH"``: a bundle trained earlier on the same split (checked), copied in;
+  - ``bundle = "PATH"``: a bundle trained earlier on the same split (checked), copied in; with a
+    recipe beside it (``recipe``, ``[members.model]`` / ``[members.training]``) the bundle is
+    reused when it is there and the recipe trained when it is not, so a stack of earlier runs'
+    members also runs from a clean checkout;
   - a ``[members.doc_vectors]`` table: document vectors learnt from the member's training texts
     and any unlabelled ones, with a logistic regression on top
     (`rnnlab.training.docvectors.DocVectorModel`). Its keys are the model's arguments
@@ -100,6 +103,8 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
                                       ("bundle", "bundle" in member),
                                       ("docvec", "doc_vectors" in member),
                                       ("recipe", "recipe" in member or "model" in member)) if present]
+        if kinds == ["bundle", "recipe"]:  # reuse the bundle, or train the recipe where it is missing
+            kinds = ["bundle"]
         if len(kinds) != 1:
             raise InvalidInputError(f"Member {name!r} must be one of: an n-gram model (ngram_range, C), a recipe "
                                     "(recipe = NAME or [model] / [training] tables), bundle = PATH or a "
@@ -120,6 +125,10 @@ def _doc_vector_model(member: dict, data: dict, class_names) -> DocVectorModel:
     settings = {k: v for k, v in member["doc_vectors"].items() if not k.startswith("unlabelled")}
     settings.setdefault("seed", int(data["seed"]))
     return DocVectorModel(class_names=class_names, **settings)
+
+
+def _has_recipe(member: dict) -> bool:
+    return "recipe" in member or "model" in member
 
 
 def _recipe_config(member: dict, data: dict) -> dict:
@@ -272,8 +281,11 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
     data, members = stack_members(config)
     for member in members:  # before anything trains
         if member["kind"] == "bundle" and not Path(str(member["bundle"])).is_dir():
-            raise InvalidInputError(f"Member {member['name']!r}: no bundle at {member['bundle']}; train it first (for "
-                                    "imdb-stack: run budget-20min and budget-60min with --out runs/NAME).")
+            if not _has_recipe(member):
+                raise InvalidInputError(f"Member {member['name']!r}: no bundle at {member['bundle']}; train it first, "
+                                        "or give the member the recipe that trains it (recipe = NAME).")
+            progress(f"member {member['name']}: no bundle at {member['bundle']}, so its recipe trains it here")
+            member["kind"] = "recipe"
     name = str(config.get("name", "stack"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
