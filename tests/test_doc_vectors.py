@@ -10,7 +10,7 @@ import pytest
 from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.experiments.recipes.stack import run_stack, stack_members
 from rnnlab.inference import Bundle
-from rnnlab.training.docvectors import DocVectorModel
+from rnnlab.training.docvectors import DocVectorModel, gensim_tables
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -49,6 +49,34 @@ def test_doc_vectors_learn_reload_exactly_and_infer_the_same_vector_in_any_order
     more = DocVectorModel(**SMALL).fit(texts[:1000], labels[:1000], unlabelled=texts[1000:])
     assert len(more.words) > len(half.words) and more.coef.shape == half.coef.shape
     assert (more.predict_proba(held).argmax(axis=1) == held_labels).mean() > 0.6
+
+
+def test_the_inferring_model_is_the_one_gensim_builds_from_the_saved_counts(reviews):
+    from gensim.models.doc2vec import Doc2Vec, TaggedDocument
+
+    texts, labels, held, _ = reviews
+    documents = [TaggedDocument(DocVectorModel().grams(t), [i]) for i, t in enumerate(texts[:1000])]
+    for sample in (1e-4, 1e-3, 0.0):  # the tables of a vocabulary gensim built from texts
+        trained = Doc2Vec(dm=0, vector_size=8, negative=5, hs=0, min_count=2, sample=sample, workers=1, seed=0)
+        trained.build_vocab(documents)
+        counts = [trained.wv.get_vecattr(w, "count") for w in trained.wv.index_to_key]
+        sample_int, cum_table = gensim_tables(counts, sample)
+        np.testing.assert_array_equal(sample_int, trained.wv.expandos["sample_int"])
+        np.testing.assert_array_equal(cum_table, trained.cum_table)
+    # gensim's own model of the saved counts (its per-word loops), the output weights placed by n-gram
+    model = DocVectorModel(dim=8, epochs=3, min_count=2).fit(texts[:1000], labels[:1000])
+    built = Doc2Vec(dm=0, vector_size=8, negative=5, hs=0, min_count=1, sample=model.sample, epochs=3, workers=1,
+                    seed=0)
+    built.build_vocab_from_freq(dict(zip(model.words, model.counts.tolist())))
+    built.syn1neg[[built.wv.key_to_index[w] for w in model.words]] = model.output.astype(np.float32)
+    fast = model._inference
+    assert fast.wv.index_to_key == built.wv.index_to_key
+    for text in held[:25]:
+        vectors = []
+        for gensim_model in (built, fast):
+            gensim_model.random = np.random.RandomState(0)
+            vectors.append(gensim_model.infer_vector(model.grams(text), epochs=3))
+        np.testing.assert_array_equal(*vectors)
 
 
 def test_doc_vectors_refuse_bad_settings_and_damaged_files(reviews, tmp_path):
