@@ -74,6 +74,21 @@ def test_fit_predict_score_and_the_bundle_round_trip(reviews, tmp_path):
     assert json.loads(result.stdout)["label"] == clf.predict(texts[600:601])[0]
 
 
+@pytest.mark.timeout(300)
+def test_the_objectives_and_unlabelled_texts_through_the_estimator(reviews, imdb_archive):
+    texts, labels = reviews
+    unsup = load_imdb("unsup").sample(300, seed=0).texts
+    clf = rnnlab.TextClassifier(**FAST, virtual_adversarial=1.0, entropy=0.1)
+    clf.fit(texts[:600], labels[:600], unlabelled=unsup)
+    assert clf.score(texts[600:], labels[600:]) > 0.65
+    info = clf.result_.data_info
+    assert info["unlabelled"] == {"source": "300 texts given in Python", "examples": 300}
+    assert clf.result_.notes["estimator"]["params"]["virtual_adversarial"] == 1.0
+    # texts nothing reads are refused before training, as everywhere else
+    with pytest.raises(InvalidInputError, match="Unlabelled texts are read by"):
+        rnnlab.TextClassifier(**FAST).fit(texts[:100], labels[:100], unlabelled=unsup)
+
+
 @pytest.mark.timeout(400)
 def test_pipeline_cross_validation_and_grid_search(reviews):
     texts, labels = reviews

@@ -57,6 +57,10 @@ learning_rate = {{ loguniform = [0.002, 0.02] }}
 def test_search_config_is_checked():
     base = tomllib.loads(SEARCH.format(train="x.csv", test="y.csv"))
     assert [d.key for d in read_search(base).dimensions] == ["model.units", "model.learning_rate"]
+    # the objectives' weights are training fields, so a search takes them like any other
+    objectives = {"training": {"virtual_adversarial": {"choice": [0.0, 1.0]}, "perturbation": {"uniform": [0.02, 0.1]}}}
+    assert [d.key for d in read_search({**base, "space": objectives}).dimensions] == [
+        "training.virtual_adversarial", "training.perturbation"]
     for space, message in [({}, "at least one field"), ({"model": {"nosuch": {"choice": [1]}}}, "no searchable"),
                            ({"model": {"units": {"range": [1, 2]}}}, "must be one of"),
                            ({"model": {"units": {"int": [8, 4]}}}, "low < high"),

@@ -60,6 +60,12 @@ def test_bad_unlabelled_sources_get_one_line_errors(tmp_path):
     old.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(DataFormatError, match="Cannot read unlabelled"):
         load_unlabelled(old)
+    # texts given in Python
+    assert load_unlabelled(np.array(["a fine film", "dull"])).texts == ["a fine film", "dull"]
+    with pytest.raises(InvalidInputError, match="item 1 is int"):
+        load_unlabelled(["a fine film", 3])
+    with pytest.raises(DataFormatError, match="all empty"):
+        load_unlabelled(["", "  "])
 
 
 def test_token_ratios_are_nbsvm_ratios_of_the_ids():

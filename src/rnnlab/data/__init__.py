@@ -105,7 +105,8 @@ def load_unlabelled(source, column: str | None = None) -> TextDataset:
     """Plain texts to learn from without labels: IMDB's 50,000 ``unsup`` reviews, or a user's file.
 
     Args:
-        source: ``"imdb"`` (the archive's ``unsup`` reviews; never its test split), a table
+        source: ``"imdb"`` (the archive's ``unsup`` reviews; never its test split), texts as a
+            list, numpy array or pandas Series, a table
             (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``: the ``column`` named, else the text
             column found as for labelled data), a pandas DataFrame (the same way) or a ``.txt`` file
             of one text per line.
@@ -121,6 +122,15 @@ def load_unlabelled(source, column: str | None = None) -> TextDataset:
         if not any(text.strip() for text in found.texts):
             raise DataFormatError("The DataFrame holds no text to learn from; check its text column.")
         return found
+    if not isinstance(source, (str, os.PathLike)):  # texts given in Python: a list, array or pandas Series
+        texts = source.tolist() if hasattr(source, "tolist") else list(source)
+        bad = next((i for i, text in enumerate(texts) if not isinstance(text, str)), None)
+        if bad is not None:
+            raise InvalidInputError(f"Unlabelled texts: item {bad} is {type(texts[bad]).__name__}, not text; pass "
+                                    "strings.")
+        if not any(text.strip() for text in texts):
+            raise DataFormatError("The unlabelled texts are all empty; pass texts to learn from.")
+        return TextDataset(texts, None, (), name="unlabelled")
     key = str(source).strip().lower()
     if key in UNLABELLED_NAMES:
         if column is not None:

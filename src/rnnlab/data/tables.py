@@ -9,6 +9,8 @@ the label.
 
 from __future__ import annotations
 
+import os
+
 import csv
 import io
 import json
@@ -213,7 +215,11 @@ def source_name(value):
     ``"DataFrame (N rows: columns)"``."""
     if is_dataframe(value):
         return f"DataFrame ({len(value):,} rows: {', '.join(map(str, value.columns))})"
-    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(value)
+    return f"{len(value):,} texts given in Python"  # a list, array or pandas Series of texts
 
 
 def is_dataframe(value) -> bool:

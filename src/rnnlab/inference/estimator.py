@@ -35,6 +35,7 @@ from rnnlab.inference.bundle import Bundle
 from rnnlab.inference.predictor import Predictor
 from rnnlab.models import ModelSpec, get
 from rnnlab.training import EarlyStopping, TrainingConfig
+from rnnlab.training.engine import add_unlabelled
 from rnnlab.training.engine import fit as fit_engine
 from rnnlab.training.metrics import decide, label_sets
 
@@ -68,6 +69,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             (early stopping on their accuracy, patience 2); 0 trains on all of them for
             ``epochs``. Defaults to 0.1.
         tokenizer: ``"keras"`` or ``"nltk"``. Defaults to ``"keras"``.
+        adversarial, virtual_adversarial, entropy: weights of the extra loss terms
+            (`rnnlab.training.TrainingConfig`; JAX backend). The last two need no labels and also
+            read the ``unlabelled`` texts given to ``fit``. Default 0 each.
+        perturbation: the adversarial moves' size, a share of each text's embedding norm.
+            Defaults to 0.05.
         random_state: seed of the split, the weights and the batch order. Defaults to 0.
         verbose: Keras verbosity (0 silent). Defaults to 0.
 
@@ -79,7 +85,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, model: str = "bigru-attention", *, units: int = 32, embedding_dim: int = 64,
                  dropout: float = 0.3, vocab_size: int = 20_000, maxlen: int | None = None, epochs: int = 5,
                  batch_size: int = 32, learning_rate: float = 0.003, validation_split: float = 0.1,
-                 tokenizer: str = "keras", random_state: int = 0, verbose: int = 0):
+                 tokenizer: str = "keras", adversarial: float = 0.0, virtual_adversarial: float = 0.0,
+                 entropy: float = 0.0, perturbation: float = 0.05, random_state: int = 0, verbose: int = 0):
         self.model = model
         self.units = units
         self.embedding_dim = embedding_dim
@@ -91,6 +98,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.validation_split = validation_split
         self.tokenizer = tokenizer
+        self.adversarial = adversarial
+        self.virtual_adversarial = virtual_adversarial
+        self.entropy = entropy
+        self.perturbation = perturbation
         self.random_state = random_state
         self.verbose = verbose
 
@@ -102,9 +113,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ training
-    def fit(self, X, y) -> "TextClassifier":
+    def fit(self, X, y, unlabelled=None) -> "TextClassifier":
         """Train on texts ``X`` (strings) with labels ``y`` (any type, two or more classes; or an ``(n, k)`` 0/1
-        indicator array for several labels a text)."""
+        indicator array for several labels a text). ``unlabelled``: more texts without labels (a list or
+        Series, ``"imdb"`` or a file, as `rnnlab.data.load_unlabelled` reads) for the virtual adversarial
+        and entropy terms."""
         texts = _texts(X)
         labels = np.asarray(y)
         if labels.ndim == 2 and len(labels) == len(texts):  # label sets as indicator rows
@@ -121,14 +134,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidInputError(f"y holds one class only ({classes[0]!r}); a classifier needs two or more.")
         self.classes_ = classes
         return self._fit_dataset(TextDataset(texts, ids, tuple(str(c) for c in classes), name="fit"),
-                                 {"classes": classes.tolist()})
+                                 {"classes": classes.tolist()}, unlabelled)
 
-    def _fit_dataset(self, dataset: TextDataset, note: dict):
+    def _fit_dataset(self, dataset: TextDataset, note: dict, unlabelled=None):
         """Train on ``dataset`` through the one engine; ``note`` goes into the bundle's estimator entry."""
         texts = dataset.texts
         maxlen = self.maxlen or covering_length(texts)
         data = prepare(dataset, None, mode=self.tokenizer, vocab_size=self.vocab_size, maxlen=maxlen,
                        validation_split=self.validation_split, seed=self.random_state)
+        if unlabelled is not None:
+            data = add_unlabelled(data, unlabelled)
         spec = self._spec(maxlen, max(2, dataset.num_classes))  # a regression's head is set by the engine
         # Label sets and numbers: the validation loss (the macro-F1 at 0.5 stays 0 while every probability is
         # below one half; a regression has no accuracy).
@@ -136,7 +151,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             if dataset.multi_label or dataset.numeric else EarlyStopping("val_accuracy", "max", 2)
         config = TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer="adam",
                                 learning_rate=self.learning_rate, schedule="cosine", early_stopping=stopping,
-                                seed=self.random_state)
+                                adversarial=self.adversarial, virtual_adversarial=self.virtual_adversarial,
+                                entropy=self.entropy, perturbation=self.perturbation, seed=self.random_state)
         result = fit_engine(spec, data, config, verbose=self.verbose)
         result.notes[ESTIMATOR_NOTE] = {"params": self.get_params(), **note}
         self.result_ = result
