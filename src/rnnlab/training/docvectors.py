@@ -36,8 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.files import atomic_path, read_json, staged_folder, write_json
-from rnnlab.training.linear import TOKEN_PATTERN, checked_classes, clean_text
+from rnnlab.training.linear import TOKEN_PATTERN, checked_classes, clean_text, read_settings, save_model_files
 
 __all__ = ["DOCVEC_FILE", "DOCVEC_ARRAYS", "DocVectorModel", "gensim_tables"]
 
@@ -267,21 +266,13 @@ class DocVectorModel:
     def save(self, out) -> Path:
         """Write ``docvec.json`` and ``docvec.npz`` into the folder ``out`` (replacing an older model)."""
         self._check_fitted()
-        out = Path(out)
-        with staged_folder(out, marker=DOCVEC_FILE, what="an rnnlab document-vector model") as staging:
-            write_json(staging / DOCVEC_FILE, self.to_json())
-            with atomic_path(staging / DOCVEC_ARRAYS) as tmp, open(tmp, "wb") as handle:
-                np.savez_compressed(handle, output=self.output, coef=self.coef, intercept=self.intercept)
-        return out
+        return save_model_files(out, (DOCVEC_FILE, self.to_json()), DOCVEC_ARRAYS, "an rnnlab document-vector model",
+                                output=self.output, coef=self.coef, intercept=self.intercept)
 
     @classmethod
     def load(cls, path) -> "DocVectorModel":
         path = Path(path)
-        settings = read_json(path / DOCVEC_FILE, "Document-vector model settings")
-        if not isinstance(settings, dict) or settings.get("format") != FORMAT:
-            raise RnnlabError(f"{path / DOCVEC_FILE} is not an rnnlab document-vector model; retrain it.")
-        if settings.get("token_pattern") != TOKEN_PATTERN:
-            raise RnnlabError(f"{path / DOCVEC_FILE} was made with another tokenizer; retrain it with this version.")
+        settings = read_settings(path / DOCVEC_FILE, FORMAT, "document-vector model")
         try:
             model = cls(settings["ngram_range"], settings["dim"], settings["epochs"], settings["min_count"],
                         settings["sample"], settings["negative"], settings["C"], settings["workers"],

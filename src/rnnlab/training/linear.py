@@ -25,7 +25,7 @@ from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import atomic_path, read_json, staged_folder, write_json
 
 __all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS", "checked_classes",
-           "nb_ratios", "token_ratios"]
+           "nb_ratios", "read_settings", "save_model_files", "token_ratios"]
 
 NGRAM_FILE = "ngram.json"
 NGRAM_WEIGHTS = "ngram.npz"
@@ -169,6 +169,28 @@ def checked_classes(labels: np.ndarray, class_names, model: str) -> tuple[bool, 
         raise InvalidInputError(f"No training example of {what} {[names[i] for i in missing]}; {model} needs every "
                                 "class.")
     return multi_label, names
+
+
+def save_model_files(out, settings: tuple[str, dict], arrays_name: str, what: str, **arrays) -> Path:
+    """Write a model of raw texts into the folder ``out`` in one step: ``settings`` as ``(file name, dict)``
+    (JSON) and ``arrays`` into ``arrays_name`` (a compressed npz, read back with ``allow_pickle=False``)."""
+    out = Path(out)
+    name, values = settings
+    with staged_folder(out, marker=name, what=what) as staging:
+        write_json(staging / name, values, indent=2)
+        with atomic_path(staging / arrays_name) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+    return out
+
+
+def read_settings(path: Path, form: str, what: str) -> dict:
+    """The settings file of a model of raw texts, after checking its format tag and its token pattern."""
+    settings = read_json(path, f"{what[0].upper()}{what[1:]} settings")
+    if not isinstance(settings, dict) or settings.get("format") != form:
+        raise RnnlabError(f"{path} is not an rnnlab {what}; retrain it.")
+    if settings.get("token_pattern") != TOKEN_PATTERN:
+        raise RnnlabError(f"{path} was made with another tokenizer; retrain it with this version.")
+    return settings
 
 
 def _binarize(X):
@@ -349,21 +371,13 @@ class NgramModel:
     def save(self, out) -> Path:
         """Write ``ngram.json`` and ``ngram.npz`` into the folder ``out`` (replacing an older model)."""
         self._check_fitted()
-        out = Path(out)
-        with staged_folder(out, marker=NGRAM_FILE, what="an rnnlab n-gram model") as staging:
-            write_json(staging / NGRAM_FILE, self.to_json(), indent=2)
-            with atomic_path(staging / NGRAM_WEIGHTS) as tmp, open(tmp, "wb") as handle:
-                np.savez_compressed(handle, columns=self.columns, values=self.values, biases=self.biases)
-        return out
+        return save_model_files(out, (NGRAM_FILE, self.to_json()), NGRAM_WEIGHTS, "an rnnlab n-gram model",
+                                columns=self.columns, values=self.values, biases=self.biases)
 
     @classmethod
     def load(cls, path) -> "NgramModel":
         path = Path(path)
-        settings = read_json(path / NGRAM_FILE, "N-gram model settings")
-        if not isinstance(settings, dict) or settings.get("format") != FORMAT:
-            raise RnnlabError(f"{path / NGRAM_FILE} is not an rnnlab n-gram model; retrain it.")
-        if settings.get("token_pattern") != TOKEN_PATTERN:
-            raise RnnlabError(f"{path / NGRAM_FILE} was made with another tokenizer; retrain it with this version.")
+        settings = read_settings(path / NGRAM_FILE, FORMAT, "n-gram model")
         try:
             model = cls(settings["ngram_range"], settings["C"], settings["n_features"], settings["class_names"])
             model.multi_label = bool(settings.get("multi_label", False))
