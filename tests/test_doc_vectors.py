@@ -168,3 +168,10 @@ def test_a_doc_vector_member_trains_on_unlabelled_texts_blends_predicts_explains
 def test_bad_doc_vector_members_fail_with_one_clear_line(member, message):
     with pytest.raises(InvalidInputError, match=message):
         stack_members({**STACK, "members": [member]})
+
+
+def test_a_missing_unlabelled_file_is_refused_before_anything_trains(tmp_path):
+    member = {"name": "dv", "doc_vectors": {**SMALL, "unlabelled": str(tmp_path / "nosuch.txt")}}
+    with pytest.raises(InvalidInputError, match="nosuch.txt is not a file"):
+        run_stack({**STACK, "members": [STACK["members"][0], member]}, tmp_path / "out")
+    assert not (tmp_path / "out" / "bundle").exists()

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.configfile import check_keys, find_config, read_config
-from rnnlab.data import load_unlabelled
+from rnnlab.data import UNLABELLED_NAMES, load_unlabelled
 from rnnlab.data.textcache import write_npz
 from rnnlab.encoding.prepare import load_splits
 from rnnlab.encoding.split import split_validation
@@ -286,6 +286,10 @@ def run_stack(config: dict, out: Path, *, validation_only: bool = False, progres
                                         "or give the member the recipe that trains it (recipe = NAME).")
             progress(f"member {member['name']}: no bundle at {member['bundle']}, so its recipe trains it here")
             member["kind"] = "recipe"
+        source = member.get("doc_vectors", {}).get("unlabelled")
+        if source and str(source).strip().lower() not in UNLABELLED_NAMES and not Path(str(source)).is_file():
+            raise InvalidInputError(f"Member {member['name']!r}: unlabelled texts {source} is not a file; give a file "
+                                    f"or {' or '.join(UNLABELLED_NAMES)}.")
     name = str(config.get("name", "stack"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
