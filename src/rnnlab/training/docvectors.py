@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import InvalidInputError, RnnlabError
-from rnnlab.training.linear import TOKEN_PATTERN, checked_classes, clean_text, read_settings, save_model_files
+from rnnlab.training.linear import TOKEN_PATTERN, checked_classes, read_settings, read_words, save_model_files
 
 __all__ = ["DOCVEC_FILE", "DOCVEC_ARRAYS", "DocVectorModel", "gensim_tables"]
 
@@ -115,14 +115,8 @@ class DocVectorModel:
     # --- reading texts ---------------------------------------------------------------------------
 
     def tokens(self, text: str) -> list[str]:
-        """The words the model reads in ``text`` (the n-gram model's pattern, after cleaning)."""
-        return self._tokenize(clean_text(text))
-
-    @functools.cached_property
-    def _tokenize(self):
-        import re
-
-        return re.compile(TOKEN_PATTERN).findall
+        """The words the model reads in ``text`` (the n-gram model's, `rnnlab.training.linear.read_words`)."""
+        return read_words(text)
 
     def grams(self, text: str, interned: dict | None = None) -> list[str]:
         """The words and word n-grams of ``text`` in the model's range (n-grams joined by ``_``)."""
@@ -154,18 +148,14 @@ class DocVectorModel:
         trained = Doc2Vec(dm=0, vector_size=self.dim, negative=self.negative, hs=0, min_count=self.min_count,
                           sample=self.sample, epochs=self.epochs, workers=self.workers, seed=self.seed,
                           alpha=ALPHA, min_alpha=MIN_ALPHA)
-        try:
-            trained.build_vocab(documents)
-        except RuntimeError as exc:  # gensim: "you must first build vocabulary before training the model"
-            raise InvalidInputError(f"Document vectors: no n-gram occurs {self.min_count} times in the texts; "
-                                    "lower min_count or give more texts.") from exc
+        trained.build_vocab(documents)
         if not len(trained.wv):
             raise InvalidInputError(f"Document vectors: no n-gram occurs {self.min_count} times in the texts; "
                                     "lower min_count or give more texts.")
         trained.train(documents, total_examples=len(documents), epochs=self.epochs)
         del documents, interned
         self.words = list(trained.wv.index_to_key)
-        self.counts = np.asarray([trained.wv.get_vecattr(w, "count") for w in self.words], dtype=np.int64)
+        self.counts = np.asarray(trained.wv.expandos["count"], dtype=np.int64)  # in index order
         self.output = trained.syn1neg.astype(np.float16)
         vectors = np.asarray(trained.dv.vectors[:len(texts)], dtype=np.float64)
         del trained

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from rnnlab.errors import InvalidInputError, RnnlabError
 from rnnlab.files import atomic_path, read_json, staged_folder, write_json
 
 __all__ = ["NBSVM", "NgramModel", "TOKEN_PATTERN", "clean_text", "NGRAM_FILE", "NGRAM_WEIGHTS", "checked_classes",
-           "nb_ratios", "read_settings", "save_model_files", "token_ratios"]
+           "nb_ratios", "read_settings", "read_words", "save_model_files", "token_ratios"]
 
 NGRAM_FILE = "ngram.json"
 NGRAM_WEIGHTS = "ngram.npz"
@@ -40,6 +41,14 @@ TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?|[!?]"
 def clean_text(text: str) -> str:
     """Lower-case and drop IMDB's line breaks, which would otherwise become the token "br"."""
     return text.lower().replace("<br />", " ")
+
+
+_WORDS = re.compile(TOKEN_PATTERN).findall
+
+
+def read_words(text: str) -> list[str]:
+    """The words the models of raw texts read in ``text``: `TOKEN_PATTERN` after `clean_text`."""
+    return _WORDS(clean_text(text))
 
 
 def logistic(C: float, n_classes: int):
@@ -340,11 +349,7 @@ class NgramModel:
 
     def tokens(self, text: str) -> list[str]:
         """The words the model reads in ``text`` (its token pattern, after cleaning)."""
-        return self._tokenize(clean_text(text))
-
-    @functools.cached_property
-    def _tokenize(self):
-        return self.vectorizer.build_tokenizer()
+        return read_words(text)
 
     def word_weights(self, words: list[str], target: int = 1) -> list[float]:
         """Each word's own (unigram) weight towards class ``target`` (0 where the model has no unigrams)."""

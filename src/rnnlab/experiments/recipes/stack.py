@@ -102,7 +102,7 @@ def stack_members(config: dict) -> tuple[dict, list[dict]]:
         kinds = [k for k, present in (("ngram", any(k in member for k in NGRAM_KEYS)),
                                       ("bundle", "bundle" in member),
                                       ("docvec", "doc_vectors" in member),
-                                      ("recipe", "recipe" in member or "model" in member)) if present]
+                                      ("recipe", _has_recipe(member))) if present]
         if kinds == ["bundle", "recipe"]:  # reuse the bundle, or train the recipe where it is missing
             kinds = ["bundle"]
         if len(kinds) != 1:
