@@ -12,10 +12,11 @@ and errs differently from it: on the seed-0 IMDB validation fold, blending NBSVM
 with this model (1-2 grams, 100 dimensions, 15 epochs) scored 91.96% against 91.40% for NBSVM
 alone (blend weights fitted on one half of the fold, scored on the other).
 
-Inference is deterministic: each text's vector starts from a seed derived from its words, and
-negative sampling restarts from the model's seed for every text, so a text gets the same
-vector whatever was predicted before it. Training is deterministic with one worker (the
-default); more workers train faster, but gensim's threads race on shared weights.
+Inference is deterministic: each text's vector starts from a seed derived from its words (not
+Python's per-process ``hash``), and negative sampling restarts from the model's seed for every
+text, so a text gets the same vector in any process, whatever was predicted before it. Training
+is deterministic with one worker (the default); more workers train faster, but gensim's threads
+race on shared weights.
 
 Saved as ``docvec.json`` (settings, class names, vocabulary with counts) and ``docvec.npz``
 (output weights as float16, the regression's weights; read with ``allow_pickle=False``). The
@@ -31,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -208,12 +210,32 @@ class DocVectorModel:
         return model
 
     def vectors(self, texts) -> np.ndarray:
-        """Each text's inferred document vector ``(len(texts), dim)``."""
+        """Each text's inferred document vector ``(len(texts), dim)``.
+
+        gensim's ``infer_vector`` does what this does, with one difference: it starts each vector
+        from Python's ``hash`` of the text, which changes from process to process (hash
+        randomisation), so the same bundle would predict a little differently in every process.
+        Here the start comes from a CRC-32 of the n-grams and the model's seed, and negative
+        sampling restarts from the seed for every text: the same text gets the same vector in
+        any process, whatever was inferred before it.
+        """
+        from gensim.models.doc2vec_inner import train_document_dbow
+
         model = self._inference
         found = np.empty((len(texts), self.dim), dtype=np.float64)
+        step = (ALPHA - MIN_ALPHA) / max(self.epochs - 1, 1)
+        work, lockf = np.zeros(self.dim, dtype=np.float32), np.ones(1, dtype=np.float32)
         for i, text in enumerate(texts):
-            model.random = np.random.RandomState(self.seed)  # the same vector whatever came before
-            found[i] = model.infer_vector(self.grams(str(text)), epochs=self.epochs)
+            grams = self.grams(str(text))
+            start = np.random.Generator(np.random.SFC64([zlib.crc32(" ".join(grams).encode()), self.seed]))
+            vector = ((start.random(self.dim) - 0.5) / self.dim).astype(np.float32).reshape(1, self.dim)
+            model.random = np.random.RandomState(self.seed)
+            alpha = ALPHA
+            for _ in range(self.epochs):
+                train_document_dbow(model, grams, [0], alpha, work, learn_words=False, learn_hidden=False,
+                                    doctag_vectors=vector, doctags_lockf=lockf)
+                alpha -= step
+            found[i] = vector[0]
         return found
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
