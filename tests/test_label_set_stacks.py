@@ -164,7 +164,7 @@ def test_train_auto_on_label_sets_weighs_the_recurrent_model_against_nbsvm_per_l
     assert recurrent["validation_accuracy"] is None  # Keras' per-label accuracy is not a text's
     assert baseline["test_macro_f1"] > 0.15, baseline
     assert baseline["name"] == "nbsvm" and baseline["ngram_range"] == [1, 2] and baseline["C"] in (0.1, 0.3, 1.0)
-    assert set(candidates) == {"auto-bigru", "nbsvm", "blend"}
+    assert set(candidates) == {"auto-bigru", "nbsvm", "doc-vectors", "blend"}
     best = max(candidates, key=lambda name: candidates[name]["validation_macro_f1"])
     assert summary["chosen"] == best and summary["test_macro_f1"] == candidates[best]["test_macro_f1"]
     bundle = Bundle.load(out)

@@ -56,12 +56,14 @@ def test_train_auto_on_a_review_sentiment_csv(review_csv, tmp_path):
     assert summary["test_accuracy"] > 0.65
     assert summary["settings"]["maxlen"] % 50 == 0 and 2_000 <= summary["settings"]["vocab_size"] <= 30_000
     assert summary["profile"]["train"]["classes"] == {"negative": 480, "positive": 480}
-    # What is kept is the best on validation of the recurrent model, the n-gram model and their blend.
+    # What is kept is the best on validation of the recurrent model, the n-gram model, the document vectors
+    # and the blend of the three.
     candidates = summary["candidates"]
-    assert set(candidates) == {"auto-bigru", "nbsvm", "blend"}
+    assert set(candidates) == {"auto-bigru", "nbsvm", "doc-vectors", "blend"}
+    assert candidates["doc-vectors"]["test_accuracy"] > 0.65
     best = max(figures["validation_accuracy"] for figures in candidates.values())
     chosen = summary["chosen"]
-    assert summary["model"] == {"blend": "auto-blend", "nbsvm": "auto-nbsvm"}.get(chosen, "auto-bigru")
+    assert summary["model"] == ("auto-bigru" if chosen == "auto-bigru" else f"auto-{chosen}")
     assert candidates[chosen]["validation_accuracy"] == best
     assert summary["test_accuracy"] == candidates[chosen]["test_accuracy"]
     assert summary["recurrent"]["test_accuracy"] == pytest.approx(candidates["auto-bigru"]["test_accuracy"], abs=1e-5)
@@ -169,7 +171,7 @@ def test_covering_length_follows_the_length_statistics():
 
 @pytest.mark.timeout(300)
 def test_auto_saves_each_kind_of_kept_model_over_the_other(reviews, tmp_path):
-    """The recurrent model, a blend and the n-gram model alone, saved in turn into one folder, each load back."""
+    """The recurrent model, blends and one model alone, saved in turn into one folder, each load back."""
     from rnnlab.encoding.prepare import prepare
     from rnnlab.experiments.recipes.auto import AutoResult, save_auto
     from rnnlab.inference.bundle import Bundle
@@ -177,6 +179,7 @@ def test_auto_saves_each_kind_of_kept_model_over_the_other(reviews, tmp_path):
     from rnnlab.models import ModelSpec
     from rnnlab.training import TrainingConfig
     from rnnlab.training.engine import fit
+    from rnnlab.training.docvectors import DocVectorModel
     from rnnlab.training.linear import NgramModel
 
     part = reviews.subset(range(400))
@@ -184,19 +187,29 @@ def test_auto_saves_each_kind_of_kept_model_over_the_other(reviews, tmp_path):
     spec = ModelSpec(name="tiny-gru", vocab_size=2000, maxlen=80, embedding_dim=8, mask_zero=True, cell="gru", units=4)
     result = fit(spec, data, TrainingConfig(epochs=1, batch_size=64), verbose=0)
     ngram = NgramModel(C=0.1, class_names=part.class_names).fit(part.texts, part.labels)
+    docvec = DocVectorModel(dim=8, epochs=2, min_count=1, class_names=part.class_names).fit(part.texts, part.labels)
+    recurrent, ngrams, vectors = ("tiny-gru", "recipe", result), ("nbsvm", "ngram", ngram), \
+        ("doc-vectors", "docvec", docvec)
     texts = ["A wonderful film.", "Dull and far too long."]
     out = tmp_path / "kept"
-    for chosen, stack, members in (("tiny-gru", None, None), ("blend", (ngram, Blend([0.5, 1.0], [0.0, 0.0])), 2),
-                                   ("nbsvm", (ngram, None), 1), ("tiny-gru", None, None)):
-        auto = AutoResult(result, {}, None, 0.0, choice={"chosen": chosen, "candidates": {chosen: {}},
-                                                          "ngram_params": ngram.nonzero + 1})
+    for chosen, stack, members in (("tiny-gru", None, None),
+                                   ("blend", ([recurrent, ngrams], Blend([0.5, 1.0], [0.0, 0.0])), 2),
+                                   ("nbsvm", ([ngrams], Blend([1.0], [0.0, 0.0])), 1),
+                                   ("blend", ([recurrent, ngrams, vectors], Blend([0.5, 1.0, 0.7], [0.1, -0.1])), 3),
+                                   ("doc-vectors", ([vectors], Blend([1.0], [0.0, 0.0])), 1),
+                                   ("tiny-gru", None, None)):
+        auto = AutoResult(result, {}, None, 0.0, choice={"chosen": chosen, "candidates": {chosen: {}}})
         save_auto(auto, stack, out)
         loaded = Bundle.load(out)
         assert loaded.predict_proba(texts).shape == (2, 2)
         if members is None:
             assert not (out / "stack.json").exists() and loaded.model.count_params() == result.params
         else:
-            assert len(loaded.members) == members
+            assert [m.name for m in loaded.members] == [name for name, _, _ in stack[0]]
+            # The saved blend of the saved members predicts what the blend of the trained ones does.
+            expected = [Bundle.load(out / "members" / name).predict_proba(texts) if kind == "recipe"
+                        else model.predict_proba(texts) for name, kind, model in stack[0]]
+            assert np.allclose(loaded.predict_proba(texts), stack[1](expected), atol=1e-6)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
@@ -220,3 +233,11 @@ def test_dataframes_train_where_table_files_do(reviews, tmp_path):
     assert auto.result.test["examples"] == 200 and auto.result.data_info["unlabelled"]["examples"] == 200
     assert summary["baseline"]["test_accuracy"] > 0.6 and summary["test_accuracy"] > 0.6
     assert Bundle.load(tmp_path / "auto").predict(["A wonderful film."])[0].label in ("negative", "positive")
+
+
+def test_auto_document_vectors_keep_every_ngram_of_a_small_corpus_only():
+    from rnnlab.experiments.recipes.auto import SMALL_CORPUS, doc_vector_model
+
+    small, large = doc_vector_model(SMALL_CORPUS - 1, ("a", "b"), 3), doc_vector_model(SMALL_CORPUS, ("a", "b"), 3)
+    assert (small.dim, small.epochs, small.min_count, small.seed) == (50, 20, 1, 3)
+    assert (large.dim, large.epochs, large.min_count) == (100, 15, 5)  # the IMDB-measured defaults

@@ -239,6 +239,11 @@ def _train_auto(dataset, source, *, out, seed, limit, vocab_size, maxlen, epochs
         b = auto.baseline
         table.add_row(f"{b['name']} ({b['ngram_range'][0]}-{b['ngram_range'][1]} grams, C={b['C']:g})",
                       shown(b, f"validation_{score}"), shown(b, f"test_{score}"), f"{b['seconds']:.1f}")
+        docvec = candidates.get("doc-vectors")
+        if docvec:
+            table.add_row(f"document vectors ({docvec['dim']} dimensions, {docvec['epochs']} epochs)",
+                          shown(docvec, f"validation_{score}"), shown(docvec, f"test_{score}"),
+                          f"{docvec['seconds']:.1f}")
         blend = candidates.get("blend")
         if blend and blend.get(f"test_{score}") is not None:
             weights = ", ".join(f"{name} {w:.2f}" for name, w in blend["weights"].items())

@@ -648,10 +648,10 @@ def prepare_for(spec: ModelSpec, recipe: Recipe, *, seed: int = 0, limit: int | 
     return data
 
 
-def add_unlabelled(data: PreparedData, source: str, column: str | None = None) -> PreparedData:
+def add_unlabelled(data: PreparedData, source: str, column: str | None = None, texts=None) -> PreparedData:
     """``data`` with ``x_unlabelled``: the texts of ``source`` (`rnnlab.data.load_unlabelled`) encoded by its
-    preprocessor, for the objectives that need no labels."""
-    texts = load_unlabelled(source, column).texts
+    preprocessor, for the objectives that need no labels. ``texts``: the source's texts when already read."""
+    texts = load_unlabelled(source, column).texts if texts is None else texts
     info = {**data.info, "unlabelled": {"source": source_name(source), "examples": len(texts)}}
     return dataclasses.replace(data, x_unlabelled=data.preprocessor.transform(texts), info=info)
 

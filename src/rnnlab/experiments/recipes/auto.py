@@ -20,12 +20,18 @@ The linear baseline (NBSVM on word 1-3 grams, by default) is tuned on the same v
 and scored on the same test rows, so the two test accuracies compare like with like.
 
 What `train auto` returns is the best on validation of the recurrent model, the n-gram model
-(NBSVM with the baseline's settings on hashed n-grams, trained on the same rows) and their blend
-(`rnnlab.inference.stack.Blend`, weights fitted on the validation rows). The blend is judged by
-its two-fold cross-fitted validation accuracy (weights fitted on one half, scored on the other),
-so its own fitting does not flatter it. A blend is saved as a stack bundle of both members, the
-n-gram model alone as a stack bundle of it alone, the recurrent model as a plain bundle. This
-happens with the NBSVM baseline (the default), whose settings the n-gram model takes.
+(NBSVM with the baseline's settings on hashed n-grams, trained on the same rows), document vectors
+(PV-DBOW over words and bigrams, `rnnlab.training.docvectors`, learnt from the fit rows' texts and
+any unlabelled ones, a logistic regression on the fit rows' labels on top) and the blend of the
+three (`rnnlab.inference.stack.Blend`, weights fitted on the validation rows). Each is judged by
+its two-fold cross-fitted validation accuracy (what is fitted on validation rows fitted on one
+half, scored on the other), so no fitting flatters it. A blend is saved as a stack bundle of its
+members of non-zero weight, the n-gram model or the document vectors alone as a stack bundle of
+one, the recurrent model as a plain bundle. This happens with the NBSVM baseline (the default),
+whose settings the n-gram model takes. On the 3,000-review CSV of docs/own-data.md the document
+vectors alone trailed NBSVM by 2-3 points on validation, but their blend with it was about 2 points
+ahead of it (docs/results/semi-supervised.md): n-grams and vectors learnt from the user's own texts
+err differently.
 
 Classes more skewed than 4:1 (one label a text) train with balanced class weights
 (`class_weighting`); the data profile says so before training.
@@ -33,9 +39,9 @@ Classes more skewed than 4:1 (one label a text) train with balanced class weight
 Data with several labels a row (``label_separator``, or list cells) train the same model with one
 sigmoid per label and binary focal cross-entropy, early stopping on the validation loss and a
 threshold per label tuned on the validation rows. Their n-gram model is NBSVM for each label (C
-chosen on validation macro-F1, `label_set_ngram`), and the choice between the recurrent model, the
-n-gram model and their blend is made on validation macro-F1, every candidate's thresholds and blend
-weights cross-fitted on halves of the validation rows.
+chosen on validation macro-F1, `label_set_ngram`), the document vectors fit a regression per label,
+and the choice between the candidates is made on validation macro-F1, every candidate's thresholds
+and blend weights cross-fitted on halves of the validation rows.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ import numpy as np
 
 from rnnlab._backend import backend_name
 from rnnlab.configfile import check_keys
-from rnnlab.data import TextDataset
+from rnnlab.data import TextDataset, load_unlabelled
 from rnnlab.data.tables import is_dataframe
 from rnnlab.data.profile import SKEWED_RATIO, covering_length
 from rnnlab.encoding.prepare import load_splits, prepare
@@ -63,6 +69,7 @@ from rnnlab.files import staged_folder, write_json
 from rnnlab.inference.stack import STACK_FILE, Blend, write_stack
 from rnnlab.training.engine import TrainResult, add_unlabelled, describe_source, fit
 from rnnlab.training.forward import Forward
+from rnnlab.training.docvectors import DocVectorModel
 from rnnlab.training.linear import NgramModel
 from rnnlab.training.calibration import scale
 from rnnlab.training.metrics import headline_score, label_sets, scored_probabilities, tune_thresholds
@@ -75,6 +82,11 @@ MAX_EPOCHS = 10
 # unlabelled ones: chosen on three held-out splits of the 3,000-review CSV (never the reported one).
 VIRTUAL_ADVERSARIAL = 1.0
 PERTURBATION = 0.05
+NGRAM_NAME, DOCVEC_NAME = "nbsvm", "doc-vectors"
+# Document vectors for small corpora, chosen on the validation rows of splits 1-3 of the 3,000-review CSV
+# (docs/results/semi-supervised.md); `DocVectorModel`'s defaults (measured on IMDB) from SMALL_CORPUS texts on.
+SMALL_CORPUS = 10_000
+SMALL_DOC_VECTORS = {"dim": 50, "epochs": 20, "min_count": 1}
 
 
 @dataclass
@@ -100,8 +112,7 @@ class AutoResult:
                              validation_macro_f1=max(self.result.history.get("val_macro_f1", [float("nan")])))
         chosen = choice.get("candidates", {}).get(choice.get("chosen"), recurrent)
         kept = choice.get("chosen", self.result.spec.name)
-        ngram = choice.get("ngram_params", 0)
-        params = {"blend": self.result.params + ngram, "nbsvm": ngram}.get(kept, self.result.params)
+        params = chosen.get("params", self.result.params)
         return {
             "model": saved_name(self.result.spec.name, choice.get("chosen")),
             "chosen": kept,
@@ -230,11 +241,13 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     data = prepare(train_set, test_set, mode=tokenizer, vocab_size=settings["vocab_size"], maxlen=settings["maxlen"],
                    validation_split=VALIDATION_SPLIT, seed=seed)
     data.info.update(info)
+    unlabelled_texts = ()
     if unlabelled is not None:
         if backend_name() != "jax":
             raise InvalidInputError("--unlabelled feeds virtual adversarial training, which runs on JAX "
                                     "(KERAS_BACKEND=jax); leave it out on this backend.")
-        data = add_unlabelled(data, unlabelled, unlabelled_column)
+        unlabelled_texts = load_unlabelled(unlabelled, unlabelled_column).texts
+        data = add_unlabelled(data, unlabelled, unlabelled_column, texts=unlabelled_texts)
     spec = auto_spec(settings)
     if train_set.multi_label:
         # Focal loss, measured best for label sets (docs/results/multilabel.md), and a faster rate: at 2e-3 the
@@ -252,7 +265,8 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     auto = AutoResult(result, settings, base, time.perf_counter() - started, info["profile"])
     stack = None
     if base is not None and base.get("name") == "nbsvm" and blend:
-        auto.choice, stack = choose(result, data, train_set, test_set, base, seed=seed, ngram=ngram)
+        auto.choice, stack = choose(result, data, train_set, test_set, base, seed=seed, ngram=ngram,
+                                    unlabelled_texts=unlabelled_texts)
     result.notes["auto"] = {k: v for k, v in auto.summary().items() if k != "profile"}
     if out is not None:
         save_auto(auto, stack, out)
@@ -260,31 +274,53 @@ def train_auto(dataset: str, *, out: str | Path | None = None, seed: int = 0, li
     return auto
 
 
+def doc_vector_model(n_texts: int, class_names, seed: int) -> DocVectorModel:
+    """The document-vector candidate's model for a corpus of ``n_texts`` texts (training and unlabelled).
+
+    Below `SMALL_CORPUS` texts: 50 dimensions, 20 epochs, every n-gram kept (`SMALL_DOC_VECTORS`); above, the
+    settings measured on IMDB's 72,500 texts (`DocVectorModel`'s defaults), where keeping every n-gram would
+    hold millions of them.
+    """
+    settings = SMALL_DOC_VECTORS if n_texts < SMALL_CORPUS else {}
+    return DocVectorModel(class_names=class_names, seed=seed, **settings)
+
+
 def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextDataset | None, base: dict, *,
-           seed: int, ngram: NgramModel | None = None) -> tuple[dict, tuple[NgramModel, Blend] | None]:
-    """The recurrent model, the n-gram model or their blend, whichever is best on the validation rows.
+           seed: int, ngram: NgramModel | None = None, unlabelled_texts=(), doc_vectors: bool = True
+           ) -> tuple[dict, tuple[list[tuple[str, str, object]], Blend] | None]:
+    """The recurrent model, the n-gram model, the document vectors or the blend of all three, whichever is
+    best on the validation rows.
 
     Judged by accuracy, or for label sets by macro-F1, each candidate's fitted parts (blend weights, a
     threshold per label) fitted on one half of the validation rows and scored on the other (`_cross_fitted`).
     ``ngram`` is the n-gram model when it is already fitted on the fit rows (label sets, `label_set_ngram`);
-    otherwise it is fitted here with ``base``'s settings.
+    otherwise it is fitted here with ``base``'s settings. The document vectors (`doc_vector_model`) learn
+    from the fit rows' texts and ``unlabelled_texts``, with the regression on the fit rows' labels; the
+    validation texts stay out of it, so their vectors are inferred as a test text's or a new text's are.
+    (With them in, the n-grams only they hold got weights fitted to them, and validation overrated the
+    vectors: 86.7% on validation, 80.8% on test, on split 0 of the 3,000-review CSV.)
+    ``doc_vectors=False`` leaves them out.
 
     Returns the figures of every candidate (validation; test when ``test_set`` is given, read
     once for each; for label sets each candidate's thresholds, tuned on all validation rows) and
-    the n-gram model with the blend to save (None when the recurrent model alone wins; the n-gram
-    model alone is the blend with weights 0 and 1).
+    what to save: None when the recurrent model alone wins, else ``([(name, kind, model)], blend)`` of
+    the members that the chosen candidate reads (a blend keeps its members of non-zero weight; a model
+    alone is a blend of one).
     """
     from rnnlab.encoding.split import split_validation
 
     fit_rows, val_rows = split_validation(len(train_set), VALIDATION_SPLIT, seed, required=True)
     labels = np.asarray(train_set.labels)
     val_labels = labels[val_rows]
+    val_texts = [train_set.texts[i] for i in val_rows]
+    fit_texts = [train_set.texts[i] for i in fit_rows]
     multi = train_set.multi_label
     score = "macro_f1" if multi else "accuracy"
+    rnn_name = result.spec.name
     if ngram is None:
         started = time.perf_counter()
         ngram = NgramModel(base["ngram_range"], C=base["C"], class_names=train_set.class_names)
-        ngram.fit([train_set.texts[i] for i in fit_rows], labels[fit_rows])
+        ngram.fit(fit_texts, labels[fit_rows])
         ngram_seconds = time.perf_counter() - started
     else:  # fitted (and its C chosen) by `label_set_ngram`
         ngram_seconds = base["seconds"]
@@ -293,38 +329,51 @@ def choose(result: TrainResult, data, train_set: TextDataset, test_set: TextData
     def forward(x):  # what the saved bundle predicts: the probabilities scaled by its temperature
         return scale(read(x), result.temperature, multi)
 
-    parts = [forward(data.x_val), ngram.predict_proba([train_set.texts[i] for i in val_rows])]
+    members = [(rnn_name, "recipe", result), (NGRAM_NAME, "ngram", ngram)]
+    parts = [forward(data.x_val), ngram.predict_proba(val_texts)]
+    figures = {rnn_name: {"params": result.params},
+               NGRAM_NAME: {"seconds": round(ngram_seconds, 2), "ngram_range": list(ngram.ngram_range), "C": ngram.C,
+                            "params": ngram.nonzero + len(ngram.biases)}}
+    if doc_vectors:
+        started = time.perf_counter()
+        docvec = doc_vector_model(len(fit_texts) + len(unlabelled_texts), train_set.class_names, seed)
+        docvec.fit(fit_texts, labels[fit_rows], unlabelled=unlabelled_texts)
+        parts.append(docvec.predict_proba(val_texts))
+        members.append((DOCVEC_NAME, "docvec", docvec))
+        figures[DOCVEC_NAME] = {"seconds": round(time.perf_counter() - started, 2), "params": docvec.params,
+                                "dim": docvec.dim, "epochs": docvec.epochs, "min_count": docvec.min_count}
     blend = Blend.fit(parts, val_labels)
+    names = [name for name, _, _ in members]
     # Each candidate's thresholds for label sets: the recurrent model's own, the others' tuned on all validation rows.
-    thresholds = {} if not multi else {"recurrent": result.thresholds, "ngram": tune_thresholds(val_labels, parts[1]),
-                                       "blend": tune_thresholds(val_labels, blend(parts))}
-    rnn_name, ngram_name = result.spec.name, "nbsvm"
-    candidates = {
-        rnn_name: {f"validation_{score}": _cross_fitted(parts[:1], val_labels)},
-        ngram_name: {f"validation_{score}": _cross_fitted(parts[1:], val_labels),
-                     "seconds": round(ngram_seconds, 2), "ngram_range": list(ngram.ngram_range), "C": ngram.C,
-                     "params": ngram.nonzero + len(ngram.biases)},
-        "blend": {f"validation_{score}": _cross_fitted(parts, val_labels),
-                  f"validation_{score}_fitted": headline_score(val_labels, blend(parts), thresholds.get("blend")),
-                  "weights": {rnn_name: float(blend.weights[0]), ngram_name: float(blend.weights[1])}},
-    }
-    keys = {rnn_name: "recurrent", ngram_name: "ngram", "blend": "blend"}
-    # Ties go to the simpler model: the recurrent one, then the n-gram one, then the blend.
+    thresholds = {} if not multi else {
+        **{name: tune_thresholds(val_labels, part) for name, part in zip(names[1:], parts[1:])},
+        rnn_name: result.thresholds, "blend": tune_thresholds(val_labels, blend(parts))}
+    candidates = {name: {f"validation_{score}": _cross_fitted([part], val_labels), **figures[name]}
+                  for name, part in zip(names, parts)}
+    candidates["blend"] = {f"validation_{score}": _cross_fitted(parts, val_labels),
+                           f"validation_{score}_fitted": headline_score(val_labels, blend(parts), thresholds.get("blend")),
+                           "weights": {name: float(w) for name, w in zip(names, blend.weights)},
+                           "params": sum(figures[name]["params"] for name, w in zip(names, blend.weights) if w > 0)}
+    # Ties go to the simpler model: the recurrent one, then the n-gram one, the document vectors, the blend.
     chosen = max(candidates, key=lambda name: candidates[name][f"validation_{score}"])
     if test_set is not None:
-        test_parts = [forward(data.x_test), ngram.predict_proba(test_set.texts)]
+        test_parts = [forward(data.x_test), *(model.predict_proba(test_set.texts) for _, _, model in members[1:])]
         test_labels = np.asarray(test_set.labels)
-        tested = {rnn_name: test_parts[0], ngram_name: test_parts[1], "blend": blend(test_parts)}
+        tested = {**dict(zip(names, test_parts)), "blend": blend(test_parts)}
         for name, probs in tested.items():
-            candidates[name][f"test_{score}"] = headline_score(test_labels, probs, thresholds.get(keys[name]))
+            candidates[name][f"test_{score}"] = headline_score(test_labels, probs, thresholds.get(name))
         candidates[chosen]["test"] = scored_probabilities(test_labels, tested[chosen], train_set.class_names,
-                                                          thresholds=thresholds.get(keys[chosen]))
-    found = {"chosen": chosen, "candidates": candidates, "ngram_params": candidates[ngram_name]["params"]}
+                                                          thresholds=thresholds.get(chosen))
+    found = {"chosen": chosen, "candidates": candidates}
     if multi:
-        found["thresholds"] = [float(t) for t in thresholds[keys[chosen]]]
+        found["thresholds"] = [float(t) for t in thresholds[chosen]]
     if chosen == rnn_name:
         return found, None
-    return found, (ngram, blend if chosen == "blend" else None)
+    if chosen != "blend":  # one model alone: a blend of one
+        alone = Blend(np.ones(1), np.zeros(len(train_set.class_names)), multi_label=multi)
+        return found, ([members[names.index(chosen)]], alone)
+    kept = [i for i, w in enumerate(blend.weights) if w > 0]
+    return found, ([members[i] for i in kept], Blend(blend.weights[kept], blend.biases, multi_label=multi))
 
 
 # The n-gram model for label sets: NBSVM per label on hashed word n-grams, C chosen on the validation rows. On
@@ -365,7 +414,7 @@ def label_set_ngram(train_set: TextDataset, test_set: TextDataset | None, *, see
 
 
 def saved_name(recurrent: str, chosen: str | None) -> str:
-    """The kept model's name: the recurrent model's, ``auto-blend`` or ``auto-nbsvm``."""
+    """The kept model's name: the recurrent model's, ``auto-blend``, ``auto-nbsvm`` or ``auto-doc-vectors``."""
     return recurrent if chosen in (None, recurrent) else f"auto-{chosen}"
 
 
@@ -392,9 +441,10 @@ def _cross_fitted(parts: list[np.ndarray], labels: np.ndarray) -> float:
     return float((decided == labels).mean())
 
 
-def save_auto(auto: AutoResult, stack: tuple[NgramModel, Blend | None] | None, out) -> Path:
-    """The kept model at ``out`` (see `choose`): the recurrent model's bundle, a stack bundle of it and the
-    n-gram model (a blend), or a stack bundle of the n-gram model alone. Replaces either kind of earlier bundle."""
+def save_auto(auto: AutoResult, stack: tuple[list[tuple[str, str, object]], Blend] | None, out) -> Path:
+    """The kept model at ``out`` (see `choose`): the recurrent model's bundle, or a stack bundle of the members
+    the chosen candidate reads (the recurrent model, the n-gram model, the document vectors; one alone is a
+    stack of one). Replaces either kind of earlier bundle."""
     result = auto.result
     out = Path(out)
     marker = STACK_FILE if (out / STACK_FILE).exists() else MODEL_FILE
@@ -402,17 +452,11 @@ def save_auto(auto: AutoResult, stack: tuple[NgramModel, Blend | None] | None, o
         if stack is None:
             result.save(staging)
             return out
-        ngram, blend = stack
+        members, blend = stack
+        for name, _, model in members:
+            (result if model is result else model).save(staging / "members" / name)
         name = saved_name(result.spec.name, auto.choice["chosen"])
-        if blend is None:  # the n-gram model alone: the recurrent one is not kept (it would run for nothing)
-            ngram.save(staging / "members" / "nbsvm")
-            alone = Blend(np.ones(1), np.zeros(len(result.class_names)), multi_label=result.spec.multi_label)
-            write_stack(staging, name, result.class_names, alone, [("nbsvm", "ngram")])
-        else:
-            result.save(staging / "members" / result.spec.name)
-            ngram.save(staging / "members" / "nbsvm")
-            write_stack(staging, name, result.class_names, blend,
-                        [(result.spec.name, "recipe"), ("nbsvm", "ngram")])
+        write_stack(staging, name, result.class_names, blend, [(member, kind) for member, kind, _ in members])
         chosen = auto.choice["candidates"][auto.choice["chosen"]]
         # `rnnlab evaluate` reads the dataset, columns, split and seed from "recipe" and "seed", as for any bundle.
         kept = {"thresholds": dict(zip(result.class_names, auto.choice["thresholds"]))} \
