@@ -195,6 +195,7 @@ def test_a_missing_bundle_member_with_a_recipe_is_trained_here(tmp_path, imdb_ar
     ({"members": [{"name": "a", "ngram_range": [3, 1]}, STACK["members"][1]]}, "ngram_range"),
     ({"data": {"validation_split": 0.0}}, "validation_split"),
     ({"blend": {"l3": 1}}, "l3"),
+    ({"blend": {"refit": "yes"}}, "refit must be true or false"),
     ({"members": [{"name": "x", "recipe": "arrangements"}]}, "not a recipe"),
     ({"members": [{"name": "x", "bundle": "no/such/bundle"}]}, "no bundle at no/such/bundle"),
 ])
@@ -261,3 +262,23 @@ def test_the_gpu_stack_config_runs_at_toy_scale_on_the_cpu(tmp_path, imdb_archiv
     assert results["test_accuracy"] > 0.7 and results["test_examples"] == 600
     assert Bundle.load(tmp_path / "bundle").predict("A superb film.")[0].parts.keys() == {
         "nb-lr-12", "nb-lr-13", "bigru", "bilstm"}
+
+
+def test_refit_fits_the_ngram_members_again_on_every_labelled_row(tmp_path, imdb_archive):
+    from rnnlab.experiments.recipes.stack import load_stack_split
+    from rnnlab.training.linear import NgramModel
+
+    members = [{"name": "bi", "ngram_range": [1, 2], "C": 0.1}, {"name": "tri", "ngram_range": [1, 3], "C": 0.3}]
+    config = {**STACK, "name": "refit", "members": members, "blend": {"refit": True}}
+    results = run_stack(config, tmp_path)
+    split = load_stack_split(stack_members(config)[0])
+    rows = np.concatenate([split.fit_rows, split.val_rows])
+    assert len(rows) > results["train_examples"]
+    assert [m["refit_examples"] for m in results["members"]] == [len(rows)] * 2
+    texts = ["A superb, moving film!", "Dull, and far too long."]
+    bundle = Bundle.load(tmp_path / "bundle")
+    for member, settings in zip(bundle.members, members):
+        again = NgramModel(ngram_range=settings["ngram_range"], C=settings["C"], class_names=split.class_names)
+        again.fit([split.train.texts[i] for i in rows], split.labels[rows])
+        assert np.allclose(member.predict_proba(texts), again.predict_proba(texts))
+    assert results["test_accuracy"] > 0.7
