@@ -268,9 +268,10 @@ def refit_ngram_members(members: list[dict], trained: list[Member], figures: lis
             continue
         started = time.perf_counter()
         folder = staging / "members" / member["name"]
-        NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member}
-                   ).fit(texts, labels).save(folder)
+        model = NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
+        model.fit(texts, labels).save(folder)
         part.model = NgramModel.load(folder)
+        figure["params"] = model.nonzero + len(model.biases)
         figure["refit_examples"] = len(rows)
         figure["refit_seconds"] = round(time.perf_counter() - started, 1)
         progress(f"member {member['name']}: fitted again on {len(rows):,} rows ({figure['refit_seconds']:.0f} s)")
