@@ -9,11 +9,10 @@ the label.
 
 from __future__ import annotations
 
-import os
-
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path

@@ -295,6 +295,11 @@ class NgramModel:
         self._check_fitted()
         return int(np.count_nonzero(self.values))
 
+    @property
+    def params(self) -> int:
+        """Learnt numbers kept: the non-zero n-gram weights and one bias per model."""
+        return self.nonzero + len(self.biases)
+
     @staticmethod
     def _restricted(X, columns: np.ndarray):
         """``X`` (sparse, every bucket) on ``columns`` only: entries in other buckets are dropped."""

@@ -227,11 +227,8 @@ def load_stack_split(data: dict) -> StackSplit:
 def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verbose="auto") -> tuple[object, int | None]:
     """Train (or copy in) one member into ``folder``; returns it loaded, and its parameter count."""
     if member["kind"] == "ngram":
-        model = NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
-        model.fit([split.train.texts[i] for i in split.fit_rows], split.labels[split.fit_rows])
-        model.save(folder)
-        loaded = NgramModel.load(folder)
-        params = model.nonzero + len(model.biases)
+        loaded = _fit_ngram(member, split, split.fit_rows, folder)
+        params = loaded.params
     elif member["kind"] == "docvec":
         model = _doc_vector_model(member, data, split.class_names)
         options = member["doc_vectors"]
@@ -258,20 +255,24 @@ def train_member(member: dict, data: dict, split: StackSplit, folder: Path, verb
     return loaded, params
 
 
+def _fit_ngram(member: dict, split: StackSplit, rows: np.ndarray, folder: Path) -> NgramModel:
+    """The n-gram member fitted with its settings on ``rows`` of the training split, saved into ``folder`` and
+    loaded back (what the stack bundle will predict with)."""
+    model = NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
+    model.fit([split.train.texts[i] for i in rows], split.labels[rows]).save(folder)
+    return NgramModel.load(folder)
+
+
 def refit_ngram_members(members: list[dict], trained: list[Member], figures: list[dict], split: StackSplit,
                         staging: Path, progress) -> None:
     """``[blend] refit``: each n-gram member fitted again, with its settings, on the fit and validation rows."""
     rows = np.concatenate([split.fit_rows, split.val_rows])
-    texts, labels = [split.train.texts[i] for i in rows], split.labels[rows]
     for member, part, figure in zip(members, trained, figures):
         if member["kind"] != "ngram":
             continue
         started = time.perf_counter()
-        folder = staging / "members" / member["name"]
-        model = NgramModel(class_names=split.class_names, **{k: member[k] for k in NGRAM_KEYS if k in member})
-        model.fit(texts, labels).save(folder)
-        part.model = NgramModel.load(folder)
-        figure["params"] = model.nonzero + len(model.biases)
+        part.model = _fit_ngram(member, split, rows, staging / "members" / member["name"])
+        figure["params"] = part.model.params
         figure["refit_examples"] = len(rows)
         figure["refit_seconds"] = round(time.perf_counter() - started, 1)
         progress(f"member {member['name']}: fitted again on {len(rows):,} rows ({figure['refit_seconds']:.0f} s)")
